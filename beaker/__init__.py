@@ -1,0 +1,3 @@
+"""Composable caching and sessions for WSGI applications."""
+
+__version__ = "2.0.0.dev0"

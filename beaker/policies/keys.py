@@ -1,0 +1,114 @@
+"""Key strategies: how a call's arguments become a key, and how a key is made safe to store.
+
+:func:`args_key` builds keys exactly as Beaker's decorators do, so that keys written by one
+are found by the other and ``region_invalidate`` calls keep hitting the same entries.
+:class:`HashedKey` replaces over-long keys by their SHA-1 hex digest, as Beaker's
+``key_length`` does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from itertools import chain
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+
+@runtime_checkable
+class KeyStrategy(Protocol):
+    """Turns a caller's key into the key the store sees. Must be a pure function."""
+
+    def __call__(self, namespace: str, key: str) -> str: ...
+
+
+@attrs.frozen
+class PlainKey:
+    """Keys are used as they are (the default)."""
+
+    def __call__(self, namespace: str, key: str) -> str:
+        return key
+
+
+@attrs.frozen
+class HashedKey:
+    """Keys whose length plus their namespace's length exceeds ``max_length`` become the SHA-1
+    hex digest of their UTF-8 bytes (Beaker's ``key_length`` rule).
+
+    Args:
+        max_length: the limit in characters (``int`` > 0; Beaker's default 250).
+
+    Raises:
+        ValueError: ``max_length`` is not a positive ``int``.
+    """
+
+    max_length: int = attrs.field(default=250)
+
+    @max_length.validator
+    def _check(self, attribute: attrs.Attribute[int], value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"max_length must be a positive int, got {value!r}")
+
+    def __call__(self, namespace: str, key: str) -> str:
+        if len(key) + len(namespace) > self.max_length:
+            return hashlib.sha1(key.encode("utf-8")).hexdigest()
+        return key
+
+
+@attrs.frozen
+class CallSignature:
+    """What :func:`args_key` needs of a function, computed once per decorated function.
+
+    Attributes:
+        signature: the function's ``inspect.Signature`` (binds keyword arguments).
+        skip_first: whether the first argument is ``self``/``cls`` and left out of keys.
+    """
+
+    signature: inspect.Signature
+    skip_first: bool
+
+    @classmethod
+    def of(cls, func: Callable[..., Any]) -> CallSignature:
+        """Inspect ``func`` (a plain function, not yet bound)."""
+        signature = inspect.signature(func)
+        params = list(signature.parameters)
+        return cls(signature, bool(params) and params[0] in ("self", "cls"))
+
+
+def args_key(
+    parts: Iterable[Any], call: CallSignature, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+) -> str:
+    """Build Beaker's decorator key: ``str()`` of the key parts, then of the call's positional
+    arguments (a first ``self``/``cls`` skipped), then ``name:value`` of keyword-only or
+    ``**kwargs`` arguments, joined by single spaces.
+
+    Keyword arguments that name positional parameters are bound to their position first, so
+    ``f(1, b=2)`` and ``f(1, 2)`` share a key.
+
+    Raises:
+        TypeError: the arguments do not fit the function's signature.
+    """
+    extra: list[str] = []
+    if kwargs:
+        bound = call.signature.bind(*args, **kwargs)
+        args = bound.args
+        extra = [f"{name}:{value}" for name, value in bound.kwargs.items()]
+    if call.skip_first:
+        args = args[1:]
+    return " ".join(map(str, chain(parts, args, extra)))
+
+
+def function_namespace(func: Callable[..., Any]) -> str:
+    """The namespace Beaker gives a decorated function: ``"<source file>|<name>"``, or
+    ``"<module>.<class>"`` for a bound method."""
+    owner = getattr(func, "__self__", None)
+    if owner is not None and hasattr(func, "__func__"):
+        kls = owner if isinstance(owner, type) else type(owner)
+        return f"{kls.__module__}.{kls.__name__}"
+    try:
+        source = inspect.getsourcefile(func)
+    except TypeError:
+        source = None
+    return f"{source or func.__module__}|{func.__name__}"
