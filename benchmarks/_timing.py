@@ -1,0 +1,71 @@
+"""Shared measuring helpers for the benchmark scripts (not part of the package).
+
+Every figure is nanoseconds per operation, the best of several repeats (the least disturbed
+run), and every comparison is a ratio of two figures taken in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import timeit
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+REPEATS = 5
+
+
+def ns_per_op(operation: Callable[[], object], min_seconds: float = 0.2) -> float:
+    """Time ``operation`` (a no-argument callable): best of :data:`REPEATS` runs, in ns/op."""
+    timer = timeit.Timer(operation)
+    number = 1
+    while True:  # grow the loop count until one run takes at least min_seconds
+        if timer.timeit(number) >= min_seconds:
+            break
+        number *= 4
+    best = min(timer.repeat(repeat=REPEATS, number=number))
+    return best / number * 1e9
+
+
+def run_baseline(venv: str | os.PathLike[str], script: Path, args: list[str]) -> dict[str, float]:
+    """Run ``script`` with the python of the virtualenv ``venv`` (e.g. one holding real Beaker
+    1.14.1, which shares our import name) and return the JSON object it prints last."""
+    python = Path(venv) / "bin" / "python"
+    if not python.exists():
+        raise SystemExit(f"--beaker-venv {venv}: no {python}")
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)  # must import the venv's beaker, not ours
+    out = subprocess.run(
+        [str(python), str(script), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd="/",
+        env=env,
+    ).stdout
+    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def report(
+    title: str, ours: Mapping[str, float], baselines: Mapping[str, Mapping[str, float]]
+) -> None:
+    """Print one table: each workload's ns/op, then each baseline's ns/op and ours / theirs."""
+    print(f"\n{title}")
+    names = list(baselines)
+    header = f"{'workload':<34}{'ours ns/op':>12}"
+    for name in names:
+        header += f"{name + ' ns/op':>22}{'ratio':>8}"
+    print(header)
+    for workload, value in ours.items():
+        row = f"{workload:<34}{value:>12.0f}"
+        for name in names:
+            theirs = baselines[name].get(workload)
+            if theirs is None:
+                row += f"{'-':>22}{'-':>8}"
+            else:
+                row += f"{theirs:>22.0f}{value / theirs:>8.3f}"
+        print(row)
+    sys.stdout.flush()
