@@ -1,0 +1,402 @@
+"""The composed cache: :class:`Cache` and :func:`compose`.
+
+A cache is a frozen bundle of parts — a store, a lock, an expiry policy, a key strategy and a
+serializer chain — plus the namespace it works in. Everything per-call is plain attribute
+access; choices that depend only on configuration are made once in ``__attrs_post_init__``.
+
+This module may import stores, locks, policies and serializers; never sessions or compat.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Literal, ParamSpec, Protocol, TypeVar
+
+import attrs
+
+from beaker.entry import MISSING, Entry
+from beaker.errors import (
+    ComponentTypeError,
+    ConfigError,
+    DeserializationError,
+    LockTimeout,
+    SerializationError,
+    StoreUnavailable,
+)
+from beaker.locks.base import Lock
+from beaker.locks.thread import ThreadLock
+from beaker.policies.expiry import TTL, ExpiryPolicy, NoExpiry
+from beaker.policies.keys import CallSignature, KeyStrategy, PlainKey, args_key, function_namespace
+from beaker.serializers.base import BytesCodec, Sealed, Serializer
+from beaker.serializers.pickle import PickleSerializer
+from beaker.stores.base import Store
+
+log = logging.getLogger("beaker.cache")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+StoreErrorMode = Literal["raise", "compute"]
+
+
+def _conforms(protocol: type, expected: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, protocol):
+            raise ComponentTypeError(attribute.name, value, expected)
+
+    return check
+
+
+def _optional_seconds(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(attribute.name, value, "a number of seconds >= 0, or None")
+
+
+def _seconds(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(attribute.name, value, "a number of seconds >= 0")
+
+
+class Memoized(Protocol[P, R]):
+    """A function wrapped by :meth:`Cache.memoize`."""
+
+    cache: Cache
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+    def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> None: ...
+
+    def key(self, *args: P.args, **kwargs: P.kwargs) -> str: ...
+
+
+@attrs.frozen
+class Cache:
+    """A cache composed of immutable parts, working in one namespace.
+
+    Build it with :func:`compose`; derive variants with :meth:`namespace` or :meth:`evolve`.
+
+    Args:
+        store: where entries live (:class:`~beaker.stores.base.Store`).
+        lock: dogpile lock for :meth:`get_or_create` (:class:`~beaker.locks.base.Lock`).
+        expiry: when written entries stop being fresh (:class:`~beaker.policies.ExpiryPolicy`).
+        key: turns a caller's key into the stored key (:class:`~beaker.policies.KeyStrategy`).
+        serializer: ``None`` keeps objects as they are in stores that hold objects and pickles
+            for the others; or any :class:`~beaker.serializers.Serializer`.
+        name: the namespace (``str``).
+        clock: seconds since the epoch (``() -> float``); inject a fake one in tests.
+        lock_timeout: seconds :meth:`get_or_create` waits for another worker's creator before
+            raising :class:`~beaker.errors.LockTimeout`; ``None`` waits forever.
+        stale_while_revalidate: seconds after expiry during which an expired value is still
+            served to callers of :meth:`get_or_create` while one worker recreates it.
+        on_store_error: ``"raise"`` propagates :class:`~beaker.errors.StoreUnavailable`;
+            ``"compute"`` logs it, treats reads as misses and skips writes, so a cache outage
+            does not become a site outage.
+
+    Raises:
+        ComponentTypeError: a part does not implement its protocol.
+        ConfigError: a number or mode is out of range.
+    """
+
+    store: Store = attrs.field(validator=_conforms(Store, "a Store (get/set/delete/clear/keys)"))
+    lock: Lock = attrs.field(
+        factory=ThreadLock, validator=_conforms(Lock, "a Lock (scope and acquire(name))")
+    )
+    expiry: ExpiryPolicy = attrs.field(
+        factory=NoExpiry, validator=_conforms(ExpiryPolicy, "an ExpiryPolicy (e.g. TTL(60))")
+    )
+    key: KeyStrategy = attrs.field(
+        factory=PlainKey, validator=_conforms(KeyStrategy, "a KeyStrategy (namespace, key) -> str")
+    )
+    serializer: Serializer | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(_conforms(Serializer, "a Serializer (dumps/loads)")),
+    )
+    name: str = attrs.field(default="default", validator=attrs.validators.instance_of(str))
+    clock: Callable[[], float] = attrs.field(
+        default=time.time, validator=attrs.validators.is_callable()
+    )
+    lock_timeout: float | None = attrs.field(default=None, validator=_optional_seconds)
+    stale_while_revalidate: float = attrs.field(default=0.0, validator=_seconds)
+    on_store_error: StoreErrorMode = attrs.field(
+        default="raise", validator=attrs.validators.in_(("raise", "compute"))
+    )
+
+    # Derived once from the configuration above; never part of equality or repr.
+    _codec: Serializer | None = attrs.field(init=False, eq=False, repr=False)
+    _plain_key: bool = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        codec = self.serializer
+        if codec is None and not type(self.store).holds_objects:
+            codec = PickleSerializer()
+        object.__setattr__(self, "_codec", codec)
+        object.__setattr__(self, "_plain_key", type(self.key) is PlainKey)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _read(self, key: str) -> Entry | None:
+        try:
+            return self.store.get(self.name, key)
+        except StoreUnavailable:
+            if self.on_store_error == "raise":
+                raise
+            log.warning("cache store unavailable; treating %r as a miss", key, exc_info=True)
+            return None
+
+    def _decode(self, key: str, entry: Entry) -> Any:
+        codec = self._codec
+        if codec is None:
+            return entry.value
+        try:
+            return codec.loads(entry.value)
+        except DeserializationError as exc:
+            log.warning("cache entry %r in namespace %r is unreadable (%s): a miss", key,
+                        self.name, exc)
+            return MISSING
+
+    def get(self, key: str, default: Any = MISSING) -> Any:
+        """Return the fresh value under ``key``, or ``default`` (:data:`~beaker.MISSING`) on a
+        miss. Expired and unreadable entries are misses.
+
+        Raises:
+            StoreUnavailable: the store's server is down and ``on_store_error="raise"``.
+        """
+        if not self._plain_key:
+            key = self.key(self.name, key)
+        entry = self._read(key)
+        if entry is None:
+            return default
+        expires_at = entry.expires_at
+        if expires_at is not None and self.clock() >= expires_at - self.stale_while_revalidate:
+            return default
+        value = self._decode(key, entry) if self._codec is not None else entry.value
+        return default if value is MISSING else value
+
+    def __contains__(self, key: str) -> bool:
+        return self.get(key) is not MISSING
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _write(self, key: str, value: Any, ttl: float | None) -> None:
+        now = self.clock()
+        expires_at = self.expiry.expires_at(now, ttl)
+        if expires_at is not None and self.stale_while_revalidate:
+            expires_at += self.stale_while_revalidate  # keep the entry through its stale window
+        payload = value
+        if self._codec is not None:
+            try:
+                payload = self._codec.dumps(value)
+            except SerializationError as exc:
+                raise SerializationError(exc.reason, key=key) from exc
+        try:
+            self.store.set(self.name, key, Entry(payload, now, expires_at))
+        except StoreUnavailable:
+            if self.on_store_error == "raise":
+                raise
+            log.warning("cache store unavailable; %r not written", key, exc_info=True)
+
+    def set(self, key: str, value: Any, ttl: float | None = None) -> None:
+        """Store ``value`` under ``key``.
+
+        Args:
+            key: the key (``str``).
+            value: any value the serializer accepts (any object for a memory store).
+            ttl: seconds this entry stays fresh, overriding the expiry policy.
+
+        Raises:
+            SerializationError: the serializer cannot encode ``value``; names the key.
+            StoreUnavailable: the store's server is down and ``on_store_error="raise"``.
+        """
+        if not self._plain_key:
+            key = self.key(self.name, key)
+        self._write(key, value, ttl)
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``; a missing key is not an error."""
+        if not self._plain_key:
+            key = self.key(self.name, key)
+        try:
+            self.store.delete(self.name, key)
+        except StoreUnavailable:
+            if self.on_store_error == "raise":
+                raise
+            log.warning("cache store unavailable; %r not deleted", key, exc_info=True)
+
+    def clear(self) -> None:
+        """Remove every entry of this cache's namespace (and of no other)."""
+        self.store.clear(self.name)
+
+    # -- dogpile-protected creation -----------------------------------------------------------
+
+    def get_or_create(
+        self, key: str, creator: Callable[[], Any], ttl: float | None = None
+    ) -> Any:
+        """Return the fresh value under ``key``, or make it with ``creator()`` and store it.
+
+        For one key, one creator runs at a time within the lock's scope; the other callers wait
+        and read its value (the dogpile lock). With ``stale_while_revalidate`` set, callers
+        arriving while a worker recreates an expired value get the expired value at once.
+
+        Args:
+            key: the key (``str``).
+            creator: makes the value (``() -> value``); its exceptions propagate, nothing is
+                stored.
+            ttl: seconds the created value stays fresh, overriding the expiry policy.
+
+        Raises:
+            LockTimeout: ``lock_timeout`` passed while another worker was creating.
+            SerializationError: the created value cannot be encoded.
+        """
+        if not self._plain_key:
+            key = self.key(self.name, key)
+        now = self.clock()
+        stale: Any = MISSING
+        entry = self._read(key)
+        if entry is not None:
+            value = self._decode(key, entry)
+            if value is not MISSING:
+                expires_at = entry.expires_at
+                if expires_at is None or now < expires_at - self.stale_while_revalidate:
+                    return value
+                if now < expires_at:
+                    stale = value
+        lock_name = f"{len(self.name)}:{self.name}:{key}"
+        if stale is not MISSING:
+            try:
+                lease = self.lock.acquire(lock_name, timeout=0)
+            except LockTimeout:
+                return stale  # another worker is recreating it
+        else:
+            lease = self.lock.acquire(lock_name, timeout=self.lock_timeout)
+        with lease:
+            entry = self._read(key)  # the worker before us may have made it
+            if entry is not None and (
+                entry.expires_at is None
+                or self.clock() < entry.expires_at - self.stale_while_revalidate
+            ):
+                value = self._decode(key, entry)
+                if value is not MISSING:
+                    return value
+            value = creator()
+            self._write(key, value, ttl)
+            return value
+
+    # -- derivation ----------------------------------------------------------------------------
+
+    def namespace(self, name: str) -> Cache:
+        """The same cache working in namespace ``name`` (sharing the store and lock)."""
+        return attrs.evolve(self, name=name)
+
+    def evolve(self, **changes: Any) -> Cache:
+        """A copy with ``changes`` applied (any constructor argument), validated again."""
+        return attrs.evolve(self, **changes)
+
+    def memoize(
+        self, *key_parts: Any, namespace: str | None = None, ttl: float | None = None
+    ) -> Callable[[Callable[P, R]], Memoized[P, R]]:
+        """Decorate a function so its results are cached per call arguments.
+
+        The key is Beaker's decorator key (see :func:`beaker.policies.args_key`): ``key_parts``
+        then the call's arguments, ``str()``-ed and joined by spaces, a first ``self``/``cls``
+        skipped, keyword arguments bound to the signature.
+
+        Args:
+            key_parts: values put in front of every key (``str()``-ed).
+            namespace: the namespace; defaults to Beaker's ``"<source file>|<function name>"``.
+            ttl: seconds results stay fresh, overriding the expiry policy.
+
+        Returns:
+            A decorator. The wrapper has ``invalidate(*args, **kwargs)`` (drops the entry of
+            those arguments), ``key(*args, **kwargs)`` and ``cache`` (the namespaced cache).
+        """
+
+        def decorate(func: Callable[P, R]) -> Memoized[P, R]:
+            call = CallSignature.of(func)
+            cache = self.namespace(namespace or function_namespace(func))
+            get, get_or_create = cache.get, cache.get_or_create
+
+            @functools.wraps(func)
+            def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+                key = args_key(key_parts, call, args, kwargs)
+                value = get(key)
+                if value is MISSING:
+                    value = get_or_create(key, functools.partial(func, *args, **kwargs), ttl)
+                return value  # type: ignore[no-any-return]
+
+            def key(*args: P.args, **kwargs: P.kwargs) -> str:
+                return args_key(key_parts, call, args, kwargs)
+
+            def invalidate(*args: P.args, **kwargs: P.kwargs) -> None:
+                cache.delete(args_key(key_parts, call, args, kwargs))
+
+            wrapper.cache = cache  # type: ignore[attr-defined]
+            wrapper.key = key  # type: ignore[attr-defined]
+            wrapper.invalidate = invalidate  # type: ignore[attr-defined]
+            return wrapper  # type: ignore[return-value]
+
+        return decorate
+
+
+def compose(
+    store: Store,
+    *,
+    lock: Lock | None = None,
+    expiry: ExpiryPolicy | None = None,
+    ttl: float | None = None,
+    key: KeyStrategy | None = None,
+    serializer: Serializer | None = None,
+    signer: BytesCodec | None = None,
+    namespace: str = "default",
+    clock: Callable[[], float] = time.time,
+    lock_timeout: float | None = None,
+    stale_while_revalidate: float = 0.0,
+    on_store_error: StoreErrorMode = "raise",
+) -> Cache:
+    """Build a :class:`Cache` from parts. Every part but the store has a default.
+
+    Defaults: ``lock=ThreadLock()`` (dogpile protection among threads), ``expiry=NoExpiry()``
+    (or ``TTL(ttl)`` when ``ttl`` seconds are given), ``key=PlainKey()``, ``serializer=None``
+    (objects by reference in a memory store, pickle elsewhere), no signer, namespace
+    ``"default"``, ``clock=time.time``.
+
+    Args:
+        store: a :class:`~beaker.stores.base.Store`.
+        lock: a :class:`~beaker.locks.base.Lock`.
+        expiry: an :class:`~beaker.policies.ExpiryPolicy`; not together with ``ttl``.
+        ttl: shorthand for ``expiry=TTL(ttl)``, seconds.
+        key: a :class:`~beaker.policies.KeyStrategy`, e.g. ``HashedKey(250)``.
+        serializer: a :class:`~beaker.serializers.Serializer`.
+        signer: a :class:`~beaker.serializers.BytesCodec` (HMAC signer or AEAD encrypter)
+            wrapped around the serializer's bytes; requires a byte store or a serializer.
+        namespace, clock, lock_timeout, stale_while_revalidate, on_store_error: as
+            :class:`Cache`.
+
+    Raises:
+        ComponentTypeError: a part does not implement its protocol.
+        ConfigError: conflicting or out-of-range options.
+    """
+    if expiry is not None and ttl is not None:
+        raise ConfigError("ttl", ttl, "either ttl or expiry, not both")
+    if ttl is not None:
+        expiry = TTL(ttl)
+    if signer is not None:
+        if not isinstance(signer, BytesCodec):
+            raise ComponentTypeError("signer", signer, "a BytesCodec (encode/decode)")
+        serializer = Sealed(serializer or PickleSerializer(), signer)
+    return Cache(
+        store=store,
+        lock=ThreadLock() if lock is None else lock,
+        expiry=NoExpiry() if expiry is None else expiry,
+        key=PlainKey() if key is None else key,
+        serializer=serializer,
+        name=namespace,
+        clock=clock,
+        lock_timeout=lock_timeout,
+        stale_while_revalidate=stale_while_revalidate,
+        on_store_error=on_store_error,
+    )

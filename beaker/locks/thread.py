@@ -1,0 +1,98 @@
+"""ThreadLock: per-name mutual exclusion between the threads of one process."""
+
+from __future__ import annotations
+
+import threading
+from typing import ClassVar
+
+import attrs
+
+from beaker.errors import LockError, LockTimeout
+from beaker.locks.base import LeaseBase, Scope
+
+
+class _Slot:
+    """One name's lock and the number of threads holding or waiting for it."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0
+
+
+class _Registry:
+    """Name -> slot, dropping a slot when its last user leaves, so the registry holds only
+    names in use and cannot grow without bound."""
+
+    __slots__ = ("mutex", "slots")
+
+    def __init__(self) -> None:
+        self.mutex = threading.Lock()
+        self.slots: dict[str, _Slot] = {}
+
+    def enter(self, name: str) -> _Slot:
+        with self.mutex:
+            slot = self.slots.get(name)
+            if slot is None:
+                slot = self.slots[name] = _Slot()
+            slot.users += 1
+            return slot
+
+    def leave(self, name: str, slot: _Slot) -> None:
+        with self.mutex:
+            slot.users -= 1
+            if slot.users == 0:
+                del self.slots[name]
+
+
+class _ThreadLease(LeaseBase):
+    __slots__ = ("_name", "_registry", "_slot")
+
+    def __init__(self, registry: _Registry, name: str, slot: _Slot | None) -> None:
+        self._registry = registry
+        self._name = name
+        self._slot = slot
+
+    def release(self) -> None:
+        slot = self._slot
+        if slot is None:
+            raise LockError(f"lock {self._name!r} released twice")
+        self._slot = None
+        slot.lock.release()
+        self._registry.leave(self._name, slot)
+
+
+@attrs.frozen
+class ThreadLock:
+    """Mutual exclusion per name among the threads of this process (scope ``"thread"``).
+
+    Not re-entrant: a thread acquiring a name it already holds waits for itself (until its
+    timeout). Locks exist only while some thread holds or waits for them.
+    """
+
+    scope: ClassVar[Scope] = "thread"
+
+    _registry: _Registry = attrs.field(init=False, factory=_Registry, eq=False, repr=False)
+
+    def acquire(self, name: str, timeout: float | None = None) -> _ThreadLease:
+        """Hold ``name``; ``timeout`` in seconds (``None`` forever, ``0`` try once).
+
+        Raises:
+            LockTimeout: not acquired in time.
+        """
+        slot = self._registry.enter(name)
+        if timeout is None:
+            acquired = slot.lock.acquire()
+        elif timeout <= 0:
+            acquired = slot.lock.acquire(blocking=False)
+        else:
+            acquired = slot.lock.acquire(timeout=timeout)
+        if not acquired:
+            self._registry.leave(name, slot)
+            raise LockTimeout(name, timeout or 0.0)
+        return _ThreadLease(self._registry, name, slot)
+
+    def held_names(self) -> int:
+        """How many names are currently held or waited for (to check the registry's bound)."""
+        return len(self._registry.slots)

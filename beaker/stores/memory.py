@@ -1,0 +1,79 @@
+"""MemoryStore: entries in a dict of this process, Python objects kept by reference."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import ClassVar
+
+import attrs
+
+from beaker.entry import Entry
+
+
+def _max_entries(instance: object, attribute: attrs.Attribute[int | None], value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"max_entries must be a positive int or None, got {value!r}")
+
+
+@attrs.frozen
+class MemoryStore:
+    """Keeps entries in this process's memory, values by reference (as Beaker's ``memory`` type).
+
+    Args:
+        max_entries: ``None`` (the default) for no bound, or an ``int`` > 0: when a write would
+            exceed it, the least recently used entry (read or written) of any namespace is
+            evicted.
+
+    Thread-safe; not shared between processes. Evolved copies share nothing: the dict belongs
+    to the instance.
+
+    Raises:
+        ValueError: ``max_entries`` is not a positive ``int``.
+    """
+
+    holds_objects: ClassVar[bool] = True
+
+    max_entries: int | None = attrs.field(default=None, validator=_max_entries)
+    _data: OrderedDict[tuple[str, str], Entry] = attrs.field(
+        init=False, factory=OrderedDict, eq=False, repr=False
+    )
+    _mutex: threading.Lock = attrs.field(init=False, factory=threading.Lock, eq=False, repr=False)
+
+    def get(self, namespace: str, key: str) -> Entry | None:
+        if self.max_entries is None:
+            # A single dict read is atomic under the GIL: no lock on the hot path.
+            return self._data.get((namespace, key))
+        with self._mutex:
+            entry = self._data.get((namespace, key))
+            if entry is not None:
+                self._data.move_to_end((namespace, key))
+            return entry
+
+    def set(self, namespace: str, key: str, entry: Entry) -> None:
+        with self._mutex:
+            self._data[(namespace, key)] = entry
+            if self.max_entries is not None:
+                self._data.move_to_end((namespace, key))
+                while len(self._data) > self.max_entries:
+                    self._data.popitem(last=False)
+
+    def delete(self, namespace: str, key: str) -> None:
+        with self._mutex:
+            self._data.pop((namespace, key), None)
+
+    def clear(self, namespace: str) -> None:
+        with self._mutex:
+            for item in [item for item in self._data if item[0] == namespace]:
+                del self._data[item]
+
+    def keys(self, namespace: str) -> Iterator[str]:
+        with self._mutex:
+            found = [key for ns, key in self._data if ns == namespace]
+        return iter(found)
+
+    def close(self) -> None:
+        """Nothing to release: entries stay until cleared."""
