@@ -1,0 +1,132 @@
+"""HMAC-SHA256 signing of bytes with key rotation: :class:`HMACSigner`, and
+:func:`coerce_keys`, the key-list converter the AEAD encrypter shares.
+
+A signed message is the data followed by a 32-byte tag. The newest key (the first of the
+list) signs; every key verifies, so a key can be retired gracefully: put the new key first,
+keep the old one after it until the cookies it signed have expired, then drop it.
+
+The raw secrets are never used directly: each is turned into a signing key with HKDF-SHA256
+whose ``info`` is the signer's ``purpose``, so one secret used for two purposes (say, the
+session-id cookie and a cookie-only session) never yields tags that one purpose would accept
+for the other.
+
+Imports only :mod:`beaker.errors`, the standard library and ``cryptography``; must not import
+from ``beaker.caching``, ``beaker.sessions`` or ``beaker.compat``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+from typing import Any, Final
+
+import attrs
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from beaker.errors import ComponentTypeError, ConfigError, InvalidSignature
+
+#: Length of an HMAC-SHA256 tag in bytes.
+TAG_SIZE: Final = 32
+
+
+def coerce_keys(keys: str | bytes | Sequence[str | bytes]) -> tuple[bytes, ...]:
+    """Turn a key list into a tuple of non-empty ``bytes`` (``str`` keys are UTF-8 encoded).
+
+    Args:
+        keys: the secrets, newest first: a ``Sequence`` of ``str``/``bytes``, or one
+            ``str``/``bytes`` meaning a list of one key (as Beaker's single ``secret``).
+
+    Raises:
+        ComponentTypeError: ``keys`` or one of its items is not ``str``/``bytes``.
+        ConfigError: the list is empty, or a key is empty.
+    """
+    if isinstance(keys, (str, bytes)):
+        keys = [keys]
+    if not isinstance(keys, Sequence):
+        raise ComponentTypeError("keys", keys, "a sequence of str or bytes secrets")
+    out: list[bytes] = []
+    for index, key in enumerate(keys):
+        if isinstance(key, str):
+            key = key.encode("utf-8")
+        elif isinstance(key, (bytearray, memoryview)):
+            key = bytes(key)
+        elif not isinstance(key, bytes):
+            raise ComponentTypeError(f"keys[{index}]", key, "str or bytes")
+        if not key:
+            raise ConfigError(f"keys[{index}]", "<empty>", "a non-empty secret")
+        out.append(key)
+    if not out:
+        raise ConfigError("keys", [], "at least one secret (the newest first)")
+    return tuple(out)
+
+
+def derive_key(secret: bytes, info: bytes, length: int = 32) -> bytes:
+    """Derive ``length`` bytes from ``secret`` with HKDF-SHA256 (no salt) and ``info``."""
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(secret)
+
+
+def _purpose(instance: Any, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise ComponentTypeError(attribute.name, value, "a non-empty str")
+
+
+@attrs.frozen
+class HMACSigner:
+    """Signs bytes with HMAC-SHA256; a :class:`~beaker.serializers.base.BytesCodec`.
+
+    ``encode(data)`` returns ``data`` followed by a 32-byte tag made with the newest key;
+    ``decode`` checks the tag against every key with :func:`hmac.compare_digest` and returns
+    ``data``. Compose with a serializer as ``Sealed(JSONSerializer(), HMACSigner(keys))``.
+
+    Signing proves integrity, not secrecy: the data travels in the clear. Use
+    :class:`~beaker.serializers.aead.AESGCMEncrypter` to hide it too.
+
+    Args:
+        keys: the secrets, newest first (``Sequence[str | bytes]``, or a single ``str``/
+            ``bytes``); the first signs, all verify. Never shown in ``repr``.
+        purpose: HKDF ``info`` label separating uses of one secret (``str``); a signer only
+            accepts tags made by a signer with the same keys *and* purpose.
+
+    Raises:
+        ComponentTypeError: a key is not ``str``/``bytes``, or ``purpose`` is not a ``str``.
+        ConfigError: no keys, or an empty key.
+
+    Thread-safe; holds no runtime resources.
+    """
+
+    keys: tuple[bytes, ...] = attrs.field(converter=coerce_keys, repr=False)
+    purpose: str = attrs.field(default="beaker.signer", validator=_purpose)
+    _macs: tuple[Any, ...] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        info = b"beaker hmac-sha256 " + self.purpose.encode("utf-8")
+        # One keyed HMAC state per secret, copied per message (saves re-keying every call).
+        macs = tuple(
+            hmac.new(derive_key(secret, info), digestmod=hashlib.sha256) for secret in self.keys
+        )
+        object.__setattr__(self, "_macs", macs)
+
+    def encode(self, data: bytes) -> bytes:
+        """Return ``data`` + the newest key's 32-byte tag."""
+        mac = self._macs[0].copy()
+        mac.update(data)
+        return bytes(data) + mac.digest()
+
+    def decode(self, data: bytes) -> bytes:
+        """Return the signed data if any key's tag matches.
+
+        Raises:
+            InvalidSignature: ``data`` is shorter than a tag, or no key verifies it.
+        """
+        if len(data) < TAG_SIZE:
+            raise InvalidSignature("signed data is shorter than its tag")
+        body = data[:-TAG_SIZE]
+        tag = data[-TAG_SIZE:]
+        for base in self._macs:
+            mac = base.copy()
+            mac.update(body)
+            if hmac.compare_digest(mac.digest(), tag):
+                return bytes(body)
+        raise InvalidSignature("no configured key verifies this signature")
