@@ -1,0 +1,145 @@
+"""FileLock: named mutual exclusion between the processes (and threads) of one host, by
+``fcntl.flock`` on one file per name in a lock directory.
+
+Imports only :mod:`beaker.errors`, :mod:`beaker.locks.base` and :mod:`beaker.stores.file`
+(for the directory check); must not import from ``beaker.caching``, ``beaker.sessions`` or
+``beaker.compat``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import time
+from typing import ClassVar, Final
+
+import attrs
+
+from beaker.errors import LockError, LockTimeout
+from beaker.locks.base import LeaseBase, Scope
+from beaker.stores.file import directory_path, prepare_directory
+
+_FIRST_PAUSE: Final = 0.001  # seconds between tries when polling, doubled up to _LAST_PAUSE
+_LAST_PAUSE: Final = 0.05
+
+
+def _same_file(fd: int, path: str) -> bool:
+    """Whether ``path`` still names the file open as ``fd``."""
+    try:
+        on_disk = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    held = os.fstat(fd)
+    return (on_disk.st_dev, on_disk.st_ino) == (held.st_dev, held.st_ino)
+
+
+class _FileLease(LeaseBase):
+    __slots__ = ("_fd", "_name", "_path")
+
+    def __init__(self, name: str, path: str, fd: int) -> None:
+        self._name = name
+        self._path = path
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        """Remove the lock file (while still holding it, so no one can be using it) and
+        give the lock up.
+
+        Raises:
+            LockError: the lease was already released.
+        """
+        fd = self._fd
+        if fd is None:
+            raise LockError(f"lock {self._name!r} released twice")
+        self._fd = None
+        try:
+            # Waiters blocked on this file notice it is no longer at the path once they get
+            # it, and start again on a fresh file; so removing it now is safe.
+            if _same_file(fd, self._path):
+                os.unlink(self._path)
+        except OSError:
+            pass  # the file stays; the next holder removes it
+        finally:
+            os.close(fd)  # releases the flock
+
+    def __repr__(self) -> str:
+        state = "released" if self._fd is None else "held"
+        return f"<FileLease {self._name!r} {state}>"
+
+
+@attrs.frozen
+class FileLock:
+    """Mutual exclusion per name among every process and thread of one host (scope
+    ``"host"``), by ``fcntl.flock`` on ``<lock_dir>/<sha1(name)>.lock``.
+
+    Each acquisition opens its own descriptor, and ``flock`` locks belong to the open file,
+    so threads of one process exclude each other as well as other processes. A lock file is
+    removed when its lease is released, so lock files do not pile up (unlike Beaker's); a
+    process that dies holding a lock releases it as the kernel closes its files. Not
+    re-entrant. Not for network file systems, where ``flock`` may not reach other hosts.
+
+    Args:
+        lock_dir: the directory for lock files (``str`` or path-like); created if missing
+            (Beaker's ``lock_dir``).
+
+    Raises:
+        ComponentTypeError: ``lock_dir`` is not a path.
+        ConfigError: ``lock_dir`` cannot be created or written.
+    """
+
+    scope: ClassVar[Scope] = "host"
+
+    lock_dir: str = attrs.field(converter=directory_path("lock_dir"))
+
+    def __attrs_post_init__(self) -> None:
+        prepare_directory("lock_dir", self.lock_dir)
+
+    def _path(self, name: str) -> str:
+        digest = hashlib.sha1(name.encode("utf-8", "surrogatepass")).hexdigest()
+        return os.path.join(self.lock_dir, digest + ".lock")
+
+    def acquire(self, name: str, timeout: float | None = None) -> _FileLease:
+        """Hold ``name`` and return its lease.
+
+        Args:
+            name: the lock's name; any string.
+            timeout: seconds (``float``) to wait at most: ``None`` blocks until the lock is
+                free, ``0`` (or less) tries once, more polls with a growing pause (1 ms up to
+                50 ms) until the deadline.
+
+        Raises:
+            LockTimeout: the lock was held elsewhere until ``timeout`` passed.
+            OSError: ``lock_dir`` became unusable.
+        """
+        path = self._path(name)
+        deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
+        pause = _FIRST_PAUSE
+        while True:
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+            except (FileNotFoundError, NotADirectoryError):
+                os.makedirs(self.lock_dir, exist_ok=True)  # removed under us: recreate
+                continue
+            try:
+                if deadline is None:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                else:
+                    while True:
+                        try:
+                            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                            break
+                        except BlockingIOError:
+                            left = deadline - time.monotonic()
+                            if left <= 0:
+                                raise LockTimeout(name, max(timeout or 0.0, 0.0)) from None
+                            time.sleep(min(pause, left))
+                            pause = min(pause * 2, _LAST_PAUSE)
+                if _same_file(fd, path):
+                    return _FileLease(name, path, fd)
+            except BaseException:
+                os.close(fd)
+                raise
+            # We locked a file that its last holder had already removed: it excludes no one.
+            # Try again on the file now at the path (not a wait: the lock was just freed).
+            os.close(fd)

@@ -1,0 +1,444 @@
+"""DBMStore: one stdlib :mod:`dbm` database per namespace, shared by the processes of a host.
+
+Files under ``data_dir`` for a namespace whose name hashes (SHA-1) to ``H``::
+
+    H.lock              the sidecar lock (``fcntl.flock``) and a 64-bit write generation
+    H, H.dat, H.dir …   the database, in whatever format ``dbm`` chose when it created it
+
+Readers hold the lock shared, writers exclusive. Each process keeps a read-only handle per
+namespace and reopens it only when the database changed: every write bumps the generation
+in the lock file, and the handle's signature (generation plus ``(st_ino, st_size,
+st_mtime_ns)`` of the database files) is compared under the shared lock. Writes open the
+database, write, and close it before the lock is released, so the index of ``dbm.dumb``
+(kept in memory until closed) is on disk before anyone else can read.
+
+Records are framed (magic ``BKd1``, length, CRC-32) around :func:`~beaker.entry.pack_entry`,
+so a truncated or damaged value is detected as a miss rather than returned.
+
+Imports only :mod:`beaker.errors`, :mod:`beaker.entry` and :mod:`beaker.stores.file` (for the
+directory check); must not import from ``beaker.caching``, ``beaker.sessions`` or
+``beaker.compat``.
+"""
+
+from __future__ import annotations
+
+import dbm
+import fcntl
+import hashlib
+import importlib
+import logging
+import os
+import struct
+import threading
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar, Final, TypeVar
+
+import attrs
+
+from beaker.entry import Entry, pack_entry, unpack_entry
+from beaker.errors import ComponentTypeError, DeserializationError
+from beaker.stores.file import directory_path, prepare_directory
+
+log = logging.getLogger("beaker.stores.dbm")
+
+_MAGIC: Final = b"BKd1"
+_FRAME: Final = struct.Struct("!4sII")  # magic, record length, crc32(record)
+_GENERATION: Final = struct.Struct("!Q")
+# Files the dbm modules create for a base name: gdbm the name itself, ndbm .db or .pag/.dir,
+# dbm.dumb .dat/.dir (and .bak, a stale index copy that is never read back).
+_DB_SUFFIXES: Final = ("", ".db", ".pag", ".dat", ".dir")
+_ALL_SUFFIXES: Final = (*_DB_SUFFIXES, ".bak")
+
+T = TypeVar("T")
+
+
+def _key_bytes(key: str) -> bytes:
+    return key.encode("utf-8", "surrogatepass")
+
+
+def _frame(record: bytes) -> bytes:
+    return _FRAME.pack(_MAGIC, len(record), zlib.crc32(record)) + record
+
+
+def _unframe(data: bytes) -> bytes:
+    if len(data) < _FRAME.size:
+        raise DeserializationError("record shorter than its header (truncated or foreign)")
+    magic, length, crc = _FRAME.unpack_from(data)
+    record = data[_FRAME.size :]
+    if magic != _MAGIC:
+        raise DeserializationError("not a beaker dbm record (bad magic)")
+    if len(record) != length:
+        raise DeserializationError(f"record is {len(record)} bytes, header says {length}")
+    if zlib.crc32(record) != crc:
+        raise DeserializationError("checksum mismatch (corrupt record)")
+    return record
+
+
+class _CorruptDatabase(Exception):
+    """The database files exist but cannot be opened."""
+
+
+def _open_existing(base: str, readonly: bool) -> Any:
+    """Open the database at ``base`` with the module that wrote it; ``None`` if there is none.
+
+    Raises:
+        _CorruptDatabase: files are there but unrecognised or unreadable.
+    """
+    kind = dbm.whichdb(base)
+    if kind is None:
+        return None
+    if kind == "":
+        raise _CorruptDatabase("unrecognised database format")
+    flag = "r" if readonly else "w"
+    if kind == "dbm.gnu":
+        flag += "u"  # no gdbm-level lock: the sidecar flock already orders access
+    try:
+        module = importlib.import_module(kind)
+        return module.open(base, flag)
+    except Exception as exc:  # a damaged index can raise almost anything while parsed
+        raise _CorruptDatabase(f"{type(exc).__name__}: {exc}") from exc
+
+
+class _Namespace:
+    """One namespace's lock file descriptor and cached read handle. Every method but
+    :meth:`close` runs with :attr:`mutex` held by the caller."""
+
+    __slots__ = ("base", "closed", "db", "db_files", "lock_fd", "lock_id", "mutex", "signature")
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.mutex = threading.Lock()
+        self.closed = False
+        self.lock_fd: int | None = None
+        self.lock_id: tuple[int, int] = (0, 0)
+        self.db: Any = None
+        self.db_files: tuple[str, ...] = ()
+        self.signature: object = None
+
+    # -- the sidecar lock --------------------------------------------------------------------
+
+    def lock(self, exclusive: bool) -> bool:
+        """Take the sidecar lock. Returns ``False`` (holding nothing) for a shared lock on a
+        namespace that has no lock file, i.e. no database."""
+        path = self.base + ".lock"
+        while True:
+            if self.lock_fd is None:
+                flags = os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if exclusive else 0)
+                try:
+                    fd = os.open(path, flags, 0o666)
+                except (FileNotFoundError, NotADirectoryError):
+                    if not exclusive:
+                        return False
+                    os.makedirs(os.path.dirname(path), exist_ok=True)
+                    continue
+                info = os.fstat(fd)
+                self.lock_fd, self.lock_id = fd, (info.st_dev, info.st_ino)
+            fcntl.flock(self.lock_fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            try:
+                info = os.stat(path)
+                if (info.st_dev, info.st_ino) == self.lock_id:
+                    return True
+            except (FileNotFoundError, NotADirectoryError):
+                pass
+            # The lock file was removed or replaced under us (its directory deleted): a lock
+            # on the old file excludes nobody. Start again with the file now at the path.
+            self.drop()
+
+    def unlock(self) -> None:
+        if self.lock_fd is not None:
+            fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
+
+    def generation(self) -> int:
+        assert self.lock_fd is not None
+        data = os.pread(self.lock_fd, _GENERATION.size, 0)
+        return _GENERATION.unpack(data)[0] if len(data) == _GENERATION.size else 0
+
+    def bump_generation(self) -> None:
+        assert self.lock_fd is not None
+        next_generation = (self.generation() + 1) % (1 << 64)
+        os.pwrite(self.lock_fd, _GENERATION.pack(next_generation), 0)
+
+    # -- the database ------------------------------------------------------------------------
+
+    def _stat_files(self) -> tuple[tuple[int, int, int] | None, ...]:
+        found: list[tuple[int, int, int] | None] = []
+        for path in self.db_files:
+            try:
+                info = os.stat(path)
+            except FileNotFoundError:
+                found.append(None)
+            else:
+                found.append((info.st_ino, info.st_size, info.st_mtime_ns))
+        return tuple(found)
+
+    def reader(self) -> Any:
+        """The read handle, reopened if the database changed; ``None`` if there is none.
+        Needs the shared (or exclusive) lock.
+
+        Raises:
+            _CorruptDatabase: the database cannot be opened.
+        """
+        generation = self.generation()
+        if self.db is not None and self.signature == (generation, self._stat_files()):
+            return self.db
+        self.close_db()
+        db = _open_existing(self.base, readonly=True)
+        if db is not None:
+            self.db = db
+            self.db_files = tuple(
+                self.base + suffix
+                for suffix in _DB_SUFFIXES
+                if os.path.exists(self.base + suffix)
+            )
+            self.signature = (generation, self._stat_files())
+        return db
+
+    def write(self, action: Callable[[Any], None], create: bool) -> None:
+        """Open the database for writing, apply ``action``, close it (so its index is on
+        disk) and bump the generation. Needs the exclusive lock."""
+        self.close_db()
+        try:
+            try:
+                db = _open_existing(self.base, readonly=False)
+            except _CorruptDatabase as exc:
+                log.warning("corrupt dbm database %s (%s): starting it afresh", self.base, exc)
+                self.remove_files()
+                db = None
+            if db is None:
+                if not create:
+                    return
+                db = dbm.open(self.base, "c")
+            try:
+                action(db)
+            finally:
+                db.close()
+        finally:
+            self.bump_generation()
+
+    def remove_files(self) -> None:
+        for suffix in _ALL_SUFFIXES:
+            try:
+                os.unlink(self.base + suffix)
+            except FileNotFoundError:
+                pass
+
+    def close_db(self) -> None:
+        db, self.db, self.signature = self.db, None, None
+        if db is not None:
+            db.close()  # a read-only handle: closing writes nothing
+
+    def drop(self) -> None:
+        """Forget every resource (the lock fd is closed, which also releases its lock)."""
+        try:
+            self.close_db()
+        finally:
+            fd, self.lock_fd = self.lock_fd, None
+            if fd is not None:
+                os.close(fd)
+
+    def close(self) -> None:
+        with self.mutex:
+            self.closed = True
+            self.drop()
+
+
+class _Handles:
+    """A bounded, thread-safe registry of open namespaces (least recently used first).
+
+    Pickles as a fresh empty registry, and starts afresh in a forked child, whose inherited
+    descriptors would otherwise share the parent's locks."""
+
+    __slots__ = ("limit", "mutex", "pid", "spaces")
+
+    def __init__(self, limit: int = 64) -> None:
+        self.limit = limit
+        self.mutex = threading.Lock()
+        self.pid = os.getpid()
+        self.spaces: OrderedDict[str, _Namespace] = OrderedDict()
+
+    def __reduce__(self) -> tuple[type[_Handles], tuple[int]]:
+        return (_Handles, (self.limit,))
+
+    def get(self, base: str) -> _Namespace:
+        evicted: list[_Namespace] = []
+        with self.mutex:
+            if self.pid != os.getpid():
+                # After fork: the parent's mutexes may be held by threads that do not exist
+                # here; close our copies of the descriptors without touching those mutexes.
+                for space in self.spaces.values():
+                    space.closed = True
+                    space.drop()
+                self.spaces.clear()
+                self.pid = os.getpid()
+            space = self.spaces.get(base)
+            if space is not None:
+                self.spaces.move_to_end(base)
+                return space
+            space = self.spaces[base] = _Namespace(base)
+            while len(self.spaces) > self.limit:
+                evicted.append(self.spaces.popitem(last=False)[1])
+        for old in evicted:
+            old.close()
+        return space
+
+    def close_all(self) -> None:
+        with self.mutex:
+            spaces = list(self.spaces.values())
+            self.spaces.clear()
+        for space in spaces:
+            space.close()
+
+
+def _max_open(instance: Any, attribute: Any, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ComponentTypeError("max_open", value, "a positive int")
+
+
+@attrs.frozen
+class DBMStore:
+    """Keeps each namespace in its own stdlib ``dbm`` database under ``data_dir`` (as Beaker's
+    ``dbm`` type, without reopening the database on every access).
+
+    Args:
+        data_dir: the directory (``str`` or path-like); created if missing.
+        max_open: how many namespaces keep an open handle and lock descriptor in this
+            process (``int`` > 0, default 64); the least recently used is closed beyond it.
+
+    Works with whichever module ``dbm`` picks (``dbm.gnu``, ``dbm.ndbm`` or ``dbm.dumb``);
+    an existing database is opened with the module that wrote it.
+
+    Process safety: readers hold a shared ``fcntl.flock`` on the namespace's lock file and
+    writers an exclusive one, and a write is on disk before its lock is released, so every
+    process's next read sees it. Thread-safe (one namespace's calls are serialised per
+    process). A forked child starts with fresh handles. A damaged database or record is a
+    miss with a warning on the ``beaker.stores.dbm`` logger; the next write to a damaged
+    database starts it afresh. ``dbm.dumb`` never reuses the space of overwritten values:
+    :meth:`clear` is what reclaims it. Not for network file systems (``flock``).
+
+    Raises:
+        ComponentTypeError: ``data_dir`` is not a path, ``max_open`` not a positive ``int``.
+        ConfigError: ``data_dir`` cannot be created or written.
+    """
+
+    holds_objects: ClassVar[bool] = False
+
+    data_dir: str = attrs.field(converter=directory_path("data_dir"))
+    max_open: int = attrs.field(default=64, validator=_max_open)
+    _handles: _Handles = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        prepare_directory("data_dir", self.data_dir)
+        object.__setattr__(self, "_handles", _Handles(self.max_open))
+
+    def _base(self, namespace: str) -> str:
+        return os.path.join(
+            self.data_dir, hashlib.sha1(_key_bytes(namespace)).hexdigest()
+        )
+
+    def _read(self, namespace: str, use: Callable[[Any], T], empty: T) -> T:
+        """Run ``use(db)`` under the shared lock; ``empty`` when there is no usable database."""
+        base = self._base(namespace)
+        while True:
+            space = self._handles.get(base)
+            with space.mutex:
+                if space.closed:
+                    continue  # evicted by another thread meanwhile
+                if not space.lock(exclusive=False):
+                    return empty
+                try:
+                    try:
+                        db = space.reader()
+                    except _CorruptDatabase as exc:
+                        log.warning("corrupt dbm database %s (%s): treated as empty", base, exc)
+                        return empty
+                    return empty if db is None else use(db)
+                finally:
+                    space.unlock()
+
+    def _write(self, namespace: str, action: Callable[[_Namespace], None]) -> None:
+        base = self._base(namespace)
+        while True:
+            space = self._handles.get(base)
+            with space.mutex:
+                if space.closed:
+                    continue
+                space.lock(exclusive=True)
+                try:
+                    action(space)
+                    return
+                finally:
+                    space.unlock()
+
+    # -- Store protocol -----------------------------------------------------------------------
+
+    def get(self, namespace: str, key: str) -> Entry | None:
+        raw_key = _key_bytes(key)
+
+        def lookup(db: Any) -> bytes | None:
+            try:
+                return bytes(db[raw_key])
+            except KeyError:
+                return None
+
+        data = self._read(namespace, lookup, None)
+        if data is None:
+            return None
+        try:
+            return unpack_entry(_unframe(data))
+        except DeserializationError as exc:
+            log.warning(
+                "unreadable record %r in dbm database %s (%s): treated as a miss",
+                key,
+                self._base(namespace),
+                exc,
+            )
+            return None
+
+    def set(self, namespace: str, key: str, entry: Entry) -> None:
+        """Write the entry; it is on disk (index included) when this returns.
+
+        Raises:
+            TypeError: ``entry.value`` is not bytes.
+            OSError: the disk is full or ``data_dir`` became unwritable.
+        """
+        raw_key, record = _key_bytes(key), _frame(pack_entry(entry))
+
+        def store(db: Any) -> None:
+            db[raw_key] = record
+
+        self._write(namespace, lambda space: space.write(store, create=True))
+
+    def delete(self, namespace: str, key: str) -> None:
+        raw_key = _key_bytes(key)
+
+        def remove(db: Any) -> None:
+            try:
+                del db[raw_key]
+            except KeyError:
+                pass
+
+        self._write(namespace, lambda space: space.write(remove, create=False))
+
+    def clear(self, namespace: str) -> None:
+        """Remove the namespace's database files (which also reclaims their space)."""
+
+        def wipe(space: _Namespace) -> None:
+            space.close_db()
+            try:
+                space.remove_files()
+            finally:
+                space.bump_generation()
+
+        self._write(namespace, wipe)
+
+    def keys(self, namespace: str) -> Iterator[str]:
+        def listing(db: Any) -> list[str]:
+            return [bytes(raw).decode("utf-8", "surrogatepass") for raw in db.keys()]
+
+        return iter(self._read(namespace, listing, []))
+
+    def close(self) -> None:
+        """Close every handle and lock descriptor; the store reopens them when used again."""
+        self._handles.close_all()

@@ -1,0 +1,333 @@
+"""FileStore: one file per entry under a directory, written atomically; shared by the
+processes of one host.
+
+Layout under ``data_dir``::
+
+    <sha1(namespace)>/namespace              the namespace's name (for people and tools)
+    <sha1(namespace)>/<2 hex>/<sha1(key)>    one entry
+
+Each entry file is a 16-byte header (magic ``BKf1``, key length, body length, CRC-32 of the
+body), the key in UTF-8 (so :meth:`FileStore.keys` can list original keys) and the
+:func:`~beaker.entry.pack_entry` record. Files are written to a temporary name in the same
+directory and renamed over the old one, so a reader sees the old entry or the new one, never
+a mix; temporary names never look like entry names, so a crashed writer's leftovers are
+never read as entries.
+
+Also holds :func:`prepare_directory`, the ``data_dir`` / ``lock_dir`` check shared with
+:mod:`beaker.stores.dbm` and :mod:`beaker.locks.file`.
+
+Imports only :mod:`beaker.errors` and :mod:`beaker.entry`; must not import from
+``beaker.caching``, ``beaker.sessions`` or ``beaker.compat``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import struct
+import zlib
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar, Final
+
+import attrs
+
+from beaker.entry import Entry, pack_entry, unpack_entry
+from beaker.errors import ComponentTypeError, ConfigError, DeserializationError
+
+log = logging.getLogger("beaker.stores.file")
+
+_MAGIC: Final = b"BKf1"
+_HEADER: Final = struct.Struct("!4sIII")  # magic, key length, body length, crc32(body)
+_HEX: Final = frozenset("0123456789abcdef")
+_MARKER: Final = "namespace"
+
+
+def _text_bytes(text: str) -> bytes:
+    # surrogatepass: any Python str is a valid key, even one with lone surrogates.
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(_text_bytes(text)).hexdigest()
+
+
+def _is_digest(name: str) -> bool:
+    return len(name) == 40 and _HEX.issuperset(name)
+
+
+def _temp_name(base: str) -> str:
+    """A unique name beside ``base`` that is never a 40-hex entry name."""
+    return f"{base}.{os.getpid()}.{os.urandom(6).hex()}.tmp"
+
+
+def directory_path(argument: str) -> Callable[[object], str]:
+    """An attrs converter: accept ``str`` or ``os.PathLike[str]``, return ``str``.
+
+    Raises:
+        ComponentTypeError: naming ``argument``, for any other type.
+    """
+
+    def convert(value: object) -> str:
+        if isinstance(value, (str, os.PathLike)):
+            path = os.fspath(value)
+            if isinstance(path, str) and path:
+                return path
+        raise ComponentTypeError(argument, value, "a non-empty str or os.PathLike[str] path")
+
+    return convert
+
+
+def prepare_directory(option: str, path: str) -> None:
+    """Create ``path`` if missing and prove it writable by creating and removing a file.
+
+    Args:
+        option: the argument's name for the error (``"data_dir"``, ``"lock_dir"``).
+        path: the directory.
+
+    Raises:
+        ConfigError: the directory cannot be created or written (e.g. a path under a regular
+            file, a read-only file system, missing permissions).
+    """
+    probe = os.path.join(path, _temp_name(".probe"))
+    try:
+        os.makedirs(path, exist_ok=True)
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, b"beaker")
+        finally:
+            os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ConfigError(
+            option, path, f"a writable directory (it could not be used: {exc.strerror or exc})"
+        ) from exc
+
+
+def _frame(key: bytes, record: bytes) -> bytes:
+    body = key + record
+    return _HEADER.pack(_MAGIC, len(key), len(body), zlib.crc32(body)) + body
+
+
+def _unframe(data: bytes) -> tuple[bytes, bytes]:
+    """Split a file into (key bytes, entry record).
+
+    Raises:
+        DeserializationError: foreign, truncated or corrupt content.
+    """
+    if len(data) < _HEADER.size:
+        raise DeserializationError("file shorter than its header (truncated or foreign)")
+    magic, key_len, body_len, crc = _HEADER.unpack_from(data)
+    if magic != _MAGIC:
+        raise DeserializationError("not a beaker entry file (bad magic)")
+    body = data[_HEADER.size :]
+    if len(body) != body_len or key_len > body_len:
+        raise DeserializationError(f"file body is {len(body)} bytes, header says {body_len}")
+    if zlib.crc32(body) != crc:
+        raise DeserializationError("checksum mismatch (corrupt file)")
+    return body[:key_len], body[key_len:]
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _bool_field(argument: str) -> Callable[[Any, Any, object], None]:
+    def check(instance: Any, attribute: Any, value: object) -> None:
+        if not isinstance(value, bool):
+            raise ComponentTypeError(argument, value, "a bool")
+
+    return check
+
+
+@attrs.frozen
+class FileStore:
+    """Keeps each entry in its own file under ``data_dir`` (as Beaker's ``file`` type, but
+    with atomic writes and without reading a whole namespace per access).
+
+    Args:
+        data_dir: the directory (``str`` or path-like); created if missing.
+        fsync: ``bool``; when true each write is flushed to disk (file and directory) before
+            it returns, surviving a power loss at the cost of speed. Default ``False``: atomic
+            against crashes of the process, not of the machine.
+
+    Process safety: any number of processes and threads may read and write one ``data_dir``
+    at once; writes are atomic renames, so readers never see a torn entry; the last rename
+    wins. Directories removed under the store are recreated by the next write (reads of a
+    missing directory are misses). A file that is corrupt, truncated or not ours is a miss
+    with a warning on the ``beaker.stores.file`` logger. Files are created with the process
+    umask: make ``data_dir`` itself private (mode 0700) to keep entries from other users.
+
+    Raises:
+        ComponentTypeError: ``data_dir`` is not a path, ``fsync`` not a ``bool``.
+        ConfigError: ``data_dir`` cannot be created or written.
+    """
+
+    holds_objects: ClassVar[bool] = False
+
+    data_dir: str = attrs.field(converter=directory_path("data_dir"))
+    fsync: bool = attrs.field(default=False, validator=_bool_field("fsync"))
+
+    def __attrs_post_init__(self) -> None:
+        prepare_directory("data_dir", self.data_dir)
+
+    # -- paths ------------------------------------------------------------------------------
+
+    def _namespace_dir(self, namespace: str) -> str:
+        return os.path.join(self.data_dir, _digest(namespace))
+
+    def _entry_path(self, namespace: str, key: str) -> str:
+        name = _digest(key)
+        return os.path.join(self.data_dir, _digest(namespace), name[:2], name)
+
+    # -- Store protocol -----------------------------------------------------------------------
+
+    def get(self, namespace: str, key: str) -> Entry | None:
+        """Read the entry's file; missing directories or file are a miss."""
+        path = self._entry_path(namespace, key)
+        try:
+            with open(path, "rb", buffering=0) as handle:
+                data = handle.readall()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            log.warning("cannot read cache file %s (%s): treated as a miss", path, exc)
+            return None
+        try:
+            stored_key, record = _unframe(data)
+            if stored_key != _text_bytes(key):
+                raise DeserializationError("file holds another key")
+            return unpack_entry(record)
+        except DeserializationError as exc:
+            log.warning("unreadable cache file %s (%s): treated as a miss", path, exc)
+            return None
+
+    def set(self, namespace: str, key: str, entry: Entry) -> None:
+        """Write the entry to a temporary file, then rename it over the entry's file.
+
+        Raises:
+            TypeError: ``entry.value`` is not bytes.
+            OSError: the disk is full or ``data_dir`` became unwritable.
+        """
+        data = _frame(_text_bytes(key), pack_entry(entry))
+        path = self._entry_path(namespace, key)
+        folder = os.path.dirname(path)
+        for attempt in range(5):
+            temp = _temp_name(path)
+            try:
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+            except (FileNotFoundError, NotADirectoryError):
+                self._make_dirs(namespace, folder)
+                continue
+            try:
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                    if self.fsync:
+                        os.fsync(fd)
+                finally:
+                    os.close(fd)
+                os.replace(temp, path)
+            except (FileNotFoundError, NotADirectoryError):
+                # The directory went away between creating the temp file and renaming it
+                # (a concurrent clear): start again in a fresh directory.
+                _unlink_quietly(temp)
+                continue
+            except BaseException:
+                _unlink_quietly(temp)
+                raise
+            if self.fsync:
+                _fsync_dir(folder)
+            return
+        raise FileNotFoundError(f"directory {folder} kept disappearing while writing {path}")
+
+    def delete(self, namespace: str, key: str) -> None:
+        _unlink_quietly(self._entry_path(namespace, key))
+
+    def clear(self, namespace: str) -> None:
+        """Remove the namespace's directory: it is renamed aside first (so the namespace is
+        empty at once for every process), then deleted."""
+        source = self._namespace_dir(namespace)
+        trash = os.path.join(self.data_dir, _temp_name(".trash"))
+        try:
+            os.rename(source, trash)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for _ in range(3):
+            # A writer that created a temp file in the old directory just before the rename
+            # may still be writing there; retry, then leave the rest (it is never read).
+            shutil.rmtree(trash, ignore_errors=True)
+            if not os.path.lexists(trash):
+                return
+        log.warning("could not remove all of %s (cleared namespace %r)", trash, namespace)
+
+    def keys(self, namespace: str) -> Iterator[str]:
+        """Iterate the original keys of ``namespace`` (reads every entry file; unreadable
+        ones are skipped with a warning)."""
+        root = self._namespace_dir(namespace)
+        found: list[str] = []
+        for bucket in _scandir(root):
+            if len(bucket.name) != 2 or not _HEX.issuperset(bucket.name):
+                continue
+            for item in _scandir(bucket.path):
+                if not _is_digest(item.name):
+                    continue  # temp files, foreign files
+                try:
+                    with open(item.path, "rb", buffering=0) as handle:
+                        raw_key, _ = _unframe(handle.readall())
+                    key = raw_key.decode("utf-8", "surrogatepass")
+                except FileNotFoundError:
+                    continue  # deleted meanwhile
+                except (OSError, DeserializationError, UnicodeDecodeError) as exc:
+                    log.warning("unreadable cache file %s (%s): skipped", item.path, exc)
+                    continue
+                if _digest(key) == item.name:
+                    found.append(key)
+        return iter(found)
+
+    def close(self) -> None:
+        """Nothing to release: the store holds no open files between calls."""
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _make_dirs(self, namespace: str, folder: str) -> None:
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except FileExistsError:
+            # Something that is not a directory stands in the way (a foreign file).
+            parent = os.path.dirname(folder)
+            for path in (parent, folder):
+                if os.path.lexists(path) and not os.path.isdir(path):
+                    log.warning("replacing non-directory %s in the cache directory", path)
+                    _unlink_quietly(path)
+            os.makedirs(folder, exist_ok=True)
+        marker = os.path.join(os.path.dirname(folder), _MARKER)
+        if not os.path.exists(marker):
+            temp = _temp_name(marker)
+            try:
+                with open(temp, "wb") as handle:
+                    handle.write(_text_bytes(namespace))
+                os.replace(temp, marker)
+            except OSError:
+                _unlink_quietly(temp)  # the marker is informative only
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+
+
+def _scandir(path: str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(path) as entries:
+            return list(entries)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
