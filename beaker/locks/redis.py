@@ -1,0 +1,162 @@
+"""RedisLock: mutual exclusion for every process that shares a Redis server (scope
+``"cluster"``).
+
+A lease is a key set with ``SET name token NX PX expire``: ``NX`` makes one holder win, the
+random token (from :mod:`secrets`) proves ownership, and the expiry means a holder that dies
+(``SIGKILL``, a lost machine) blocks the others for at most ``expire`` seconds. Release is
+compare-and-delete in one Lua script, so a holder whose lease already expired cannot delete its
+successor's lease.
+
+Names the cache hands over (``"{len}:{namespace}:{key}"``) get the same hash tag as
+:class:`~beaker.stores.redis.RedisClusterStore` gives that namespace's keys, so on a cluster
+the lock lives on the slot of the data it guards.
+
+Imports ``redis`` (the ``redis`` extra) and :mod:`beaker.stores.redis`'s client plumbing; must
+not import ``beaker.caching``, ``beaker.sessions`` or ``beaker.compat``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import secrets
+import time
+from typing import Any, ClassVar, Final
+
+import attrs
+
+from beaker.errors import LockError, LockTimeout
+from beaker.locks.base import LeaseBase, Scope
+from beaker.stores.redis import UNREACHABLE, RedisClientMixin, _positive, _prefix
+
+log = logging.getLogger("beaker.locks.redis")
+
+# KEYS[1] = lock key, ARGV[1] = token: delete only if we still own it.
+_RELEASE: Final = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+    return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
+_FIRST_PAUSE: Final = 0.002  # seconds before the first retry; doubles up to max_pause
+
+
+class _RedisLease(LeaseBase):
+    __slots__ = ("_key", "_lock", "_name", "_token")
+
+    def __init__(self, lock: RedisLock, name: str, key: str, token: str) -> None:
+        self._lock = lock
+        self._name = name
+        self._key = key
+        self._token: str | None = token
+
+    def release(self) -> None:
+        """Give the lock up (compare-and-delete).
+
+        Raises:
+            LockError: the lease was already released.
+            StoreUnavailable: the server cannot be reached (the lease then expires by itself).
+        """
+        token = self._token
+        if token is None:
+            raise LockError(f"lock {self._name!r} released twice")
+        self._token = None
+        lock = self._lock
+        try:
+            deleted = lock._release_script()(keys=[self._key], args=[token])
+        except UNREACHABLE as exc:
+            raise lock._unavailable(exc) from exc
+        if not deleted:
+            log.warning(
+                "lock %r expired before it was released (held longer than expire=%gs): "
+                "another holder may have run meanwhile", self._name, lock.expire,
+            )
+
+
+@attrs.frozen
+class RedisLock(RedisClientMixin):
+    """Hands out leases held in Redis: exclusion across processes and machines sharing the
+    server (scope ``"cluster"``). Not re-entrant.
+
+    Args:
+        url: ``redis://...`` URL as for :class:`~beaker.stores.redis.RedisStore`; or
+        client: a ``redis.Redis`` you built; exactly one of the two.
+        prefix: put in front of every lock key (``str``, no braces); default ``"beaker:lock:"``.
+        expire: seconds a lease lives unless released first: the most a dead holder can block
+            the others. Choose it above the slowest creator.
+        max_pause: the longest pause (seconds) between tries while waiting; pauses start at
+            2 ms and double, with jitter.
+        socket_timeout, retries, health_check_interval: as for
+            :class:`~beaker.stores.redis.RedisStore`.
+
+    Picklable (a copy in another process opens its own connections from ``url``).
+
+    Raises:
+        ConfigError: neither or both of ``url``/``client``, or bad numbers.
+        ComponentTypeError: ``client`` is not a ``redis.Redis``.
+    """
+
+    scope: ClassVar[Scope] = "cluster"
+
+    prefix: str = attrs.field(default="beaker:lock:", kw_only=True, validator=_prefix)
+    expire: float = attrs.field(default=30.0, kw_only=True, validator=_positive)
+    max_pause: float = attrs.field(default=0.1, kw_only=True, validator=_positive)
+
+    def key_of(self, name: str) -> str:
+        """The Redis key of lock ``name``: the namespace part of a cache's
+        ``"{len}:{namespace}:{key}"`` name becomes the hash tag, as in the stores' layout."""
+        head, sep, _ = name.partition(":")
+        if sep and head.isascii() and head.isdigit():
+            end = len(head) + 1 + int(head)
+            if name[end : end + 1] == ":":
+                return f"{self.prefix}{{{name[:end]}}}{name[end:]}"
+        return f"{self.prefix}{{{name}}}"
+
+    def _release_script(self) -> Any:
+        holder = self._holder
+        script = holder.extras.get("release")
+        if script is None:
+            script = holder.extras["release"] = self.live_client().register_script(_RELEASE)
+        return script
+
+    def acquire(self, name: str, timeout: float | None = None) -> _RedisLease:
+        """Hold ``name`` until the lease is released or ``expire`` seconds pass.
+
+        Args:
+            name: the lock's name (``str``).
+            timeout: seconds to wait at most; ``None`` waits forever, ``0`` tries once.
+
+        Raises:
+            LockTimeout: ``timeout`` passed while another holder kept the lock.
+            StoreUnavailable: the server cannot be reached.
+        """
+        key = self.key_of(name)
+        token = secrets.token_hex(16)
+        expire_ms = max(1, math.ceil(self.expire * 1000.0))
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = _FIRST_PAUSE
+        while True:
+            try:
+                won = self.live_client().set(key, token, nx=True, px=expire_ms)
+            except UNREACHABLE as exc:
+                raise self._unavailable(exc) from exc
+            if won:
+                return _RedisLease(self, name, key, token)
+            wait = pause * (0.5 + random.random())  # jitter: waiters do not retry in step
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise LockTimeout(name, timeout or 0.0)
+                wait = min(wait, left)
+            time.sleep(wait)
+            pause = min(pause * 2, self.max_pause)
+
+
+@attrs.frozen
+class RedisClusterLock(RedisLock):
+    """:class:`RedisLock` on a Redis Cluster (``url`` of any node, or a ``RedisCluster``
+    ``client``); a lock guarding a cache entry lives on that entry's slot."""
+
+    cluster: ClassVar[bool] = True
