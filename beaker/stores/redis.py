@@ -58,14 +58,16 @@ def redact_url(url: str) -> str:
     userinfo, at, hostport = parts.netloc.rpartition("@")
     user = userinfo.split(":", 1)[0]
     netloc = f"{user}@{hostport}" if at and user else hostport
-    query = urllib.parse.urlencode(
-        [
-            (name, value)
-            for name, value in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-            if name.lower() != "password"
-        ]
+    pairs = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(name, value) for name, value in pairs if name.lower() != "password"]
+    if netloc == parts.netloc and len(kept) == len(pairs):
+        return url
+    query = urllib.parse.urlencode(kept)
+    return (
+        f"{parts.scheme}://{netloc}{parts.path}"
+        + (f"?{query}" if query else "")
+        + (f"#{parts.fragment}" if parts.fragment else "")
     )
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def _client_address(client: Any) -> str:
@@ -87,8 +89,9 @@ def _decodes_responses(client: Any) -> bool:
 class _Holder:
     """The live client of one component, built on first use and dropped on ``close()``.
 
-    Copies made by ``attrs.evolve`` share it; pickling yields an empty holder (a child process
-    builds its own connections from the URL).
+    Caches derived from one another hold the same store object and so share it; a store made
+    by ``attrs.evolve`` (perhaps with other connection options) builds its own. Pickling yields
+    an empty holder: a copy in another process opens its own connections from the URL.
     """
 
     __slots__ = ("client", "mutex", "extras")
