@@ -29,7 +29,7 @@ from beaker.errors import (
 from beaker.locks.base import Lock
 from beaker.locks.thread import ThreadLock
 from beaker.policies.expiry import TTL, ExpiryPolicy, NoExpiry
-from beaker.policies.keys import CallSignature, KeyStrategy, PlainKey, args_key, function_namespace
+from beaker.policies.keys import ArgsKey, KeyStrategy, PlainKey, function_namespace
 from beaker.serializers.base import BytesCodec, Sealed, Serializer
 from beaker.serializers.pickle import PickleSerializer
 from beaker.stores.base import Store
@@ -129,6 +129,7 @@ class Cache:
     # Derived once from the configuration above; never part of equality or repr.
     _codec: Serializer | None = attrs.field(init=False, eq=False, repr=False)
     _plain_key: bool = attrs.field(init=False, eq=False, repr=False)
+    _store_get: Callable[[str, str], Entry | None] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         codec = self.serializer
@@ -136,6 +137,7 @@ class Cache:
             codec = PickleSerializer()
         object.__setattr__(self, "_codec", codec)
         object.__setattr__(self, "_plain_key", type(self.key) is PlainKey)
+        object.__setattr__(self, "_store_get", self.store.get)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -166,15 +168,21 @@ class Cache:
         Raises:
             StoreUnavailable: the store's server is down and ``on_store_error="raise"``.
         """
+        # The hot path: everything below is precomputed attribute access (see post-init).
         if not self._plain_key:
             key = self.key(self.name, key)
-        entry = self._read(key)
+        try:
+            entry = self._store_get(self.name, key)
+        except StoreUnavailable:
+            entry = self._read(key)
         if entry is None:
             return default
-        expires_at = entry.expires_at
+        expires_at = entry[2]
         if expires_at is not None and self.clock() >= expires_at - self.stale_while_revalidate:
             return default
-        value = self._decode(key, entry) if self._codec is not None else entry.value
+        if self._codec is None:
+            return entry[0]
+        value = self._decode(key, entry)
         return default if value is MISSING else value
 
     def __contains__(self, key: str) -> bool:
@@ -316,23 +324,28 @@ class Cache:
         """
 
         def decorate(func: Callable[P, R]) -> Memoized[P, R]:
-            call = CallSignature.of(func)
+            make_key = ArgsKey.of(func, key_parts)
             cache = self.namespace(namespace or function_namespace(func))
             get, get_or_create = cache.get, cache.get_or_create
+            # The common call (positional arguments, no self) formats its key inline.
+            formats = make_key.formats if not make_key.call.skip_first else ()
 
             @functools.wraps(func)
             def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-                key = args_key(key_parts, call, args, kwargs)
+                if kwargs or len(args) >= len(formats):
+                    key = make_key(args, kwargs)
+                else:
+                    key = formats[len(args)] % args
                 value = get(key)
                 if value is MISSING:
                     value = get_or_create(key, functools.partial(func, *args, **kwargs), ttl)
                 return value  # type: ignore[no-any-return]
 
             def key(*args: P.args, **kwargs: P.kwargs) -> str:
-                return args_key(key_parts, call, args, kwargs)
+                return make_key(args, kwargs)
 
             def invalidate(*args: P.args, **kwargs: P.kwargs) -> None:
-                cache.delete(args_key(key_parts, call, args, kwargs))
+                cache.delete(make_key(args, kwargs))
 
             wrapper.cache = cache  # type: ignore[attr-defined]
             wrapper.key = key  # type: ignore[attr-defined]

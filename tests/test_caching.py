@@ -302,3 +302,18 @@ def test_hashed_keys_for_long_arguments() -> None:
     assert len(stored) == 1 and len(stored[0]) == 40  # the SHA-1 hex digest
     echo.invalidate(long_text)
     assert list(cache.store.keys("n")) == []
+
+
+@given(
+    parts=st.lists(st.text(max_size=5) | st.integers(), max_size=3),
+    args=st.lists(st.text(max_size=5) | st.integers() | st.tuples(st.integers()), max_size=20),
+)
+def test_fast_key_builder_equals_beakers_rule(parts: list[Any], args: list[Any]) -> None:
+    from beaker.policies import ArgsKey, CallSignature, args_key
+
+    def func(*a: Any) -> None:
+        pass
+
+    assert ArgsKey.of(func, parts)(tuple(args), {}) == args_key(
+        parts, CallSignature.of(func), tuple(args), {}
+    )

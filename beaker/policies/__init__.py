@@ -2,6 +2,7 @@
 
 from beaker.policies.expiry import TTL, ExpiryPolicy, NoExpiry
 from beaker.policies.keys import (
+    ArgsKey,
     CallSignature,
     HashedKey,
     KeyStrategy,
@@ -12,6 +13,7 @@ from beaker.policies.keys import (
 
 __all__ = [
     "TTL",
+    "ArgsKey",
     "CallSignature",
     "ExpiryPolicy",
     "HashedKey",

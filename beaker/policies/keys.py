@@ -100,6 +100,43 @@ def args_key(
     return " ".join(map(str, chain(parts, args, extra)))
 
 
+_PRECOMPUTED_ARITY = 16
+
+
+@attrs.frozen
+class ArgsKey:
+    """:func:`args_key` for one function and one set of key parts, with the constant work
+    (inspecting the signature, ``str()`` of the parts, the format of each arity) done once.
+
+    Call it as ``make_key(args, kwargs)``; the result equals
+    ``args_key(key_parts, CallSignature.of(func), args, kwargs)``.
+    """
+
+    call: CallSignature
+    parts: tuple[str, ...]
+    # formats[n] joins the parts and n arguments with spaces ("%s" formatting is str()).
+    formats: tuple[str, ...] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        escaped = [part.replace("%", "%%") for part in self.parts]
+        formats = tuple(" ".join(escaped + ["%s"] * n) for n in range(_PRECOMPUTED_ARITY + 1))
+        object.__setattr__(self, "formats", formats)
+
+    @classmethod
+    def of(cls, func: Callable[..., Any], key_parts: Iterable[Any] = ()) -> ArgsKey:
+        """Prepare the key builder of ``func`` (a plain function) with ``key_parts``."""
+        return cls(CallSignature.of(func), tuple(str(part) for part in key_parts))
+
+    def __call__(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
+        if kwargs:
+            return args_key(self.parts, self.call, args, kwargs)
+        if self.call.skip_first:
+            args = args[1:]
+        if len(args) <= _PRECOMPUTED_ARITY:
+            return self.formats[len(args)] % args
+        return args_key(self.parts, self.call, args, kwargs)
+
+
 def function_namespace(func: Callable[..., Any]) -> str:
     """The namespace Beaker gives a decorated function: ``"<source file>|<name>"``, or
     ``"<module>.<class>"`` for a bound method."""

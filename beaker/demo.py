@@ -1,0 +1,117 @@
+"""``python -m beaker demo``: real HTTP requests against a WSGI app whose slow page is cached.
+
+The app memoizes a deliberately slow function (a stand-in for a database query or a remote
+call) through a FileStore + FileLock cache in a temporary directory. A client then requests a
+few pages over HTTP and prints each request's latency and whether it was a hit or a miss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from beaker.caching import compose
+from beaker.locks.file import FileLock
+from beaker.stores.file import FileStore
+
+SLOW_SECONDS = 0.25
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+
+def make_app(workdir: Path, ttl: float = 60.0) -> tuple[Callable[..., Iterable[bytes]], dict[str, int]]:
+    """Build the demo's WSGI app. Returns the app and its live counters (calls, requests)."""
+    cache = compose(
+        store=FileStore(workdir / "cache"), lock=FileLock(workdir / "locks"), ttl=ttl
+    )
+    counters = {"requests": 0, "computed": 0}
+
+    @cache.memoize("report", namespace="demo.report")
+    def report(city: str, year: int) -> dict[str, Any]:
+        counters["computed"] += 1
+        time.sleep(SLOW_SECONDS)  # the slow work being cached
+        return {"city": city, "year": year, "visitors": len(city) * 1000 + year % 100}
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        city = query.get("city", ["Paris"])[0]
+        try:
+            year = int(query.get("year", ["2024"])[0])
+        except ValueError:
+            start_response("400 Bad Request", [("Content-Type", "text/plain")])
+            return [b"year must be an integer\n"]
+        counters["requests"] += 1
+        before = counters["computed"]
+        body = json.dumps(report(city, year)).encode()
+        outcome = "miss" if counters["computed"] > before else "hit"
+        start_response(
+            "200 OK", [("Content-Type", "application/json"), ("X-Cache", outcome)]
+        )
+        return [body]
+
+    return app, counters
+
+
+def _drive(base: str) -> int:
+    paths = [
+        "/?city=Paris&year=2024",
+        "/?city=Paris&year=2024",
+        "/?city=Lagos&year=2024",
+        "/?city=Paris&year=2024",
+        "/?city=Lagos&year=2024",
+        "/?city=Osaka&year=2023",
+        "/?city=Osaka&year=2023",
+    ]
+    counts = {"hit": 0, "miss": 0}
+    print(f"{'request':<28}{'result':>8}{'latency':>12}")
+    for path in paths:
+        started = time.perf_counter()
+        with urllib.request.urlopen(base + path, timeout=10) as response:
+            outcome = response.headers["X-Cache"]
+            response.read()
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        counts[outcome] += 1
+        print(f"GET {path:<24}{outcome:>8}{elapsed_ms:>10.1f} ms")
+    print(f"\n{counts['hit']} hits, {counts['miss']} misses "
+          f"(each miss ran the {SLOW_SECONDS * 1000:.0f} ms function once)")
+    return 0 if counts == {"hit": 4, "miss": 3} else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the demo; ``--serve`` keeps the server up for a browser until Ctrl-C."""
+    parser = argparse.ArgumentParser(prog="python -m beaker demo", description=__doc__)
+    parser.add_argument("--serve", action="store_true", help="keep serving after the demo")
+    parser.add_argument("--port", type=int, default=0, help="port for --serve (default: any)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="beaker-demo-") as tmp:
+        app, _ = make_app(Path(tmp))
+        server: WSGIServer = make_server("127.0.0.1", args.port, app, handler_class=_QuietHandler)
+        base = f"http://127.0.0.1:{server.server_port}"
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        print(f"demo app on {base} (cache in {tmp})\n")
+        try:
+            status = _drive(base)
+            if args.serve:
+                print(f"\nserving {base}/?city=Paris&year=2024 — Ctrl-C to stop")
+                thread.join()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.shutdown()
+            server.server_close()
+    return status
