@@ -88,6 +88,8 @@ def _open_existing(base: str, readonly: bool) -> Any:
     """
     kind = dbm.whichdb(base)
     if kind is None:
+        if any(os.path.exists(base + suffix) for suffix in _ALL_SUFFIXES):
+            raise _CorruptDatabase("database files present but their format is unrecognised")
         return None
     if kind == "":
         raise _CorruptDatabase("unrecognised database format")
@@ -98,6 +100,21 @@ def _open_existing(base: str, readonly: bool) -> Any:
         module = importlib.import_module(kind)
         return module.open(base, flag)
     except Exception as exc:  # a damaged index can raise almost anything while parsed
+        raise _CorruptDatabase(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _create(base: str) -> Any:
+    """Create (or open) the database at ``base`` for writing with ``dbm``'s default module.
+
+    Raises:
+        _CorruptDatabase: leftover files could not be parsed.
+        OSError: the files cannot be created.
+    """
+    try:
+        return dbm.open(base, "c")
+    except OSError:
+        raise
+    except Exception as exc:
         raise _CorruptDatabase(f"{type(exc).__name__}: {exc}") from exc
 
 
@@ -202,14 +219,14 @@ class _Namespace:
         try:
             try:
                 db = _open_existing(self.base, readonly=False)
+                if db is None and create:
+                    db = _create(self.base)
             except _CorruptDatabase as exc:
                 log.warning("corrupt dbm database %s (%s): starting it afresh", self.base, exc)
                 self.remove_files()
-                db = None
+                db = _create(self.base) if create else None
             if db is None:
-                if not create:
-                    return
-                db = dbm.open(self.base, "c")
+                return
             try:
                 action(db)
             finally:
