@@ -1,0 +1,262 @@
+"""The session cookie: reading it from a ``Cookie`` header, building ``Set-Cookie`` values
+(:class:`CookieSettings`, formatted by :class:`http.cookies.Morsel`), and the text-safe
+encoding of cookie bytes (:func:`encode_value` / :func:`decode_value`, unpadded urlsafe
+base64 with one canonical spelling per byte string).
+
+Reading does not use :class:`http.cookies.SimpleCookie`: it gives up on the whole header at the
+first cookie it cannot parse (``a={"x": 1}; session=...``), which would log a user out because
+some other application on the domain set an unusual cookie. :func:`cookie_values` instead
+splits the header on ``;`` and returns every value of the one cookie it is asked for, exactly
+as sent; values this package issues never need quoting, so a quoted value is not unquoted (it
+then fails verification like any other altered value).
+
+Imports only :mod:`beaker.errors` and the standard library; must not import from
+``beaker.caching`` or ``beaker.compat``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import re
+from email.utils import formatdate
+from http.cookies import CookieError, Morsel
+from typing import Any, Final, Literal
+
+import attrs
+
+from beaker.errors import ComponentTypeError, ConfigError, CookieTooLarge, DeserializationError
+
+#: The limit browsers are required to honour for one cookie: name, value and attributes.
+COOKIE_LIMIT: Final = 4096
+#: Lifetime of a cookie configured to "never" expire (``cookie_expires=False``): 400 days,
+#: the longest that current browsers keep a cookie.
+FAR_FUTURE: Final = 400 * 24 * 3600
+
+_B64: Final = re.compile(r"[A-Za-z0-9_-]*")
+# Attribute values end up verbatim in a header: refuse separators and control characters.
+_ATTRIBUTE: Final = re.compile(r"[\x21-\x3a\x3c-\x7e]+")
+_SENTINEL: Final = "BEAKERSESSIONVALUE"
+
+SameSite = Literal["Lax", "Strict", "None"]
+
+
+def encode_value(data: bytes) -> str:
+    """Encode bytes as cookie-safe text: urlsafe base64 without ``=`` padding."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def decode_value(text: str) -> bytes:
+    """Decode what :func:`encode_value` produced, accepting only its exact spelling.
+
+    Raises:
+        DeserializationError: ``text`` has characters outside the urlsafe base64 alphabet, an
+            impossible length, or non-zero padding bits (a second spelling of the same bytes).
+    """
+    if not _B64.fullmatch(text) or len(text) % 4 == 1:
+        raise DeserializationError("cookie value is not unpadded urlsafe base64")
+    try:
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:  # pragma: no cover - excluded by the checks
+        raise DeserializationError(f"cookie value is not base64 ({exc})") from exc
+    if encode_value(data) != text:
+        raise DeserializationError("cookie value is not in canonical base64 form")
+    return data
+
+
+def cookie_values(header: str | None, name: str) -> list[str]:
+    """Every value of cookie ``name`` in a ``Cookie`` request header, in the order sent (a
+    browser sends the cookie with the longest matching path first).
+
+    Args:
+        header: the header (WSGI ``environ["HTTP_COOKIE"]``), or ``None``.
+        name: the cookie's name.
+    """
+    if not header or name not in header:
+        return []
+    values = []
+    for part in header.split(";"):
+        key, sep, value = part.partition("=")
+        if sep and key.strip() == name:
+            values.append(value.strip())
+    return values
+
+
+def _check_attribute(option: str, value: str) -> str:
+    if not isinstance(value, str):
+        raise ComponentTypeError(option, value, "a str")
+    if not _ATTRIBUTE.fullmatch(value):
+        raise ConfigError(option, value, "printable ASCII without spaces or ';'")
+    return value
+
+
+def _name(instance: Any, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str):
+        raise ComponentTypeError(attribute.name, value, "a str")
+    try:
+        Morsel().set(value, "", "")
+    except CookieError:
+        raise ConfigError(attribute.name, value, "a legal cookie name") from None
+
+
+def _path(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
+    _check_attribute(attribute.name, value)
+    if not value.startswith("/"):
+        raise ConfigError(attribute.name, value, "a path starting with '/'")
+
+
+def _domain(instance: Any, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+    if value is not None:
+        _check_attribute(attribute.name, value)
+
+
+def _bool(instance: Any, attribute: attrs.Attribute[bool], value: object) -> None:
+    if not isinstance(value, bool):
+        raise ComponentTypeError(attribute.name, value, "a bool")
+
+
+def _samesite(instance: Any, attribute: attrs.Attribute[str | None], value: object) -> None:
+    if value not in ("Lax", "Strict", "None", None):
+        raise ConfigError(attribute.name, value, "'Lax', 'Strict', 'None' or None")
+
+
+def _expires(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, (bool, dt.datetime)):
+        return
+    if isinstance(value, dt.timedelta):
+        value = value.total_seconds()
+    if not isinstance(value, (int, float)):
+        raise ComponentTypeError(
+            attribute.name, value, "a bool, seconds (int/float), a timedelta or a datetime"
+        )
+    if not value > 0:
+        raise ConfigError(attribute.name, value, "a positive number of seconds")
+
+
+def _max_size(instance: Any, attribute: attrs.Attribute[int], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 64:
+        raise ConfigError(attribute.name, value, "an int of at least 64 (bytes)")
+
+
+@attrs.frozen
+class CookieSettings:
+    """How the session cookie is named, scoped and timed.
+
+    Args:
+        name: the cookie's name (``str``; Beaker's ``key``, default ``"beaker.session.id"``).
+        path: its ``Path`` (``str``, default ``"/"``; Beaker's ``cookie_path``).
+        domain: its ``Domain`` (``str`` or ``None`` for the request's host only; Beaker's
+            ``cookie_domain``).
+        secure: send ``Secure`` (``bool``, default ``False``): HTTPS only.
+        httponly: send ``HttpOnly`` (``bool``, default ``True``; Beaker defaulted to
+            ``False``): hidden from scripts.
+        samesite: ``"Lax"`` (default), ``"Strict"``, ``"None"`` (needs ``secure``), or ``None``
+            to leave the attribute out.
+        expires: Beaker's ``cookie_expires``: ``True`` makes a browser-session cookie (no
+            ``Expires``/``Max-Age``); ``False`` (default) lasts :data:`FAR_FUTURE` (400 days);
+            seconds (``int``/``float`` > 0) or a ``timedelta`` last that long from each time
+            the cookie is sent; a ``datetime`` (naive = UTC) is a fixed moment. Every cookie
+            sent carries both ``Expires`` and ``Max-Age`` unless ``expires`` is ``True``.
+        max_size: the largest ``Set-Cookie`` value allowed, in bytes (``int``, default 4096,
+            the browser limit for name, value and attributes together).
+
+    Raises:
+        ComponentTypeError: an argument has the wrong type.
+        ConfigError: an illegal cookie name, a path/domain with spaces, ``;`` or control
+            characters, a path not starting with ``/``, an unknown ``samesite``,
+            ``samesite="None"`` without ``secure`` (browsers reject it), a non-positive
+            lifetime or a ``max_size`` under 64.
+    """
+
+    name: str = attrs.field(default="beaker.session.id", validator=_name)
+    path: str = attrs.field(default="/", validator=_path)
+    domain: str | None = attrs.field(default=None, validator=_domain)
+    secure: bool = attrs.field(default=False, validator=_bool)
+    httponly: bool = attrs.field(default=True, validator=_bool)
+    samesite: SameSite | None = attrs.field(default="Lax", validator=_samesite)
+    expires: bool | float | dt.timedelta | dt.datetime = attrs.field(
+        default=False, validator=_expires
+    )
+    max_size: int = attrs.field(default=COOKIE_LIMIT, validator=_max_size)
+    # Set-Cookie text before and after the value, for the configured path and domain.
+    _head: str = attrs.field(init=False, eq=False, repr=False)
+    _tail: str = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.samesite == "None" and not self.secure:
+            raise ConfigError("samesite", "None", "secure=True as well (browsers require it)")
+        head, tail = self._template(self.path, self.domain)
+        object.__setattr__(self, "_head", head)
+        object.__setattr__(self, "_tail", tail)
+
+    def _template(self, path: str, domain: str | None) -> tuple[str, str]:
+        morsel: Morsel[str] = Morsel()
+        morsel.set(self.name, _SENTINEL, _SENTINEL)
+        morsel["path"] = path
+        if domain:
+            morsel["domain"] = domain
+        if self.secure:
+            morsel["secure"] = True
+        if self.httponly:
+            morsel["httponly"] = True
+        if self.samesite:
+            morsel["samesite"] = self.samesite
+        head, _, tail = morsel.OutputString().partition(_SENTINEL)
+        return head, tail
+
+    def lifetime(self, now: float) -> float | None:
+        """Seconds from ``now`` until the cookie should expire, or ``None`` for a
+        browser-session cookie."""
+        expires = self.expires
+        if expires is True:
+            return None
+        if expires is False:
+            return float(FAR_FUTURE)
+        if isinstance(expires, dt.datetime):
+            if expires.tzinfo is None:
+                expires = expires.replace(tzinfo=dt.timezone.utc)
+            return expires.timestamp() - now
+        if isinstance(expires, dt.timedelta):
+            return expires.total_seconds()
+        return float(expires)
+
+    def set_cookie(
+        self, value: str, now: float, *, path: str | None = None, domain: str | None = None
+    ) -> str:
+        """The ``Set-Cookie`` header value that stores ``value`` in the browser.
+
+        Args:
+            value: the cookie value, already text-safe (from :func:`encode_value` or an id).
+            now: the current time, seconds since the epoch (for ``Expires``).
+            path: overrides :attr:`path` for this cookie (a session's ``path`` attribute).
+            domain: overrides :attr:`domain` for this cookie (a session's ``domain``).
+
+        Raises:
+            CookieTooLarge: the header value would exceed :attr:`max_size` bytes.
+            ConfigError: an override ``path``/``domain`` is not a legal attribute value.
+        """
+        head, tail = self._parts(path, domain)
+        text = head + value + tail
+        lifetime = self.lifetime(now)
+        if lifetime is not None:
+            seconds = max(0, int(lifetime))
+            text += f"; expires={formatdate(now + seconds, usegmt=True)}; Max-Age={seconds}"
+        if len(text) > self.max_size:
+            raise CookieTooLarge(len(text), self.max_size)
+        return text
+
+    def delete_cookie(self, *, path: str | None = None, domain: str | None = None) -> str:
+        """The ``Set-Cookie`` header value that removes the cookie from the browser (same name,
+        path and domain; empty value; ``Max-Age=0`` and an ``Expires`` in 1970)."""
+        head, tail = self._parts(path, domain)
+        return f"{head}{tail}; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0"
+
+    def _parts(self, path: str | None, domain: str | None) -> tuple[str, str]:
+        if (path is None or path == self.path) and (domain is None or domain == self.domain):
+            return self._head, self._tail
+        if path is not None:
+            _path(self, attrs.fields(CookieSettings).path, path)
+        if domain is not None:
+            _check_attribute("domain", domain)
+        return self._template(path or self.path, domain or self.domain)

@@ -1,0 +1,219 @@
+"""The session configuration: :class:`Sessions`, an immutable bundle of a backend, cookie
+settings and policies (timeouts, saving, locking) that opens a :class:`~beaker.sessions.model.
+Session` per request; and two builders, :func:`server_side` and :func:`cookie_only`.
+
+Must not import from ``beaker.caching`` or ``beaker.compat``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+
+from beaker.errors import ComponentTypeError, ConfigError
+from beaker.locks.base import Lock
+from beaker.serializers.base import BytesCodec, Serializer
+from beaker.sessions.cookies import CookieSettings
+from beaker.sessions.ids import SessionIds
+from beaker.sessions.model import Session
+from beaker.sessions.store import (
+    DEFAULT_NAMESPACE,
+    CookieBackend,
+    ServerSideBackend,
+    SessionBackend,
+    SessionRecord,
+    check_backend,
+)
+from beaker.stores.base import Store
+
+
+def _seconds(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ComponentTypeError(attribute.name, value, "seconds (int/float) or None")
+    if not value > 0:
+        raise ConfigError(attribute.name, value, "a positive number of seconds, or None")
+
+
+def _lock_timeout(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(attribute.name, value, "seconds >= 0, or None to wait forever")
+
+
+def _bool(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, bool):
+        raise ComponentTypeError(attribute.name, value, "a bool")
+
+
+def _optional_bool(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _bool(instance, attribute, value)
+
+
+def _cookie(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, CookieSettings):
+        raise ComponentTypeError(attribute.name, value, "a CookieSettings")
+
+
+def _environ_key(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise ComponentTypeError(attribute.name, value, "a non-empty str")
+
+
+def _clock(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not callable(value):
+        raise ComponentTypeError(attribute.name, value, "a callable returning epoch seconds")
+
+
+@attrs.frozen
+class Sessions:
+    """How sessions are kept, found and timed: the one object the middleware needs.
+
+    Args:
+        backend: where sessions live: :class:`~beaker.sessions.store.ServerSideBackend` (any
+            store) or :class:`~beaker.sessions.store.CookieBackend` (the cookie itself).
+        cookie: the cookie's name, scope and lifetime (:class:`CookieSettings`, default
+            ``CookieSettings()``: ``beaker.session.id``, ``Path=/``, ``HttpOnly``,
+            ``SameSite=Lax``, 400 days).
+        timeout: idle timeout in seconds (``float``/``int`` or ``None``; Beaker's
+            ``timeout``): a session not accessed for this long is replaced by a new one.
+        absolute_timeout: seconds after creation after which a session is replaced however
+            active it is (``None``: no limit).
+        save_accessed_time: rewrite a session loaded from storage on every request that
+            touches it, to record the access time (Beaker's ``save_accessed_time``). ``None``
+            (default) means "when ``timeout`` is set", which idle expiry needs; ``False`` with
+            a ``timeout`` is refused, as in Beaker.
+        auto: save every touched session at the end of the request without ``save()``
+            (Beaker's ``auto``).
+        lock_requests: hold each server-side session's lock from the moment a request loads
+            it until its response starts, so concurrent requests of one browser run one after
+            the other and none loses the other's writes. Needs a server-side backend; the
+            lock's scope (thread, host, cluster) bounds who is serialized.
+        lock_timeout: seconds to wait for a session's lock (``None``: forever); raises
+            :class:`~beaker.errors.LockTimeout` after.
+        invalidate_corrupt: a server-side record that cannot be decoded gives a new session
+            (``True``, default) or raises :class:`~beaker.errors.DeserializationError`
+            (Beaker's default ``False``). A bad *cookie* always gives a new session.
+        environ_key: where the middleware puts the session in the WSGI environ (default
+            ``"beaker.session"``).
+        clock: seconds since the epoch (default :func:`time.time`); inject one in tests.
+
+    Raises:
+        ComponentTypeError: an argument of the wrong type.
+        ConfigError: a non-positive timeout, ``save_accessed_time=False`` with ``timeout``,
+            or ``lock_requests`` with a cookie backend.
+    """
+
+    backend: SessionBackend = attrs.field(converter=check_backend)
+    cookie: CookieSettings = attrs.field(factory=CookieSettings, validator=_cookie)
+    timeout: float | None = attrs.field(default=None, validator=_seconds)
+    absolute_timeout: float | None = attrs.field(default=None, validator=_seconds)
+    save_accessed_time: bool | None = attrs.field(default=None, validator=_optional_bool)
+    auto: bool = attrs.field(default=False, validator=_bool)
+    lock_requests: bool = attrs.field(default=False, validator=_bool)
+    lock_timeout: float | None = attrs.field(default=None, validator=_lock_timeout)
+    invalidate_corrupt: bool = attrs.field(default=True, validator=_bool)
+    environ_key: str = attrs.field(default="beaker.session", validator=_environ_key)
+    clock: Callable[[], float] = attrs.field(default=time.time, validator=_clock, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.timeout is not None and self.save_accessed_time is False:
+            raise ConfigError(
+                "save_accessed_time", False, "True or None when timeout is set (idle expiry "
+                "needs the access time saved)"
+            )
+        if self.lock_requests and not self.backend.server_side:
+            raise ConfigError(
+                "lock_requests", True, "False for cookie-only sessions (nothing to lock)"
+            )
+
+    @property
+    def refreshes_access(self) -> bool:
+        """Whether a touched, stored session is rewritten just to record its access time."""
+        if self.save_accessed_time is None:
+            return self.timeout is not None
+        return self.save_accessed_time
+
+    def open(self, cookie_header: str | None) -> Session:
+        """A lazy session for a request with this ``Cookie`` header (``None`` if absent).
+
+        Nothing is read until the session is touched; call
+        :meth:`~beaker.sessions.model.Session.finish` at the end of the request.
+        """
+        return Session(self, cookie_header)
+
+    def expired(self, record: SessionRecord, now: float) -> bool:
+        """Whether a stored session has passed its idle or absolute timeout at ``now``."""
+        if self.timeout is not None and now - record.accessed > self.timeout:
+            return True
+        return self.absolute_timeout is not None and now - record.created > self.absolute_timeout
+
+    def expires_at(self, record: SessionRecord) -> float | None:
+        """When a record written now expires, from the timeouts (``None``: never)."""
+        deadline = None
+        if self.timeout is not None:
+            deadline = record.accessed + self.timeout
+        if self.absolute_timeout is not None:
+            limit = record.created + self.absolute_timeout
+            deadline = limit if deadline is None else min(deadline, limit)
+        return deadline
+
+
+def server_side(
+    store: Store,
+    *,
+    lock: Lock | None = None,
+    secret: str | bytes | Sequence[str | bytes] | BytesCodec | None = None,
+    serializer: Serializer | None = None,
+    namespace: str = DEFAULT_NAMESPACE,
+    ids: SessionIds | None = None,
+    **options: Any,
+) -> Sessions:
+    """Sessions kept in ``store``, the cookie carrying only the (optionally signed) id.
+
+    Args:
+        store: any Store.
+        lock: defaults to ``ThreadLock()``.
+        secret: keys signing the id cookie (see :class:`ServerSideBackend`).
+        serializer: defaults to ``PickleSerializer()``.
+        namespace: the store namespace.
+        ids: defaults to ``SessionIds()``.
+        **options: any other :class:`Sessions` argument (``cookie``, ``timeout`` …).
+    """
+    parts: dict[str, Any] = {"store": store, "namespace": namespace, "secret": secret}
+    if lock is not None:
+        parts["lock"] = lock
+    if serializer is not None:
+        parts["serializer"] = serializer
+    if ids is not None:
+        parts["ids"] = ids
+    return Sessions(ServerSideBackend(**parts), **options)
+
+
+def cookie_only(
+    codec: BytesCodec | str | bytes | Sequence[str | bytes],
+    *,
+    serializer: Serializer | None = None,
+    ids: SessionIds | None = None,
+    **options: Any,
+) -> Sessions:
+    """Sessions kept entirely in a signed or encrypted cookie.
+
+    Args:
+        codec: ``HMACSigner(keys)`` or ``AESGCMEncrypter(keys)``; bare keys sign.
+        serializer: defaults to ``JSONSerializer()``.
+        ids: defaults to ``SessionIds()``.
+        **options: any other :class:`Sessions` argument.
+    """
+    parts: dict[str, Any] = {"codec": codec}
+    if serializer is not None:
+        parts["serializer"] = serializer
+    if ids is not None:
+        parts["ids"] = ids
+    return Sessions(CookieBackend(**parts), **options)

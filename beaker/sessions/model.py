@@ -1,0 +1,411 @@
+"""The session a request sees: :class:`Session`, a lazily loaded dict of one browser's data
+plus its id, times and life-cycle operations.
+
+A ``Session`` is runtime state for one request, so unlike the configuration around it it is
+mutable. It reads nothing until first touched (any dict operation or attribute but
+:attr:`Session.loaded`), writes only when asked to (``save()``, ``auto``, or an access-time
+refresh), and is settled once, by :meth:`Session.finish`, which the middleware calls when the
+application starts its response.
+
+Must not import from ``beaker.caching`` or ``beaker.compat``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from beaker.errors import DeserializationError, LockError, SessionError
+from beaker.locks.base import Lease
+from beaker.sessions.cookies import cookie_values
+from beaker.sessions.store import Loaded, SessionRecord
+
+if TYPE_CHECKING:
+    from beaker.sessions.factory import Sessions
+
+log = logging.getLogger("beaker.sessions")
+
+
+class Session(MutableMapping[str, Any]):
+    """One browser's session within one request: a ``dict`` of data with an id.
+
+    Build one with :meth:`Sessions.open <beaker.sessions.factory.Sessions.open>` (the
+    middleware does) rather than directly.
+
+    Saving follows Beaker: changes are written only when :meth:`save` is called (or the
+    configuration sets ``auto``), at the end of the request; :meth:`persist` writes at once.
+    With an idle ``timeout`` the access time is refreshed on every request that touches the
+    session (``save_accessed_time``), writing the data as it was loaded, not unsaved changes.
+
+    Not thread-safe: one request, one thread.
+    """
+
+    __slots__ = (
+        "_accessed",
+        "_cookie_header",
+        "_cookie_out",
+        "_created",
+        "_data",
+        "_domain",
+        "_finished",
+        "_id",
+        "_is_new",
+        "_last_accessed",
+        "_lease",
+        "_loaded",
+        "_loaded_id",
+        "_original",
+        "_path",
+        "_persisted",
+        "_retired",
+        "_save",
+        "_sessions",
+        "_stale_cookie",
+    )
+
+    def __init__(self, sessions: Sessions, cookie_header: str | None) -> None:
+        """Args:
+        sessions: the configuration this session follows.
+        cookie_header: the request's ``Cookie`` header (``None`` if absent); parsed only
+            when the session is first touched.
+        """
+        self._sessions = sessions
+        self._cookie_header = cookie_header
+        self._loaded = False
+        self._finished = False
+        self._lease: Lease | None = None
+
+    # ----------------------------------------------------------------- loading
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the session has been touched (read) in this request; never loads it."""
+        return self._loaded
+
+    def _load(self) -> None:
+        if self._finished:
+            raise SessionError("this request's session is finished; it can no longer be used")
+        sessions = self._sessions
+        backend = sessions.backend
+        now = sessions.clock()
+        self._loaded = True
+        self._domain: str | None = None
+        self._path: str | None = None
+        self._save = False
+        self._persisted = False
+        self._cookie_out: str | None = None
+        self._retired: list[str] = []
+        self._stale_cookie = False
+        found: Loaded | None = None
+        values = cookie_values(self._cookie_header, sessions.cookie.name)
+        if values:
+            before = self._acquire if sessions.lock_requests else None
+            for value in values:
+                try:
+                    found = backend.read(value, before)
+                except DeserializationError as exc:
+                    if not sessions.invalidate_corrupt:
+                        self._release()
+                        raise
+                    log.warning("corrupt session record replaced by a new session: %s", exc)
+                    found = None
+                if found is not None:
+                    break
+                self._release()
+            else:
+                self._stale_cookie = True
+        if found is not None and sessions.expired(found.record, now):
+            log.info("session %s… expired; starting a new one", found.record.id[:8])
+            self._retired.append(found.record.id)
+            self._stale_cookie = True
+            found = None
+        if found is None:
+            self._start(now)
+            self._original: SessionRecord | None = None
+            self._loaded_id: str | None = None
+            return
+        record = found.record
+        self._original = record
+        self._loaded_id = record.id
+        self._id = record.id
+        self._created = record.created
+        self._accessed = now
+        self._last_accessed: float | None = record.accessed
+        self._is_new = False
+        self._data = found.data
+
+    def _start(self, now: float) -> None:
+        self._id = self._sessions.backend.ids.new()
+        self._created = now
+        self._accessed = now
+        self._last_accessed = None
+        self._is_new = True
+        self._data: dict[str, Any] = {}
+
+    def _acquire(self, session_id: str) -> None:
+        if self._lease is None:
+            self._lease = self._sessions.backend.acquire(session_id, self._sessions.lock_timeout)
+
+    def _release(self) -> None:
+        lease, self._lease = self._lease, None
+        if lease is not None:
+            lease.release()
+
+    def _ready(self) -> dict[str, Any]:
+        if not self._loaded:
+            self._load()
+        return self._data
+
+    # -------------------------------------------------------------- attributes
+
+    @property
+    def id(self) -> str:
+        """The session id (hex). Changes on :meth:`regenerate_id`, :meth:`invalidate` and
+        :meth:`delete`."""
+        self._ready()
+        return self._id
+
+    @property
+    def created(self) -> float:
+        """When the session was created, seconds since the epoch (Beaker's ``_creation_time``)."""
+        self._ready()
+        return self._created
+
+    @property
+    def accessed(self) -> float:
+        """When this request loaded the session, seconds since the epoch (Beaker's
+        ``_accessed_time``)."""
+        self._ready()
+        return self._accessed
+
+    @property
+    def last_accessed(self) -> float | None:
+        """The access time before this request's, or ``None`` for a new session (Beaker's
+        ``last_accessed``)."""
+        self._ready()
+        return self._last_accessed
+
+    @property
+    def is_new(self) -> bool:
+        """Whether no stored session was found for this request (or it was invalidated)."""
+        self._ready()
+        return self._is_new
+
+    @property
+    def domain(self) -> str | None:
+        """The cookie ``Domain`` for this session's cookies (``None``: the configured one).
+        Settable, as Beaker's ``session.domain``."""
+        self._ready()
+        return self._domain or self._sessions.cookie.domain
+
+    @domain.setter
+    def domain(self, value: str | None) -> None:
+        self._ready()
+        self._domain = value
+
+    @property
+    def path(self) -> str:
+        """The cookie ``Path`` for this session's cookies. Settable, as Beaker's
+        ``session.path``."""
+        self._ready()
+        return self._path or self._sessions.cookie.path
+
+    @path.setter
+    def path(self, value: str | None) -> None:
+        self._ready()
+        self._path = value
+
+    @property
+    def save_requested(self) -> bool:
+        """Whether :meth:`save` was called and the write is still pending."""
+        return self._loaded and self._save
+
+    # -------------------------------------------------------------- dict interface
+
+    def __getitem__(self, key: str) -> Any:
+        return self._ready()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._ready()[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._ready()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ready())
+
+    def __len__(self) -> int:
+        return len(self._ready())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._ready()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._ready().get(key, default)
+
+    def clear(self) -> None:
+        self._ready().clear()
+
+    def __repr__(self) -> str:
+        if not self._loaded:
+            return "<Session (not loaded)>"
+        return f"<Session {self._id[:8]}… {len(self._data)} keys>"
+
+    # -------------------------------------------------------------- life cycle
+
+    def save(self) -> None:
+        """Write the session (data and times) at the end of the request.
+
+        For cookie-only sessions the cookie is also built at once, so that a session too big
+        for a cookie fails here, where the application can react.
+
+        Raises:
+            CookieTooLarge: cookie-only session, the cookie would exceed its size limit.
+            SerializationError: the data cannot be encoded by the configured serializer.
+        """
+        self._ready()
+        self._save = True
+        if not self._sessions.backend.server_side:  # encoding only: check the size now
+            self._cookie_for(self._write_record(self._sessions.clock(), full=True))
+
+    def persist(self) -> None:
+        """Write the session now (not waiting for the end of the request); the cookie is sent
+        with the response. Further changes need another ``save()``/``persist()``.
+
+        Raises:
+            CookieTooLarge: cookie-only session, the cookie would exceed its size limit.
+            SerializationError: the data cannot be encoded.
+        """
+        self._ready()
+        now = self._sessions.clock()
+        self._cookie_out = self._cookie_for(self._write_record(now, full=True))
+        self._save = False
+        self._persisted = True
+        self._drop_retired()
+
+    def regenerate_id(self) -> None:
+        """Move the data to a new id (call on login, against session fixation); the old
+        record is removed and the new one saved at the end of the request."""
+        self._ready()
+        self._retired.append(self._id)
+        self._id = self._sessions.backend.ids.new()
+        self._save = True
+
+    def invalidate(self) -> None:
+        """Start over: a new id, no data, a new creation time (``is_new`` becomes ``True``).
+        The old record is removed at the end of the request; if the new session is never
+        saved, the browser's cookie is expired."""
+        self._ready()
+        self._retired.append(self._id)
+        self._start(self._sessions.clock())
+        self._save = False
+
+    def delete(self) -> None:
+        """Remove the session from storage now and expire the browser's cookie at the end
+        of the request (unless the session is saved again, under a new id)."""
+        self.invalidate()
+        self._drop_retired()
+
+    def revert(self) -> None:
+        """Put the data back as it was loaded at the start of the request (empty for a new
+        session). The id and any pending save are left as they are."""
+        self._ready()
+        original = self._original
+        self._data = {} if original is None else self._sessions.backend.serializer.loads(
+            original.payload
+        )
+
+    def lock(self) -> None:
+        """Hold this session's lock (through the backend's Lock) until :meth:`unlock` or the
+        end of the request. Does nothing if this session already holds it.
+
+        Raises:
+            LockTimeout: not acquired within the configured ``lock_timeout``.
+        """
+        self._ready()
+        self._acquire(self._id)
+
+    def unlock(self) -> None:
+        """Release the lock taken by :meth:`lock` (or by whole-request locking).
+
+        Raises:
+            LockError: this session does not hold its lock.
+        """
+        if self._lease is None:
+            raise LockError("session lock released but not held")
+        self._release()
+
+    # -------------------------------------------------------------- writing
+
+    def _write_record(self, now: float, *, full: bool) -> str:
+        """Write the record (``full``: the current data; else the data as loaded, with the new
+        access time); return the cookie value naming it. For a cookie backend writing is only
+        encoding, with no side effect."""
+        sessions = self._sessions
+        backend = sessions.backend
+        if full:
+            payload = backend.serializer.dumps(self._data)
+        else:
+            assert self._original is not None
+            payload = self._original.payload
+        record = SessionRecord(self._id, self._created, self._accessed, payload)
+        return backend.write(record, sessions.expires_at(record), now)
+
+    def _cookie_for(self, value: str) -> str:
+        return self._sessions.cookie.set_cookie(
+            value, self._sessions.clock(), path=self._path, domain=self._domain
+        )
+
+    def _drop_retired(self) -> None:
+        backend = self._sessions.backend
+        while self._retired:
+            backend.remove(self._retired.pop())
+
+    def finish(self, *, commit: bool = True) -> str | None:
+        """Settle the session at the end of the request; return the ``Set-Cookie`` header
+        value to send, or ``None``. The middleware calls this when the application starts its
+        response; call it yourself when using sessions without the middleware.
+
+        Writes the session if :meth:`save` was called, if ``auto`` is configured, or — with
+        ``save_accessed_time`` — to refresh the access time of a session loaded from storage.
+        Removes records retired by :meth:`regenerate_id`/:meth:`invalidate` or found expired.
+        Expires the browser's cookie when it names no live session any more. Always releases
+        the session's lock. Idempotent: later calls return ``None``.
+
+        Args:
+            commit: ``False`` skips every write (the request failed) but still releases the
+                lock.
+
+        Raises:
+            CookieTooLarge: the cookie built at the end exceeds its limit.
+            SerializationError: the data cannot be encoded.
+        """
+        if not self._loaded or self._finished:
+            self._finished = True
+            self._release()
+            return None
+        self._finished = True
+        try:
+            if not commit:
+                return None
+            sessions = self._sessions
+            now = sessions.clock()
+            cookie = self._cookie_out
+            if self._save or (sessions.auto and not self._persisted):
+                cookie = self._cookie_for(self._write_record(now, full=True))
+            elif (
+                sessions.refreshes_access
+                and not self._persisted
+                and self._original is not None
+                and self._id == self._original.id
+            ):
+                cookie = self._cookie_for(self._write_record(now, full=False))
+            self._drop_retired()
+            if cookie is None and (
+                self._stale_cookie or (self._loaded_id is not None and self._loaded_id != self._id)
+            ):  # the browser's cookie names no live session: expire it
+                cookie = sessions.cookie.delete_cookie(path=self._path, domain=self._domain)
+            return cookie
+        finally:
+            self._release()

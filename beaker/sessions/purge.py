@@ -1,0 +1,275 @@
+"""Removing expired server-side sessions: :func:`purge` (the logic, with an injectable clock),
+:func:`open_store` (a store from a URL-like spec) and :func:`main`, the command
+``python -m beaker sessions purge``.
+
+A session is expired when its record's ``expires_at`` (written from the idle/absolute timeouts)
+has passed, or — with ``--older-than SECONDS`` — when it has not been written for that long.
+Records are read with the plain :class:`~beaker.stores.base.Store` protocol (``keys``, ``get``,
+``delete``), so every store works, present and future.
+
+Store specs: ``file:///abs/dir`` (or ``file:rel/dir``) for
+:class:`~beaker.stores.file.FileStore`, ``dbm:///abs/dir`` for
+:class:`~beaker.stores.dbm.DBMStore`, ``redis://…`` / ``rediss://…`` for
+:class:`~beaker.stores.redis.RedisStore`. Another store is one entry in
+:data:`STORE_SCHEMES`: a scheme name mapped to a function of the spec returning a Store.
+
+Must not import from ``beaker.caching`` or ``beaker.compat``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import IO, Any, NamedTuple, TypeVar
+from urllib.parse import unquote, urlsplit
+
+from beaker.entry import Entry
+from beaker.errors import BeakerError, ConfigError
+from beaker.sessions.store import DEFAULT_NAMESPACE
+from beaker.stores.base import Store
+
+T = TypeVar("T")
+
+
+class PurgeReport(NamedTuple):
+    """What a purge found.
+
+    Attributes:
+        examined: sessions listed by the store.
+        expired: sessions found expired (removed, unless it was a dry run).
+        unreadable: listed sessions the store could not read (left alone).
+        dry_run: whether nothing was removed.
+    """
+
+    examined: int
+    expired: int
+    unreadable: int
+    dry_run: bool
+
+
+def is_expired(entry: Entry, now: float, older_than: float | None = None) -> bool:
+    """Whether a stored session is dead at ``now`` (seconds since the epoch): past its
+    ``expires_at``, or last written more than ``older_than`` seconds ago."""
+    if entry.expires_at is not None and entry.expires_at <= now:
+        return True
+    return older_than is not None and entry.stored_at <= now - older_than
+
+
+def purge(
+    store: Store,
+    *,
+    now: float,
+    namespace: str = DEFAULT_NAMESPACE,
+    older_than: float | None = None,
+    dry_run: bool = False,
+    progress: Callable[[Sequence[str]], Iterable[str]] | None = None,
+) -> PurgeReport:
+    """Remove the expired sessions of ``namespace`` from ``store``.
+
+    Args:
+        store: any Store holding sessions.
+        now: the current time, seconds since the epoch.
+        namespace: the sessions' namespace (default ``"beaker.session"``).
+        older_than: also remove sessions not written for this many seconds (``None``: only
+            those past their timeouts).
+        dry_run: count, remove nothing.
+        progress: wraps the list of keys for display (e.g. ``tqdm``); ``None`` for none.
+
+    Returns:
+        A :class:`PurgeReport`.
+
+    Raises:
+        StoreUnavailable: a network store cannot be reached.
+    """
+    keys = list(store.keys(namespace))
+    expired = unreadable = 0
+    for key in progress(keys) if progress is not None else keys:
+        entry = store.get(namespace, key)
+        if entry is None:
+            unreadable += 1  # deleted meanwhile, or corrupt (the store logged it)
+            continue
+        if is_expired(entry, now, older_than):
+            expired += 1
+            if not dry_run:
+                store.delete(namespace, key)
+    return PurgeReport(len(keys), expired, unreadable, dry_run)
+
+
+def _local_path(spec: str) -> str:
+    parts = urlsplit(spec)
+    if parts.netloc not in ("", "localhost"):
+        raise ConfigError("store", spec, "a local path: file:///abs/dir (no host)")
+    path = unquote(parts.path)
+    if not path:
+        raise ConfigError("store", spec, "a directory after the scheme, e.g. file:///var/sessions")
+    if not os.path.isdir(path):
+        raise ConfigError("store", spec, f"an existing directory ({path} is not one)")
+    return path
+
+
+def _file_store(spec: str) -> Store:
+    from beaker.stores.file import FileStore
+
+    return FileStore(_local_path(spec))
+
+
+def _dbm_store(spec: str) -> Store:
+    from beaker.stores.dbm import DBMStore
+
+    return DBMStore(_local_path(spec))
+
+
+def _redis_store(spec: str) -> Store:
+    from beaker.stores.redis import RedisStore
+
+    return RedisStore(url=spec)
+
+
+#: Scheme -> function building a Store from the whole spec. Add network stores here.
+STORE_SCHEMES: Mapping[str, Callable[[str], Store]] = {
+    "file": _file_store,
+    "dbm": _dbm_store,
+    "redis": _redis_store,
+    "rediss": _redis_store,
+}
+
+
+def open_store(spec: str, schemes: Mapping[str, Callable[[str], Store]] = STORE_SCHEMES) -> Store:
+    """Build the store a spec names (``file:///dir``, ``dbm:///dir``, ``redis://host/0`` …).
+
+    Raises:
+        ConfigError: unknown scheme, or a local directory that does not exist.
+    """
+    scheme = urlsplit(spec).scheme.lower()
+    factory = schemes.get(scheme)
+    if factory is None:
+        known = ", ".join(f"{name}://" for name in sorted(schemes))
+        raise ConfigError("store", spec, f"a spec starting with one of {known}")
+    return factory(spec)
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds: {text!r}")
+    return value
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """Add the purge options to ``parser`` (or a new one) and return it, so a larger CLI can
+    mount the command as a sub-parser."""
+    if parser is None:
+        parser = argparse.ArgumentParser(
+            prog="python -m beaker sessions purge",
+            description="Remove expired server-side sessions from a store.",
+        )
+    parser.add_argument(
+        "--store",
+        required=True,
+        help="the session store: file:///dir, dbm:///dir or redis://host:port/db",
+    )
+    parser.add_argument(
+        "--namespace", default=DEFAULT_NAMESPACE, help=f"sessions' namespace ({DEFAULT_NAMESPACE})"
+    )
+    parser.add_argument(
+        "--older-than",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="also remove sessions not written for this many seconds",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="count only, remove nothing")
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bar on standard error"
+    )
+    return parser
+
+
+def _progress_bar(stream: IO[str]) -> Callable[[Sequence[str]], Iterable[str]]:
+    if importlib.util.find_spec("tqdm") is not None:
+        from tqdm import tqdm
+
+        def bar(keys: Sequence[str]) -> Iterable[str]:
+            return tqdm(keys, desc="sessions", unit="session", file=stream, leave=False)
+
+        return bar
+
+    def line(keys: Sequence[str]) -> Iterator[str]:  # without tqdm: a one-line counter
+        total = len(keys)
+        for done, key in enumerate(keys, 1):
+            yield key
+            if done % 100 == 0 or done == total:
+                stream.write(f"\rsessions: {done}/{total}")
+                stream.flush()
+        if total:
+            stream.write("\n")
+
+    return line
+
+
+def run(
+    args: argparse.Namespace,
+    *,
+    clock: Callable[[], float] = time.time,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    """Execute parsed purge options; print the count; return the exit status (0 ok, 1 error)."""
+    out = stdout if stdout is not None else sys.stdout
+    err = stderr if stderr is not None else sys.stderr
+    store: Any = None
+    try:
+        store = open_store(args.store)
+        report = purge(
+            store,
+            now=clock(),
+            namespace=args.namespace,
+            older_than=args.older_than,
+            dry_run=args.dry_run,
+            progress=None if args.no_progress else _progress_bar(err),
+        )
+    except BeakerError as exc:
+        err.write(f"purge: {exc}\n")
+        return 1
+    finally:
+        if store is not None:
+            store.close()
+    verb = "would remove" if report.dry_run else "removed"
+    line = f"{verb} {report.expired} expired session(s) of {report.examined}"
+    if report.unreadable:
+        line += f" ({report.unreadable} unreadable, left alone)"
+    out.write(line + "\n")
+    return 0
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    clock: Callable[[], float] = time.time,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    """``python -m beaker sessions purge [--store SPEC] [--older-than S] [--dry-run]``.
+
+    Args:
+        argv: the arguments after ``purge`` (default ``sys.argv[1:]``).
+        clock: seconds since the epoch (inject for tests).
+        stdout: where the count goes (default ``sys.stdout``).
+        stderr: where the progress bar and errors go (default ``sys.stderr``).
+
+    Returns:
+        The exit status: 0 on success, 1 on a store/config error (argparse exits with 2 on
+        bad usage).
+    """
+    args = build_parser().parse_args(argv)
+    return run(args, clock=clock, stdout=stdout, stderr=stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

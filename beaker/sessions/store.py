@@ -1,0 +1,376 @@
+"""Where session data lives: the session record format and the two backends.
+
+* :class:`ServerSideBackend` keeps each session in any :class:`~beaker.stores.base.Store`
+  (memory, file, dbm, Redis …) under ``(namespace, session id)`` as an
+  :class:`~beaker.entry.Entry` whose ``expires_at`` lets ``beaker sessions purge`` find dead
+  sessions; the cookie carries only the id, signed with HMAC when a ``secret`` is given.
+* :class:`CookieBackend` keeps the whole session in the cookie, signed
+  (:class:`~beaker.serializers.signing.HMACSigner`) or encrypted
+  (:class:`~beaker.serializers.aead.AESGCMEncrypter`).
+
+Both store a :class:`SessionRecord` — id, created and accessed times and the serializer's
+bytes of the data — packed by :func:`pack_record`. Keeping the data's bytes apart from the
+times means a session whose only change is its access time is rewritten without
+re-serializing its data.
+
+Trust boundary: everything from the cookie is checked before use. The server-side backend
+only looks up ids of the exact shape :class:`~beaker.sessions.ids.SessionIds` issues (and, with
+a secret, whose signature verifies); the cookie backend verifies or decrypts before any
+serializer (pickle included) sees a byte. Anything that fails is logged on the
+``"beaker.sessions"`` logger and reads as "no session" — never an exception.
+
+Must not import from ``beaker.caching`` or ``beaker.compat``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import struct
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Final, NamedTuple, Protocol, runtime_checkable
+
+import attrs
+
+from beaker.entry import Entry
+from beaker.errors import ComponentTypeError, ConfigError, DeserializationError
+from beaker.locks.base import Lease, Lock
+from beaker.locks.null import NullLock
+from beaker.locks.thread import ThreadLock
+from beaker.serializers.base import BytesCodec, Serializer
+from beaker.serializers.json import JSONSerializer
+from beaker.serializers.pickle import PickleSerializer
+from beaker.serializers.signing import HMACSigner
+from beaker.sessions.cookies import decode_value, encode_value
+from beaker.sessions.ids import SessionIds
+from beaker.stores.base import Store
+
+log = logging.getLogger("beaker.sessions")
+
+#: Namespace under which server-side sessions are stored unless configured otherwise.
+DEFAULT_NAMESPACE: Final = "beaker.session"
+#: Cookie values longer than this are refused unread (no legitimate cookie comes close).
+MAX_COOKIE_VALUE: Final = 8192
+
+_RECORD: Final = struct.Struct("!4sddB")
+_RECORD_TAG: Final = b"BKs1"
+
+
+class SessionRecord(NamedTuple):
+    """One session as stored.
+
+    Attributes:
+        id: the session id.
+        created: when the session was created, seconds since the epoch.
+        accessed: when it was last accessed (loaded by a request), seconds since the epoch.
+        payload: the serializer's bytes of the session's data dict.
+    """
+
+    id: str
+    created: float
+    accessed: float
+    payload: bytes
+
+
+class Loaded(NamedTuple):
+    """A record read back, with its payload decoded into the data dict."""
+
+    record: SessionRecord
+    data: dict[str, Any]
+
+
+def pack_record(record: SessionRecord) -> bytes:
+    """Lay a record out as bytes: tag, two doubles, the id's length and ASCII id, payload."""
+    session_id = record.id.encode("ascii")
+    head = _RECORD.pack(_RECORD_TAG, record.created, record.accessed, len(session_id))
+    return head + session_id + record.payload
+
+
+def unpack_record(data: bytes) -> SessionRecord:
+    """Parse :func:`pack_record`'s bytes.
+
+    Raises:
+        DeserializationError: truncated, foreign, or with non-finite times.
+    """
+    size = _RECORD.size
+    if len(data) < size or data[:4] != _RECORD_TAG:
+        raise DeserializationError("not a beaker session record")
+    _, created, accessed, id_length = _RECORD.unpack_from(data)
+    if len(data) < size + id_length or not (math.isfinite(created) and math.isfinite(accessed)):
+        raise DeserializationError("corrupt beaker session record")
+    try:
+        session_id = data[size : size + id_length].decode("ascii")
+    except UnicodeDecodeError:
+        raise DeserializationError("corrupt beaker session record id") from None
+    return SessionRecord(session_id, created, accessed, bytes(data[size + id_length :]))
+
+
+def _decode_data(serializer: Serializer, payload: bytes) -> dict[str, Any]:
+    data = serializer.loads(payload)
+    if type(data) is not dict:
+        raise DeserializationError(f"session data is a {type(data).__name__}, not a dict")
+    return data
+
+
+@runtime_checkable
+class SessionBackend(Protocol):
+    """Reads and writes session records; the part of a session configuration that says where
+    the data lives. Implementations must be thread-safe.
+
+    Attributes:
+        server_side: ``True`` when records live in a store shared by requests (so locking a
+            session across a request means something), ``False`` when the cookie is the
+            record.
+        ids: issues and recognises session ids.
+        serializer: turns the data dict into the record's payload and back.
+    """
+
+    server_side: ClassVar[bool]
+    ids: SessionIds
+    serializer: Serializer
+
+    def read(
+        self, cookie_value: str, before_load: Callable[[str], object] | None = None
+    ) -> Loaded | None:
+        """The session a cookie value names, or ``None`` (absent, forged, malformed, unknown).
+
+        Args:
+            cookie_value: the cookie's value as the browser sent it.
+            before_load: called with the session id after the cookie is verified and before
+                the record is read (server-side: to take the session's lock first).
+
+        Raises:
+            DeserializationError: server-side only, a stored record could not be decoded
+                (what to do is the session's ``invalidate_corrupt`` decision). Anything a
+                client controls yields ``None``, never an exception.
+        """
+
+    def write(self, record: SessionRecord, expires_at: float | None, now: float) -> str:
+        """Store ``record`` and return the cookie value that names it.
+
+        Args:
+            record: the session to write.
+            expires_at: when the session expires (idle or absolute timeout), seconds since the
+                epoch, or ``None``; server-side stores keep it for purging.
+            now: the current time, seconds since the epoch.
+        """
+
+    def remove(self, session_id: str) -> None:
+        """Forget a session (no-op where the cookie is the record)."""
+
+    def acquire(self, session_id: str, timeout: float | None) -> Lease:
+        """Hold the session's lock. Raises :class:`~beaker.errors.LockTimeout`."""
+
+
+def _store(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, Store):
+        raise ComponentTypeError(attribute.name, value, "a beaker Store")
+
+
+def _lock(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, Lock):
+        raise ComponentTypeError(attribute.name, value, "a beaker Lock")
+
+
+def _serializer(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, Serializer):
+        raise ComponentTypeError(attribute.name, value, "a Serializer (dumps/loads)")
+
+
+def _codec(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, BytesCodec):
+        raise ComponentTypeError(
+            attribute.name, value, "a BytesCodec such as HMACSigner or AESGCMEncrypter"
+        )
+
+
+def _ids(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, SessionIds):
+        raise ComponentTypeError(attribute.name, value, "a SessionIds")
+
+
+def _namespace(instance: Any, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise ComponentTypeError(attribute.name, value, "a non-empty str")
+
+
+def _secret(value: Any) -> BytesCodec | None:
+    """``secret`` may be keys (``str``/``bytes`` or a list, newest first) or a codec."""
+    if value is None or isinstance(value, BytesCodec):
+        return value
+    if isinstance(value, (str, bytes, Sequence)):
+        return HMACSigner(value, purpose="beaker.session.id")
+    raise ComponentTypeError("secret", value, "keys (str/bytes or a list of them) or a signer")
+
+
+@attrs.frozen
+class ServerSideBackend:
+    """Sessions kept in a :class:`~beaker.stores.base.Store`; the cookie holds the id.
+
+    Only ids this backend could have issued are looked up: the value must have the exact
+    shape of a :class:`SessionIds` id (and verify under ``secret`` when one is set), so no
+    malformed, over-long or path-like string ever reaches the store. An unknown but well-formed
+    id also reads as "no session": the caller then issues a *new* id, never the client's.
+
+    Args:
+        store: any Store (``MemoryStore()``, ``FileStore(data_dir)``, ``DBMStore(data_dir)``,
+            ``RedisStore(url=...)`` …).
+        lock: the Lock used by ``Session.lock()`` and whole-request locking (default
+            ``ThreadLock()``; use ``FileLock(lock_dir)`` or a store-native lock when several
+            processes serve the same sessions).
+        serializer: encodes the data dict (default ``PickleSerializer()``: the bytes are
+            written and read by the server only). Use ``JSONSerializer()`` to keep data
+            portable.
+        namespace: the store namespace for sessions (``str``, default ``"beaker.session"``).
+        secret: signs the id cookie with HMAC-SHA256 (Beaker's ``secret``): keys
+            (``str``/``bytes`` or a list, newest first, for rotation) or a ready
+            :class:`~beaker.serializers.base.BytesCodec`; ``None`` (default) sends the bare id.
+        ids: the id issuer/checker (default ``SessionIds()``: 128-bit hex ids).
+
+    Raises:
+        ComponentTypeError: an argument of the wrong kind.
+    """
+
+    server_side: ClassVar[bool] = True
+
+    store: Store = attrs.field(validator=_store)
+    lock: Lock = attrs.field(factory=ThreadLock, validator=_lock)
+    serializer: Serializer = attrs.field(factory=PickleSerializer, validator=_serializer)
+    namespace: str = attrs.field(default=DEFAULT_NAMESPACE, validator=_namespace)
+    secret: BytesCodec | None = attrs.field(default=None, converter=_secret, repr=False)
+    ids: SessionIds = attrs.field(factory=SessionIds, validator=_ids)
+
+    def session_id(self, cookie_value: str) -> str | None:
+        """The id a cookie value carries, if it verifies and is well-formed; else ``None``."""
+        if self.secret is None:
+            candidate = cookie_value
+        else:
+            if len(cookie_value) > MAX_COOKIE_VALUE:
+                log.info("session id cookie refused: %d characters", len(cookie_value))
+                return None
+            try:
+                candidate = self.secret.decode(decode_value(cookie_value)).decode("ascii")
+            except (DeserializationError, UnicodeDecodeError) as exc:
+                log.info("session id cookie refused: %s", exc)
+                return None
+        if not self.ids.is_valid(candidate):
+            log.info("session id refused: not an id this server issues (%d chars)", len(candidate))
+            return None
+        return candidate
+
+    def read(
+        self, cookie_value: str, before_load: Callable[[str], object] | None = None
+    ) -> Loaded | None:
+        session_id = self.session_id(cookie_value)
+        if session_id is None:
+            return None
+        if before_load is not None:
+            before_load(session_id)
+        return self.load(session_id)
+
+    def load(self, session_id: str) -> Loaded | None:
+        """Read a session by id (the id must already be trusted: issued by this server).
+
+        Raises:
+            DeserializationError: the stored record is corrupt or names another id.
+        """
+        entry = self.store.get(self.namespace, session_id)
+        if entry is None:
+            log.debug("session %s… not found", session_id[:8])
+            return None
+        record = unpack_record(entry.value)
+        if record.id != session_id:
+            raise DeserializationError("stored session record names a different id")
+        return Loaded(record, _decode_data(self.serializer, record.payload))
+
+    def write(self, record: SessionRecord, expires_at: float | None, now: float) -> str:
+        self.store.set(self.namespace, record.id, Entry(pack_record(record), now, expires_at))
+        if self.secret is None:
+            return record.id
+        return encode_value(self.secret.encode(record.id.encode("ascii")))
+
+    def remove(self, session_id: str) -> None:
+        self.store.delete(self.namespace, session_id)
+
+    def acquire(self, session_id: str, timeout: float | None) -> Lease:
+        return self.lock.acquire(f"{self.namespace}:{session_id}", timeout)
+
+
+def _codec_from(value: Any) -> BytesCodec:
+    if isinstance(value, BytesCodec):
+        return value
+    if isinstance(value, (str, bytes, Sequence)):
+        return HMACSigner(value, purpose="beaker.session.cookie")
+    raise ComponentTypeError("codec", value, "a signer/encrypter, or signing keys")
+
+
+@attrs.frozen
+class CookieBackend:
+    """Sessions kept entirely in the cookie (Beaker's ``type = cookie``).
+
+    The cookie value is ``encode_value(codec.encode(pack_record(record)))``: verified or
+    decrypted by ``codec`` before anything is decoded, so ``serializer`` — JSON by default,
+    pickle only if asked for — only ever sees bytes this server wrote. A cookie that fails
+    (altered, truncated, made under a key no longer configured, or undecodable) reads as "no
+    session" and is logged.
+
+    Args:
+        codec: an :class:`~beaker.serializers.signing.HMACSigner` (Beaker's
+            ``validate_key``: integrity only) or an
+            :class:`~beaker.serializers.aead.AESGCMEncrypter` (Beaker's ``encrypt_key``:
+            secrecy and integrity); plain keys (``str``/``bytes`` or a list, newest first) make
+            an ``HMACSigner``.
+        serializer: encodes the data dict (default ``JSONSerializer()``; a
+            ``PickleSerializer()`` is allowed because only verified bytes reach it).
+        ids: the id issuer (default ``SessionIds()``); cookie sessions have ids too, so that
+            ``regenerate_id()`` works the same everywhere.
+
+    Raises:
+        ComponentTypeError: an argument of the wrong kind.
+
+    Cookie sessions cannot be locked across requests: the browser holds the only copy.
+    """
+
+    server_side: ClassVar[bool] = False
+
+    codec: BytesCodec = attrs.field(converter=_codec_from, repr=False)
+    serializer: Serializer = attrs.field(factory=JSONSerializer, validator=_serializer)
+    ids: SessionIds = attrs.field(factory=SessionIds, validator=_ids)
+    _null: NullLock = attrs.field(init=False, factory=NullLock, eq=False, repr=False)
+
+    def read(
+        self, cookie_value: str, before_load: Callable[[str], object] | None = None
+    ) -> Loaded | None:
+        if len(cookie_value) > MAX_COOKIE_VALUE:
+            log.info("session cookie refused: %d characters", len(cookie_value))
+            return None
+        try:
+            record = unpack_record(self.codec.decode(decode_value(cookie_value)))
+            if not self.ids.is_valid(record.id):
+                raise DeserializationError("session cookie names a malformed id")
+            return Loaded(record, _decode_data(self.serializer, record.payload))
+        except DeserializationError as exc:
+            log.info("session cookie refused: %s", exc)
+            return None
+
+    def write(self, record: SessionRecord, expires_at: float | None, now: float) -> str:
+        return encode_value(self.codec.encode(pack_record(record)))
+
+    def remove(self, session_id: str) -> None:
+        pass
+
+    def acquire(self, session_id: str, timeout: float | None) -> Lease:
+        return self._null.acquire(session_id, timeout)
+
+
+def check_backend(value: object) -> SessionBackend:
+    """Return ``value`` if it is a :class:`SessionBackend`.
+
+    Raises:
+        ComponentTypeError: it is not.
+    """
+    if not isinstance(value, SessionBackend):
+        raise ComponentTypeError("backend", value, "a SessionBackend (server-side or cookie)")
+    if not isinstance(value.ids, SessionIds):  # pragma: no cover - protocol misuse
+        raise ConfigError("backend.ids", value.ids, "a SessionIds")
+    return value
