@@ -38,6 +38,7 @@ log = logging.getLogger("beaker.cache")
 
 P = ParamSpec("P")
 R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
 
 StoreErrorMode = Literal["raise", "compute"]
 
@@ -62,12 +63,12 @@ def _seconds(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None
         raise ConfigError(attribute.name, value, "a number of seconds >= 0")
 
 
-class Memoized(Protocol[P, R]):
+class Memoized(Protocol[P, R_co]):
     """A function wrapped by :meth:`Cache.memoize`."""
 
     cache: Cache
 
-    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
 
     def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> None: ...
 
