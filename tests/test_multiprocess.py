@@ -103,7 +103,9 @@ def _torn_read_worker(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("kind", "seconds", "max_size"), [("file", 5.0, 200_000), ("dbm", 3.0, 20_000)])
+@pytest.mark.parametrize(
+    ("kind", "seconds", "max_size"), [("file", 5.0, 200_000), ("dbm", 3.0, 20_000)]
+)
 def test_no_torn_reads_across_processes(
     kind: str, seconds: float, max_size: int, tmp_path: pathlib.Path
 ) -> None:

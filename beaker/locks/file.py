@@ -24,6 +24,10 @@ _FIRST_PAUSE: Final = 0.001  # seconds between tries when polling, doubled up to
 _LAST_PAUSE: Final = 0.05
 
 
+def _lock_dir(value: object) -> str:
+    return directory_path("lock_dir", value)
+
+
 def _same_file(fd: int, path: str) -> bool:
     """Whether ``path`` still names the file open as ``fd``."""
     try:
@@ -90,7 +94,7 @@ class FileLock:
 
     scope: ClassVar[Scope] = "host"
 
-    lock_dir: str = attrs.field(converter=directory_path("lock_dir"))
+    lock_dir: str = attrs.field(converter=_lock_dir)
 
     def __attrs_post_init__(self) -> None:
         prepare_directory("lock_dir", self.lock_dir)

@@ -205,9 +205,7 @@ class _Namespace:
         if db is not None:
             self.db = db
             self.db_files = tuple(
-                self.base + suffix
-                for suffix in _DB_SUFFIXES
-                if os.path.exists(self.base + suffix)
+                self.base + suffix for suffix in _DB_SUFFIXES if os.path.exists(self.base + suffix)
             )
             self.signature = (generation, self._stat_files())
         return db
@@ -289,10 +287,10 @@ class _Handles:
                     space.drop()
                 self.spaces.clear()
                 self.pid = os.getpid()
-            space = self.spaces.get(base)
-            if space is not None:
+            known = self.spaces.get(base)
+            if known is not None:
                 self.spaces.move_to_end(base)
-                return space
+                return known
             space = self.spaces[base] = _Namespace(base)
             while len(self.spaces) > self.limit:
                 evicted.append(self.spaces.popitem(last=False)[1])
@@ -306,6 +304,10 @@ class _Handles:
             self.spaces.clear()
         for space in spaces:
             space.close()
+
+
+def _data_dir(value: object) -> str:
+    return directory_path("data_dir", value)
 
 
 def _max_open(instance: Any, attribute: Any, value: object) -> None:
@@ -341,7 +343,7 @@ class DBMStore:
 
     holds_objects: ClassVar[bool] = False
 
-    data_dir: str = attrs.field(converter=directory_path("data_dir"))
+    data_dir: str = attrs.field(converter=_data_dir)
     max_open: int = attrs.field(default=64, validator=_max_open)
     _handles: _Handles = attrs.field(init=False, eq=False, repr=False)
 
@@ -350,9 +352,7 @@ class DBMStore:
         object.__setattr__(self, "_handles", _Handles(self.max_open))
 
     def _base(self, namespace: str) -> str:
-        return os.path.join(
-            self.data_dir, hashlib.sha1(_key_bytes(namespace)).hexdigest()
-        )
+        return os.path.join(self.data_dir, hashlib.sha1(_key_bytes(namespace)).hexdigest())
 
     def _read(self, namespace: str, use: Callable[[Any], T], empty: T) -> T:
         """Run ``use(db)`` under the shared lock; ``empty`` when there is no usable database."""
@@ -452,9 +452,11 @@ class DBMStore:
 
     def keys(self, namespace: str) -> Iterator[str]:
         def listing(db: Any) -> list[str]:
-            return [bytes(raw).decode("utf-8", "surrogatepass") for raw in db.keys()]
+            # .keys(): gdbm objects are not iterable.
+            return [bytes(raw).decode("utf-8", "surrogatepass") for raw in db.keys()]  # noqa: SIM118
 
-        return iter(self._read(namespace, listing, []))
+        nothing: list[str] = []
+        return iter(self._read(namespace, listing, nothing))
 
     def close(self) -> None:
         """Close every handle and lock descriptor; the store reopens them when used again."""

@@ -28,7 +28,7 @@ import os
 import shutil
 import struct
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, ClassVar, Final
 
 import attrs
@@ -62,21 +62,21 @@ def _temp_name(base: str) -> str:
     return f"{base}.{os.getpid()}.{os.urandom(6).hex()}.tmp"
 
 
-def directory_path(argument: str) -> Callable[[object], str]:
-    """An attrs converter: accept ``str`` or ``os.PathLike[str]``, return ``str``.
+def directory_path(argument: str, value: object) -> str:
+    """Accept a directory given as ``str`` or ``os.PathLike[str]``; return it as ``str``.
 
     Raises:
-        ComponentTypeError: naming ``argument``, for any other type.
+        ComponentTypeError: naming ``argument``, for any other type or an empty path.
     """
+    if isinstance(value, (str, os.PathLike)):
+        path = os.fspath(value)
+        if isinstance(path, str) and path:
+            return path
+    raise ComponentTypeError(argument, value, "a non-empty str or os.PathLike[str] path")
 
-    def convert(value: object) -> str:
-        if isinstance(value, (str, os.PathLike)):
-            path = os.fspath(value)
-            if isinstance(path, str) and path:
-                return path
-        raise ComponentTypeError(argument, value, "a non-empty str or os.PathLike[str] path")
 
-    return convert
+def _data_dir(value: object) -> str:
+    return directory_path("data_dir", value)
 
 
 def prepare_directory(option: str, path: str) -> None:
@@ -137,12 +137,9 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
-def _bool_field(argument: str) -> Callable[[Any, Any, object], None]:
-    def check(instance: Any, attribute: Any, value: object) -> None:
-        if not isinstance(value, bool):
-            raise ComponentTypeError(argument, value, "a bool")
-
-    return check
+def _is_bool(instance: Any, attribute: attrs.Attribute[bool], value: object) -> None:
+    if not isinstance(value, bool):
+        raise ComponentTypeError(attribute.name, value, "a bool")
 
 
 @attrs.frozen
@@ -170,8 +167,8 @@ class FileStore:
 
     holds_objects: ClassVar[bool] = False
 
-    data_dir: str = attrs.field(converter=directory_path("data_dir"))
-    fsync: bool = attrs.field(default=False, validator=_bool_field("fsync"))
+    data_dir: str = attrs.field(converter=_data_dir)
+    fsync: bool = attrs.field(default=False, validator=_is_bool)
 
     def __attrs_post_init__(self) -> None:
         prepare_directory("data_dir", self.data_dir)

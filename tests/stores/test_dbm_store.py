@@ -40,7 +40,9 @@ class DBMStoreMachine(StoreMachine):
 TestDBMStoreConformance = DBMStoreMachine.TestCase
 
 
-def _entry(value: bytes = b"value", stored_at: float = 100.0, expires_at: float | None = None) -> Entry:
+def _entry(
+    value: bytes = b"value", stored_at: float = 100.0, expires_at: float | None = None
+) -> Entry:
     return Entry(value, stored_at, expires_at)
 
 
@@ -332,7 +334,7 @@ def test_threads_share_one_store(store: DBMStore) -> None:
                 store.set("ns", f"{n}-{i}", _entry(bytes([n]) * (i * 40)))
                 entry = store.get("ns", f"{n}-{i}")
                 assert entry == _entry(bytes([n]) * (i * 40))
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]

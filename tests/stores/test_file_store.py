@@ -36,7 +36,9 @@ class FileStoreMachine(StoreMachine):
 TestFileStoreConformance = FileStoreMachine.TestCase
 
 
-def _entry(value: bytes = b"value", stored_at: float = 100.0, expires_at: float | None = None) -> Entry:
+def _entry(
+    value: bytes = b"value", stored_at: float = 100.0, expires_at: float | None = None
+) -> Entry:
     return Entry(value, stored_at, expires_at)
 
 
@@ -131,7 +133,9 @@ def test_damaged_file_is_a_miss_with_a_warning(
     path.write_bytes(damage(path.read_bytes()))  # type: ignore[operator]
     with caplog.at_level(logging.WARNING, logger="beaker.stores.file"):
         assert store.get("ns", "k") is None
-    assert any(r.name == "beaker.stores.file" and r.levelno == logging.WARNING for r in caplog.records)
+    assert any(
+        r.name == "beaker.stores.file" and r.levelno == logging.WARNING for r in caplog.records
+    )
     with caplog.at_level(logging.WARNING, logger="beaker.stores.file"):
         assert list(store.keys("ns")) in ([], ["k"])  # never raises
     store.set("ns", "k", _entry(b"fresh"))  # a write repairs it
