@@ -6,9 +6,10 @@ base64 with one canonical spelling per byte string).
 Reading does not use :class:`http.cookies.SimpleCookie`: it gives up on the whole header at the
 first cookie it cannot parse (``a={"x": 1}; session=...``), which would log a user out because
 some other application on the domain set an unusual cookie. :func:`cookie_values` instead
-splits the header on ``;`` and returns every value of the one cookie it is asked for, exactly
-as sent; values this package issues never need quoting, so a quoted value is not unquoted (it
-then fails verification like any other altered value).
+splits the header on ``;`` and returns every value of the one cookie it is asked for, as
+sent, less the optional pair of double quotes RFC 6265's grammar allows around a value (some
+clients add them). There is no backslash unescaping: values this package issues are plain
+tokens, so anything else fails verification like any other altered value.
 
 Imports only :mod:`beaker.errors` and the standard library; must not import from
 ``beaker.caching`` or ``beaker.compat``.
@@ -79,7 +80,10 @@ def cookie_values(header: str | None, name: str) -> list[str]:
     for part in header.split(";"):
         key, sep, value = part.partition("=")
         if sep and key.strip() == name:
-            values.append(value.strip())
+            value = value.strip()
+            if len(value) >= 2 and value[0] == '"' == value[-1]:
+                value = value[1:-1]
+            values.append(value)
     return values
 
 
