@@ -367,10 +367,16 @@ class DBMStore:
                 try:
                     try:
                         db = space.reader()
+                        return empty if db is None else use(db)
                     except _CorruptDatabase as exc:
                         log.warning("corrupt dbm database %s (%s): treated as empty", base, exc)
                         return empty
-                    return empty if db is None else use(db)
+                    except OSError as exc:
+                        # Files removed by something that ignores the lock (e.g. a cleanup
+                        # job deleting data_dir) between our check and the read.
+                        log.warning("cannot read dbm database %s (%s): treated as empty", base, exc)
+                        space.close_db()
+                        return empty
                 finally:
                     space.unlock()
 

@@ -236,6 +236,12 @@ class FileStore:
                 # (a concurrent clear): start again in a fresh directory.
                 _unlink_quietly(temp)
                 continue
+            except IsADirectoryError:
+                # A foreign directory stands where the entry goes: remove it and retry.
+                _unlink_quietly(temp)
+                log.warning("replacing foreign directory %s in the cache directory", path)
+                shutil.rmtree(path, ignore_errors=True)
+                continue
             except BaseException:
                 _unlink_quietly(temp)
                 raise
@@ -245,7 +251,11 @@ class FileStore:
         raise FileNotFoundError(f"directory {folder} kept disappearing while writing {path}")
 
     def delete(self, namespace: str, key: str) -> None:
-        _unlink_quietly(self._entry_path(namespace, key))
+        path = self._entry_path(namespace, key)
+        try:
+            _unlink_quietly(path)
+        except IsADirectoryError:
+            shutil.rmtree(path, ignore_errors=True)  # a foreign directory, never an entry
 
     def clear(self, namespace: str) -> None:
         """Remove the namespace's directory: it is renamed aside first (so the namespace is

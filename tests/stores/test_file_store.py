@@ -170,6 +170,12 @@ def test_a_directory_where_a_file_should_be_is_a_miss(
     with caplog.at_level(logging.WARNING, logger="beaker.stores.file"):
         assert store.get("ns", "k") is None
     assert caplog.records
+    store.set("ns", "k", _entry(b"back"))  # the write replaces the directory
+    assert store.get("ns", "k") == _entry(b"back")
+    store.delete("ns", "k")
+    path.mkdir()
+    store.delete("ns", "k")
+    assert not path.exists()
 
 
 def test_temp_files_of_crashed_writers_are_never_entries(store: FileStore) -> None:
