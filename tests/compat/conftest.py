@@ -1,0 +1,41 @@
+"""Isolation for the compat tests: Beaker's API is process-global (module-level regions and
+shared namespaces), so each test starts from an empty state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from beaker.compat import cache as compat_cache
+
+
+@pytest.fixture(autouse=True)
+def _fresh_beaker_state() -> Iterator[None]:
+    compat_cache._reset_for_tests()
+    yield
+    compat_cache._reset_for_tests()
+
+
+# The network servers (see tests/network/conftest.py): skipped when absent, failing under CI.
+from tests.network.conftest import _address  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return _address("BEAKER_TEST_REDIS_URL")
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url() -> str:
+    return _address("BEAKER_TEST_REDIS_CLUSTER_URL")
+
+
+@pytest.fixture(scope="session")
+def memcached_servers() -> str:
+    return _address("BEAKER_TEST_MEMCACHED")
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> str:
+    return _address("BEAKER_TEST_POSTGRESQL_URL")

@@ -1,0 +1,307 @@
+"""Beaker's Cache / CacheManager API over every backend type, against real files and servers."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from beaker.cache import Cache, CacheManager, cache_region, cache_regions, region_invalidate
+from beaker.compat.exceptions import (
+    BackendNotProvided,
+    BeakerException,
+    InvalidCacheBackendError,
+    MissingCacheParameter,
+    RegionNotConfigured,
+    UnknownBackendType,
+)
+from beaker.errors import BeakerError, ConfigError
+from beaker.util import parse_cache_config_options
+
+
+@pytest.fixture(params=["memory", "file", "dbm", "ext:redis", "ext:rediscluster"])
+def options(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    kind = request.param
+    if kind in ("file", "dbm"):
+        return {"type": kind, "data_dir": str(tmp_path / "data"), "lock_dir": str(tmp_path / "lock")}
+    if kind == "ext:redis":
+        return {"type": kind, "url": request.getfixturevalue("redis_url")}
+    if kind == "ext:rediscluster":
+        return {"type": kind, "url": request.getfixturevalue("redis_cluster_url")}
+    return {"type": kind}
+
+
+def _namespace() -> str:
+    return f"compat-test-{uuid.uuid4().hex}"
+
+
+def test_get_put_remove_clear_and_aliases(options: dict[str, Any]) -> None:
+    cache = Cache(_namespace(), **options)
+    with pytest.raises(KeyError):
+        cache.get("missing")
+    cache.put("a", {"x": [1, 2]})
+    assert cache.get("a") == {"x": [1, 2]}
+    assert cache.get_value("a") == {"x": [1, 2]}
+    cache.set_value("b", None)  # None is a value
+    assert cache.get("b") is None
+    assert "b" in cache and cache.has_key("b")
+    cache["c"] = 3
+    assert cache["c"] == 3
+    del cache["c"]
+    assert "c" not in cache
+    cache.remove_value("b")
+    cache.remove("nothing-there")  # not an error
+    assert not cache.has_key("b")
+    cache.put("d", 4)
+    cache.clear()
+    assert "a" not in cache and "d" not in cache
+
+
+def test_unicode_and_non_str_keys(options: dict[str, Any]) -> None:
+    cache = Cache(_namespace(), **options)
+    cache.put("caf\u00e9 \u2603", 1)
+    assert cache.get("caf\u00e9 \u2603") == 1
+    cache.put(42, "int key")
+    assert cache.get(42) == "int key"
+
+
+def test_createfunc_called_on_miss_only(options: dict[str, Any]) -> None:
+    cache = Cache(_namespace(), **options)
+    calls: list[int] = []
+
+    def create() -> str:
+        calls.append(1)
+        return "made"
+
+    assert cache.get(key="gophers", createfunc=create) == "made"
+    assert cache.get(key="gophers", createfunc=create) == "made"
+    assert calls == [1]
+    cache.remove_value(key="gophers")
+    assert cache.get("gophers", createfunc=create) == "made"
+    assert calls == [1, 1]
+
+
+def test_expiretime_zero_means_always_stale(options: dict[str, Any]) -> None:
+    cache = Cache(_namespace(), **options)
+    cache.put("k", "v", expiretime=0)
+    assert "k" not in cache
+    calls: list[int] = []
+    cache.get("j", createfunc=lambda: calls.append(1), expiretime=0)
+    cache.get("j", createfunc=lambda: calls.append(1), expiretime=0)
+    assert calls == [1, 1]
+
+
+def test_expire_is_written_with_the_entry(options: dict[str, Any]) -> None:
+    name = _namespace()
+    cache = Cache(name, expire=3600, **options)
+    before = time.time()
+    cache.put("k", "v")
+    entry = cache._core.store.get(name, "k")
+    assert entry is not None and entry.expires_at is not None
+    assert entry.expires_at - entry.stored_at == pytest.approx(3600)
+    assert entry.stored_at >= before - 1
+
+
+def test_starttime_makes_older_values_stale() -> None:
+    cache = Cache(_namespace(), type="memory")
+    cache.put("k", "old")
+    later = Cache(cache.namespace_name, type="memory", starttime=time.time() + 10)
+    with pytest.raises(KeyError):
+        later.get("k")
+    assert later.get("k", createfunc=lambda: "new") == "new"
+
+
+def test_same_namespace_shares_storage_across_cache_objects(options: dict[str, Any]) -> None:
+    name = _namespace()
+    Cache(name, **options).put("k", "shared")
+    assert Cache(name, expire=10, **options).get("k") == "shared"
+
+
+def test_dogpile_createfunc_runs_once_among_threads(options: dict[str, Any]) -> None:
+    cache = Cache(_namespace(), **options)
+    calls: list[int] = []
+    started = threading.Barrier(6)
+    gate = threading.Event()
+
+    def create() -> str:
+        calls.append(1)
+        gate.wait(5)
+        return "v"
+
+    results: list[str] = []
+
+    def worker() -> None:
+        started.wait()
+        results.append(cache.get("k", createfunc=create))
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    while not calls:
+        time.sleep(0.005)
+    time.sleep(0.05)  # let the others queue on the lock
+    gate.set()
+    for thread in threads:
+        thread.join(10)
+    assert results == ["v"] * 6
+    assert calls == [1]
+
+
+def test_disabled_cache_stores_nothing() -> None:
+    cache = Cache(_namespace(), type="memory", enabled=False)
+    cache.put("k", "v")
+    with pytest.raises(KeyError):
+        cache.get("k")
+    calls: list[int] = []
+    assert cache.get("k", createfunc=lambda: calls.append(1) or "v") == "v"
+    assert cache.get("k", createfunc=lambda: calls.append(1) or "v") == "v"
+    assert calls == [1, 1]
+
+
+def test_legacy_type_argument_still_works_with_a_deprecation_warning(tmp_path: Path) -> None:
+    cache = Cache(_namespace(), type="memory", data_dir=str(tmp_path))
+    with pytest.warns(DeprecationWarning):
+        cache.put("k", "v", type="file")
+    with pytest.warns(DeprecationWarning):
+        assert cache.get("k", type="file") == "v"
+    assert "k" not in cache  # the memory namespace never saw it
+
+
+def test_cache_manager_get_cache_and_regions(tmp_path: Path) -> None:
+    manager = CacheManager(
+        **parse_cache_config_options(
+            {
+                "cache.type": "file",
+                "cache.data_dir": str(tmp_path / "data"),
+                "cache.lock_dir": str(tmp_path / "lock"),
+                "cache.regions": "short_term, long_term",
+                "cache.short_term.type": "memory",
+                "cache.short_term.expire": "3600",
+                "cache.long_term.expire": "86400",
+            }
+        )
+    )
+    assert set(cache_regions) >= {"short_term", "long_term"}
+    file_cache = manager.get_cache("ns")
+    assert file_cache.type == "file"
+    assert manager.get_cache("ns") is file_cache  # one Cache per namespace and options
+    dbm_cache = manager.get_cache("mytemplate.html", type="dbm", expire=3600)
+    assert dbm_cache.type == "dbm" and dbm_cache.expiretime == 3600
+    short = manager.get_cache_region("ns", "short_term")
+    assert short.type == "memory" and short.expiretime == 3600
+    long = manager.get_cache_region("ns", "long_term")
+    assert long.type == "file" and long.expiretime == 86400
+    with pytest.raises(BeakerException):
+        manager.get_cache_region("ns", "nope")
+
+
+def test_cache_region_before_configuration_and_disabled_region() -> None:
+    calls: list[str] = []
+
+    @cache_region("later", "tag")
+    def load(term: str) -> str:
+        calls.append(term)
+        return term.upper()
+
+    with pytest.raises(RegionNotConfigured) as info:
+        load("x")
+    assert isinstance(info.value, BeakerException) and "later" in str(info.value)
+    cache_regions.update({"later": {"type": "memory", "expire": "60"}})
+    assert load("x") == "X" and load("x") == "X"
+    assert calls == ["x"]
+    region_invalidate(load, None, "tag", "x")
+    assert load("x") == "X"
+    assert calls == ["x", "x"]
+    # Replacing the region's options (as pyramid_beaker does) takes effect at the next call.
+    cache_regions["later"] = {"type": "memory", "enabled": False}
+    load("x")
+    load("x")
+    assert calls == ["x", "x", "x", "x"]
+
+
+def test_region_invalidate_needs_a_region() -> None:
+    with pytest.raises(BeakerException):
+        region_invalidate("some|namespace", None, "a")
+    with pytest.raises(RegionNotConfigured):
+        region_invalidate("some|namespace", "unknown", "a")
+
+
+def test_manager_decorator_respects_enabled_and_type(tmp_path: Path) -> None:
+    manager = CacheManager(type="memory", enabled=False)
+    calls: list[int] = []
+
+    @manager.cache("x")
+    def f(a: int) -> int:
+        calls.append(a)
+        return a
+
+    f(1)
+    f(1)
+    assert calls == [1, 1]
+    files = CacheManager(data_dir=str(tmp_path), type="memory")
+
+    @files.cache("mycache", type="file", expire=15)
+    def load(term: str, limit: int, offset: int) -> list[Any]:
+        calls.append(limit)
+        return [term, limit, offset]
+
+    assert load("rabbits", 20, 0) == ["rabbits", 20, 0]
+    assert load("rabbits", 20, 0) == ["rabbits", 20, 0]
+    assert calls == [1, 1, 20]
+    files.invalidate(load, "mycache", "rabbits", 20, 0, type="file")
+    load("rabbits", 20, 0)
+    assert calls == [1, 1, 20, 20]
+
+
+def test_unknown_and_not_provided_types() -> None:
+    with pytest.raises(UnknownBackendType) as info:
+        Cache("ns", type="ext:nosuch")
+    assert isinstance(info.value, TypeError)
+    for name in ("ext:mongodb", "ext:google"):
+        with pytest.raises(BackendNotProvided) as not_provided:
+            Cache("ns", type=name, url="mongodb://localhost")
+        assert isinstance(not_provided.value, InvalidCacheBackendError)
+        assert "does not provide" in str(not_provided.value)
+
+
+@pytest.mark.parametrize(
+    ("kind", "option"),
+    [("file", "data_dir"), ("dbm", "data_dir"), ("ext:redis", "url"),
+     ("ext:rediscluster", "url"), ("ext:memcached", "url"), ("ext:database", "url")],
+)
+def test_missing_required_option_is_named(kind: str, option: str) -> None:
+    with pytest.raises(MissingCacheParameter) as info:
+        Cache("ns", type=kind)
+    assert isinstance(info.value, ConfigError) and info.value.option == option
+    assert kind in str(info.value)
+
+
+def test_bad_manager_options_fail_at_construction() -> None:
+    with pytest.raises(ConfigError) as info:
+        CacheManager(type="memory", expire="soon")
+    assert info.value.option == "expire"
+    with pytest.raises(BeakerError):
+        CacheManager(cache_regions={"r": {"type": "bogus"}})
+
+
+def test_cache_regions_strings_from_documentation_are_coerced() -> None:
+    cache_regions.update({"short_term": {"expire": "60", "type": "memory"}})
+    calls: list[int] = []
+
+    @cache_region("short_term", "load_things")
+    def load(search_term: str, limit: int, offset: int) -> list[int]:
+        calls.append(1)
+        return list(range(offset, offset + limit))
+
+    assert load("x", 2, 1) == [1, 2] == load("x", 2, 1)
+    assert calls == [1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        region_invalidate(load, "short_term", "load_things", "x", 2, 1)
+    load("x", 2, 1)
+    assert calls == [1, 1]
