@@ -1,0 +1,137 @@
+"""`beaker sessions purge`: removes exactly the expired sessions (fake clock), reports the
+count, honours --older-than and --dry-run, and parses store specs."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from webtest import TestApp
+
+from beaker.entry import Entry
+from beaker.errors import ConfigError
+from beaker.sessions import SessionMiddleware, server_side
+from beaker.sessions.purge import STORE_SCHEMES, is_expired, main, open_store, purge
+from beaker.sessions.store import DEFAULT_NAMESPACE
+from beaker.stores.dbm import DBMStore
+from beaker.stores.file import FileStore
+from beaker.testing import FakeClock
+
+from .conftest import counter_app
+
+
+def make_sessions(store: Any, clock: FakeClock, count: int, **options: Any) -> list[str]:
+    """Create ``count`` sessions through the middleware, one browser each; return their ids."""
+    app = TestApp(SessionMiddleware(counter_app, server_side(store, clock=clock, **options)))
+    ids = []
+    for _ in range(count):
+        app.cookiejar.clear()
+        ids.append(app.get("/").json["id"])
+    return ids
+
+
+def test_purge_removes_exactly_the_expired(store: Any, clock: FakeClock) -> None:
+    old = make_sessions(store, clock, 3, timeout=100)
+    clock.advance(60)
+    young = make_sessions(store, clock, 2, timeout=100)
+    forever = make_sessions(store, clock, 2)  # no timeout: never expires by itself
+    clock.advance(50)  # old: idle 110 s > 100; young: 50 s
+    report = purge(store, now=clock())
+    assert (report.examined, report.expired, report.unreadable) == (7, 3, 0)
+    assert sorted(store.keys(DEFAULT_NAMESPACE)) == sorted(young + forever)
+    assert purge(store, now=clock()).expired == 0  # nothing left to do
+
+
+def test_absolute_timeout_is_purged_too(store: Any, clock: FakeClock) -> None:
+    ids = make_sessions(store, clock, 2, absolute_timeout=30)
+    clock.advance(30)
+    assert purge(store, now=clock()).expired == 2
+    assert not set(ids) & set(store.keys(DEFAULT_NAMESPACE))
+
+
+def test_older_than_removes_sessions_not_written_for_that_long(store: Any, clock: FakeClock) -> None:
+    stale = make_sessions(store, clock, 2)
+    clock.advance(1000)
+    fresh = make_sessions(store, clock, 1)
+    clock.advance(10)
+    assert purge(store, now=clock(), older_than=500).expired == 2
+    assert list(store.keys(DEFAULT_NAMESPACE)) == fresh
+    assert set(stale).isdisjoint(store.keys(DEFAULT_NAMESPACE))
+
+
+def test_dry_run_removes_nothing(store: Any, clock: FakeClock) -> None:
+    make_sessions(store, clock, 2, timeout=10)
+    clock.advance(11)
+    report = purge(store, now=clock(), dry_run=True)
+    assert report.expired == 2 and report.dry_run
+    assert len(list(store.keys(DEFAULT_NAMESPACE))) == 2
+
+
+def test_other_namespaces_are_left_alone(store: Any, clock: FakeClock) -> None:
+    store.set("cache", "k", Entry(b"v", clock() - 100, clock() - 50))
+    make_sessions(store, clock, 1, timeout=10)
+    clock.advance(11)
+    assert purge(store, now=clock()).expired == 1
+    assert list(store.keys("cache")) == ["k"]
+
+
+def test_is_expired() -> None:
+    assert is_expired(Entry(b"", 0.0, 10.0), now=10.0)
+    assert not is_expired(Entry(b"", 0.0, 10.0), now=9.9)
+    assert not is_expired(Entry(b"", 0.0, None), now=1e12)
+    assert is_expired(Entry(b"", 0.0, None), now=100.0, older_than=100.0)
+    assert not is_expired(Entry(b"", 0.0, None), now=100.0, older_than=101.0)
+
+
+@pytest.mark.parametrize("scheme", ["file", "dbm"])
+def test_command_line(scheme: str, tmp_path: Any, clock: FakeClock) -> None:
+    data_dir = tmp_path / "sessions"
+    store = FileStore(str(data_dir)) if scheme == "file" else DBMStore(str(data_dir))
+    make_sessions(store, clock, 4, timeout=100)
+    clock.advance(50)
+    make_sessions(store, clock, 1, timeout=100)
+    clock.advance(60)
+    store.close()
+    spec = f"{scheme}://{data_dir}"
+    out, err = io.StringIO(), io.StringIO()
+    args = ["--store", spec, "--dry-run", "--no-progress"]
+    assert main(args, clock=clock, stdout=out, stderr=err) == 0
+    assert out.getvalue() == "would remove 4 expired session(s) of 5\n"
+    out = io.StringIO()
+    assert main(["--store", spec], clock=clock, stdout=out, stderr=err) == 0
+    assert out.getvalue() == "removed 4 expired session(s) of 5\n"
+    assert "/5" in err.getvalue()  # the progress bar (of 5), on stderr
+    reopened = FileStore(str(data_dir)) if scheme == "file" else DBMStore(str(data_dir))
+    assert len(list(reopened.keys(DEFAULT_NAMESPACE))) == 1
+    out = io.StringIO()
+    assert main(["--store", spec, "--older-than", "1"], clock=clock, stdout=out, stderr=err) == 0
+    assert out.getvalue() == "removed 1 expired session(s) of 1\n"
+
+
+def test_command_line_errors(tmp_path: Any) -> None:
+    err = io.StringIO()
+    assert main(["--store", f"file://{tmp_path}/missing"], stdout=io.StringIO(), stderr=err) == 1
+    assert "existing directory" in err.getvalue()
+    err = io.StringIO()
+    assert main(["--store", "ftp://x/y"], stdout=io.StringIO(), stderr=err) == 1
+    assert "file://" in err.getvalue()
+    with pytest.raises(SystemExit) as caught:
+        main(["--store", "file:///tmp", "--older-than", "-5"], stderr=io.StringIO())
+    assert caught.value.code == 2
+    with pytest.raises(SystemExit):
+        main([])
+
+
+def test_open_store(tmp_path: Any) -> None:
+    assert isinstance(open_store(f"file://{tmp_path}"), FileStore)
+    assert isinstance(open_store(f"dbm://{tmp_path}"), DBMStore)
+    assert open_store(f"file://localhost{tmp_path}").data_dir == str(tmp_path)
+    with pytest.raises(ConfigError):
+        open_store(f"file://otherhost{tmp_path}")
+    with pytest.raises(ConfigError):
+        open_store("file://")
+    assert {"file", "dbm", "redis"} <= set(STORE_SCHEMES)
+    # a new store is one entry in the scheme table
+    custom = {"mine": lambda spec: FileStore(str(tmp_path))}
+    assert isinstance(open_store("mine://anything", custom), FileStore)
