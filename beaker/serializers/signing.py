@@ -98,7 +98,7 @@ class HMACSigner:
 
     keys: tuple[bytes, ...] = attrs.field(converter=coerce_keys, repr=False)
     purpose: str = attrs.field(default="beaker.signer", validator=_purpose)
-    _macs: tuple[Any, ...] = attrs.field(init=False, eq=False, repr=False)
+    _macs: tuple[hmac.HMAC, ...] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         info = b"beaker hmac-sha256 " + self.purpose.encode("utf-8")

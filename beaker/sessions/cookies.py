@@ -98,8 +98,9 @@ def _check_attribute(option: str, value: str) -> str:
 def _name(instance: Any, attribute: attrs.Attribute[str], value: object) -> None:
     if not isinstance(value, str):
         raise ComponentTypeError(attribute.name, value, "a str")
+    probe: Morsel[str] = Morsel()
     try:
-        Morsel().set(value, "", "")
+        probe.set(value, "", "")
     except CookieError:
         raise ConfigError(attribute.name, value, "a legal cookie name") from None
 
@@ -110,7 +111,7 @@ def _path(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
         raise ConfigError(attribute.name, value, "a path starting with '/'")
 
 
-def _domain(instance: Any, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+def _domain(instance: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
     if value is not None:
         _check_attribute(attribute.name, value)
 
@@ -120,7 +121,7 @@ def _bool(instance: Any, attribute: attrs.Attribute[bool], value: object) -> Non
         raise ComponentTypeError(attribute.name, value, "a bool")
 
 
-def _samesite(instance: Any, attribute: attrs.Attribute[str | None], value: object) -> None:
+def _samesite(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
     if value not in ("Lax", "Strict", "None", None):
         raise ConfigError(attribute.name, value, "'Lax', 'Strict', 'None' or None")
 

@@ -125,8 +125,9 @@ class Sessions:
     def __attrs_post_init__(self) -> None:
         if self.timeout is not None and self.save_accessed_time is False:
             raise ConfigError(
-                "save_accessed_time", False, "True or None when timeout is set (idle expiry "
-                "needs the access time saved)"
+                "save_accessed_time",
+                False,
+                "True or None when timeout is set (idle expiry needs the access time saved)",
             )
         if self.lock_requests and not self.backend.server_side:
             raise ConfigError(

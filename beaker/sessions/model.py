@@ -64,6 +64,27 @@ class Session(MutableMapping[str, Any]):
         "_stale_cookie",
     )
 
+    _accessed: float
+    _cookie_header: str | None
+    _cookie_out: str | None
+    _created: float
+    _data: dict[str, Any]
+    _domain: str | None
+    _finished: bool
+    _id: str
+    _is_new: bool
+    _last_accessed: float | None
+    _lease: Lease | None
+    _loaded: bool
+    _loaded_id: str | None
+    _original: SessionRecord | None
+    _path: str | None
+    _persisted: bool
+    _retired: list[str]
+    _save: bool
+    _sessions: Sessions
+    _stale_cookie: bool
+
     def __init__(self, sessions: Sessions, cookie_header: str | None) -> None:
         """Args:
         sessions: the configuration this session follows.
@@ -74,7 +95,7 @@ class Session(MutableMapping[str, Any]):
         self._cookie_header = cookie_header
         self._loaded = False
         self._finished = False
-        self._lease: Lease | None = None
+        self._lease = None
 
     # ----------------------------------------------------------------- loading
 
@@ -90,12 +111,12 @@ class Session(MutableMapping[str, Any]):
         backend = sessions.backend
         now = sessions.clock()
         self._loaded = True
-        self._domain: str | None = None
-        self._path: str | None = None
+        self._domain = None
+        self._path = None
         self._save = False
         self._persisted = False
-        self._cookie_out: str | None = None
-        self._retired: list[str] = []
+        self._cookie_out = None
+        self._retired = []
         self._stale_cookie = False
         found: Loaded | None = None
         values = cookie_values(self._cookie_header, sessions.cookie.name)
@@ -122,8 +143,8 @@ class Session(MutableMapping[str, Any]):
             found = None
         if found is None:
             self._start(now)
-            self._original: SessionRecord | None = None
-            self._loaded_id: str | None = None
+            self._original = None
+            self._loaded_id = None
             return
         record = found.record
         self._original = record
@@ -131,7 +152,7 @@ class Session(MutableMapping[str, Any]):
         self._id = record.id
         self._created = record.created
         self._accessed = now
-        self._last_accessed: float | None = record.accessed
+        self._last_accessed = record.accessed
         self._is_new = False
         self._data = found.data
 
@@ -141,7 +162,7 @@ class Session(MutableMapping[str, Any]):
         self._accessed = now
         self._last_accessed = None
         self._is_new = True
-        self._data: dict[str, Any] = {}
+        self._data = {}
 
     def _acquire(self, session_id: str) -> None:
         if self._lease is None:
@@ -312,9 +333,10 @@ class Session(MutableMapping[str, Any]):
         session). The id and any pending save are left as they are."""
         self._ready()
         original = self._original
-        self._data = {} if original is None else self._sessions.backend.serializer.loads(
-            original.payload
-        )
+        if original is None:
+            self._data = {}
+        else:
+            self._data = self._sessions.backend.serializer.loads(original.payload)
 
     def lock(self) -> None:
         """Hold this session's lock (through the backend's Lock) until :meth:`unlock` or the

@@ -193,10 +193,13 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 def _progress_bar(stream: IO[str]) -> Callable[[Sequence[str]], Iterable[str]]:
     if importlib.util.find_spec("tqdm") is not None:
-        from tqdm import tqdm
+        from tqdm import tqdm  # type: ignore[import-untyped,unused-ignore]
 
         def bar(keys: Sequence[str]) -> Iterable[str]:
-            return tqdm(keys, desc="sessions", unit="session", file=stream, leave=False)
+            wrapped: Iterable[str] = tqdm(
+                keys, desc="sessions", unit="session", file=stream, leave=False
+            )
+            return wrapped
 
         return bar
 

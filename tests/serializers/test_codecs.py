@@ -131,8 +131,14 @@ def test_keys_never_in_repr() -> None:
 
 @pytest.mark.parametrize(
     ("keys", "error"),
-    [([], ConfigError), ([""], ConfigError), (["a", b""], ConfigError), ([1], ComponentTypeError),
-     (None, ComponentTypeError), (42, ComponentTypeError)],
+    [
+        ([], ConfigError),
+        ([""], ConfigError),
+        (["a", b""], ConfigError),
+        ([1], ComponentTypeError),
+        (None, ComponentTypeError),
+        (42, ComponentTypeError),
+    ],
 )
 def test_bad_keys_are_refused(make, keys: object, error: type[Exception]) -> None:
     with pytest.raises(error):
@@ -158,7 +164,9 @@ def test_codecs_are_frozen_and_comparable() -> None:
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 

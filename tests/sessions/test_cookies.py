@@ -53,7 +53,9 @@ def test_first_set_cookie_carries_every_attribute(kind: str, clock: FakeClock) -
         name="sid", path="/app", domain="example.com", secure=True, samesite="Strict", expires=3600
     )
     app = TestApp(SessionMiddleware(counter_app, sessions_of(kind, cookie=cookie, clock=clock)))
-    response = app.get("/app/", extra_environ={"HTTP_HOST": "example.com", "wsgi.url_scheme": "https"})
+    response = app.get(
+        "/app/", extra_environ={"HTTP_HOST": "example.com", "wsgi.url_scheme": "https"}
+    )
     [header] = response.headers.getall("Set-Cookie")
     name, value, attributes = parse(header)
     assert name == "sid" and value

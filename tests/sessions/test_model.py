@@ -215,8 +215,21 @@ def test_save_after_delete_gives_a_new_id(mem: Sessions) -> None:
 def test_revert(mem: Sessions) -> None:
     app, actions = make_app(mem)
     actions["save"] = lambda s: (s.__setitem__("a", [1]), s.save())
-    actions["revert"] = lambda s: (s["a"].append(2), s.__setitem__("b", 1), s.revert(), dict(s))[3]
-    actions["revert_new"] = lambda s: (s.invalidate(), s.__setitem__("b", 1), s.revert(), dict(s))[3]
+
+    def revert(session: Any) -> dict[str, Any]:
+        session["a"].append(2)
+        session["b"] = 1
+        session.revert()
+        return dict(session)
+
+    def invalidate_then_revert(session: Any) -> dict[str, Any]:
+        session.invalidate()
+        session["b"] = 1
+        session.revert()  # back to the data as loaded, whatever the id
+        return dict(session)
+
+    actions["revert"] = revert
+    actions["revert_new"] = invalidate_then_revert
     app.get("/save")
     assert app.get("/revert").json == {"a": [1]}
     assert app.get("/revert_new").json == {"a": [1]}
@@ -236,7 +249,9 @@ def test_times(mem: Sessions, clock: FakeClock) -> None:
 @pytest.mark.parametrize("kind", ["server", "cookie"])
 def test_idle_timeout_expires(kind: str, clock: FakeClock) -> None:
     options = {"timeout": 60, "clock": clock}
-    sessions = server_side(MemoryStore(), **options) if kind == "server" else cookie_only("k", **options)
+    sessions = (
+        server_side(MemoryStore(), **options) if kind == "server" else cookie_only("k", **options)
+    )
     app = TestApp(SessionMiddleware(counter_app, sessions))
     first = app.get("/").json
     clock.advance(59)
@@ -251,7 +266,9 @@ def test_idle_timeout_expires(kind: str, clock: FakeClock) -> None:
 @pytest.mark.parametrize("kind", ["server", "cookie"])
 def test_absolute_timeout_expires_an_active_session(kind: str, clock: FakeClock) -> None:
     options = {"absolute_timeout": 100, "clock": clock}
-    sessions = server_side(MemoryStore(), **options) if kind == "server" else cookie_only("k", **options)
+    sessions = (
+        server_side(MemoryStore(), **options) if kind == "server" else cookie_only("k", **options)
+    )
     app = TestApp(SessionMiddleware(counter_app, sessions))
     first = app.get("/").json
     for _ in range(3):
@@ -296,7 +313,9 @@ def test_save_accessed_time_false_with_timeout_is_refused() -> None:
 
 def test_save_accessed_time_true_refreshes_without_timeout(clock: FakeClock) -> None:
     store = RecordingStore()
-    app = TestApp(SessionMiddleware(counter_app, server_side(store, save_accessed_time=True, clock=clock)))
+    app = TestApp(
+        SessionMiddleware(counter_app, server_side(store, save_accessed_time=True, clock=clock))
+    )
     app.get("/")
     store.calls.clear()
     app.get("/peek")
@@ -392,4 +411,7 @@ def test_configuration_is_validated() -> None:
     with pytest.raises(TypeError):
         ServerSideBackend(store={})  # type: ignore[arg-type]
     assert "s3cret" not in repr(server_side(MemoryStore(), secret="s3cret"))
-    assert Sessions(ServerSideBackend(MemoryStore()), cookie=CookieSettings(name="sid")).cookie.name == "sid"
+    assert (
+        Sessions(ServerSideBackend(MemoryStore()), cookie=CookieSettings(name="sid")).cookie.name
+        == "sid"
+    )

@@ -40,6 +40,7 @@ def test_purge_removes_exactly_the_expired(store: Any, clock: FakeClock) -> None
     report = purge(store, now=clock())
     assert (report.examined, report.expired, report.unreadable) == (7, 3, 0)
     assert sorted(store.keys(DEFAULT_NAMESPACE)) == sorted(young + forever)
+    assert set(old).isdisjoint(store.keys(DEFAULT_NAMESPACE))
     assert purge(store, now=clock()).expired == 0  # nothing left to do
 
 
@@ -50,7 +51,9 @@ def test_absolute_timeout_is_purged_too(store: Any, clock: FakeClock) -> None:
     assert not set(ids) & set(store.keys(DEFAULT_NAMESPACE))
 
 
-def test_older_than_removes_sessions_not_written_for_that_long(store: Any, clock: FakeClock) -> None:
+def test_older_than_removes_sessions_not_written_for_that_long(
+    store: Any, clock: FakeClock
+) -> None:
     stale = make_sessions(store, clock, 2)
     clock.advance(1000)
     fresh = make_sessions(store, clock, 1)

@@ -137,7 +137,9 @@ def test_retired_key_still_loads_and_save_resigns_with_newest(kind: str, clock: 
     old_app.get("/")
     old_cookie = old_app.cookies[NAME]
 
-    rotated = TestApp(SessionMiddleware(counter_app, build(kind, clock, ["new", "old"], store=store)))
+    rotated = TestApp(
+        SessionMiddleware(counter_app, build(kind, clock, ["new", "old"], store=store))
+    )
     rotated.set_cookie(NAME, old_cookie)
     assert rotated.get("/peek").json["count"] == 1  # loads under the retired key
     assert rotated.get("/").json["count"] == 2  # save: re-signed ...
@@ -152,7 +154,9 @@ def test_retired_key_still_loads_and_save_resigns_with_newest(kind: str, clock: 
     assert old_only.get("/peek").json["is_new"]  # and not the old one
 
     # key order decides: with ["old", "new"] the old key signs
-    reversed_app = TestApp(SessionMiddleware(counter_app, build(kind, clock, ["old", "new"], store=store)))
+    reversed_app = TestApp(
+        SessionMiddleware(counter_app, build(kind, clock, ["old", "new"], store=store))
+    )
     reversed_app.set_cookie(NAME, resigned)
     reversed_app.get("/")
     old_only.set_cookie(NAME, reversed_app.cookies[NAME])
@@ -211,7 +215,10 @@ def test_unknown_well_formed_id_gets_a_new_id(clock: FakeClock) -> None:
 
 def test_file_store_never_gets_a_path_from_the_client(tmp_path: Any, clock: FakeClock) -> None:
     data_dir = tmp_path / "data"
-    app = TestApp(SessionMiddleware(counter_app, server_side(FileStore(str(data_dir)), clock=clock)), lint=False)
+    app = TestApp(
+        SessionMiddleware(counter_app, server_side(FileStore(str(data_dir)), clock=clock)),
+        lint=False,
+    )
     for hostile in ["../../outside", "../" * 40 + "etc/passwd", "x" * 5000]:
         assert app.get("/", headers={"Cookie": f"{NAME}={hostile}"}).json["is_new"]
     assert sorted(os.listdir(tmp_path)) == ["data"]
@@ -224,7 +231,9 @@ def test_signed_id_cookie_cannot_be_forged(clock: FakeClock) -> None:
     # the right id, but bare or signed by someone else's key
     from beaker.sessions.cookies import encode_value
 
-    forged = encode_value(HMACSigner("guess", purpose="beaker.session.id").encode(session_id.encode()))
+    forged = encode_value(
+        HMACSigner("guess", purpose="beaker.session.id").encode(session_id.encode())
+    )
     for value in (session_id, forged):
         app.cookiejar.clear()
         assert app.get("/peek", headers={"Cookie": f"{NAME}={value}"}).json["is_new"]
@@ -246,7 +255,9 @@ def test_pickle_cookie_sessions_never_unpickle_unverified_bytes(clock: FakeClock
 def test_a_cookie_for_one_purpose_is_not_accepted_for_another(clock: FakeClock) -> None:
     """The same secret as `secret` (id cookie) and as cookie-session key: an id cookie is not
     a cookie session and vice versa."""
-    server = TestApp(SessionMiddleware(counter_app, server_side(MemoryStore(), secret="same", clock=clock)))
+    server = TestApp(
+        SessionMiddleware(counter_app, server_side(MemoryStore(), secret="same", clock=clock))
+    )
     cookie = TestApp(SessionMiddleware(counter_app, cookie_only("same", clock=clock)))
     server.get("/")
     cookie.get("/")
