@@ -14,6 +14,7 @@ from beaker.cache import CacheManager, cache_region, cache_regions
 
 assert beaker.__version__ == "1.14.1", beaker.__version__
 
+NAMESPACE_SIZE = 100  # as in bench_cache.py
 VALUE = {"title": "a cached page fragment", "items": list(range(20))}
 
 
@@ -41,8 +42,12 @@ def main() -> None:
     files = CacheManager(type="file", data_dir=tmp + "/file", lock_dir=tmp + "/lock",
                          expire=3600).get_cache("bench")
     files.put("k", VALUE)
-    results["file get hit"] = ns_per_op(lambda: files.get("k"))
-    results["file set"] = ns_per_op(lambda: files.put("k", VALUE))
+    results["file get hit (1 key in ns)"] = ns_per_op(lambda: files.get("k"))
+    results["file set (1 key in ns)"] = ns_per_op(lambda: files.put("k", VALUE))
+    for i in range(NAMESPACE_SIZE - 1):
+        files.put(f"other-{i}", VALUE)
+    results[f"file get hit ({NAMESPACE_SIZE} keys in ns)"] = ns_per_op(lambda: files.get("k"))
+    results[f"file set ({NAMESPACE_SIZE} keys in ns)"] = ns_per_op(lambda: files.put("k", VALUE))
 
     dbm = CacheManager(type="dbm", data_dir=tmp + "/dbm", lock_dir=tmp + "/lock",
                        expire=3600).get_cache("bench")
