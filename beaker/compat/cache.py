@@ -56,6 +56,12 @@ cache_managers: dict[str, Cache] = {}
 _backends = BackendRegistry()
 
 
+def backend_for(options: Any, extras: Mapping[str, Any] = {}) -> Backend:  # noqa: B006
+    """The shared backend (store and lock) for coerced ``options`` — the one every ``Cache``
+    and compat session of this process with the same configuration uses."""
+    return _backends.backend(options, extras)
+
+
 def _sha1(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 

@@ -3,9 +3,16 @@ shared namespaces), so each test starts from an empty state."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 
 import pytest
+
+with warnings.catch_warnings():
+    # WebOb (under WebTest, Pyramid) imports the `cgi` module, deprecated since Python 3.11.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import webob  # noqa: F401
+    import webtest  # noqa: F401
 
 from beaker.compat import cache as compat_cache
 
@@ -39,3 +46,12 @@ def memcached_servers() -> str:
 @pytest.fixture(scope="session")
 def postgresql_url() -> str:
     return _address("BEAKER_TEST_POSTGRESQL_URL")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_session_setups() -> Iterator[None]:
+    from beaker.compat import session as compat_session
+
+    compat_session._reset_for_tests()
+    yield
+    compat_session._reset_for_tests()

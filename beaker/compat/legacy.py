@@ -1,0 +1,163 @@
+"""Read-only access to what Beaker 1.14.1 left behind, so switching does not log users out.
+
+* :func:`legacy_cookie_id` accepts a session-id cookie that Beaker signed: 40 hex digits of
+  HMAC-SHA1(``secret``, id) followed by the 32-hex-digit id, checked with
+  :func:`hmac.compare_digest`. The compat session then re-issues the cookie in this package's
+  format (HMAC-SHA256) the next time it writes the session.
+* :class:`LegacySessionReader` loads a server-side session Beaker wrote to a ``file``
+  ``data_dir`` (``<data_dir>/container_file/<i>/<id>/<id>.cache``) or to ``ext:redis``
+  (key ``beaker_cache:<id>:session``): a pickled mapping holding, under ``"session"``, the
+  base64 text of the serialized session dict (pickle, or Beaker's zlib-compressed JSON).
+
+Trust: only server-written data is ever unpickled. Ids reach the reader only after they are
+checked to be exactly 32 lowercase hex digits (and, with a ``secret``, after the signature
+verified), so a client cannot name a path or key of its choosing; the file or Redis value
+read is one the server itself wrote. Beaker's cookie-only sessions (``type = cookie``) keep
+their pickled data in the client's cookie and are *not* read: those users start a new session.
+
+Nothing here writes: migrated sessions are written in the new format by the session layer.
+
+Imports the standard library, :mod:`beaker.errors`; ``redis`` only through a client passed in.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import logging
+import os
+import pickle
+import re
+import zlib
+from typing import Any, Final
+
+import attrs
+
+from beaker.errors import DeserializationError
+
+__all__ = ["LegacySessionReader", "legacy_cookie_id", "sign_legacy_id"]
+
+log = logging.getLogger("beaker.compat.legacy")
+
+_ID: Final = re.compile(r"[0-9a-f]{32}")
+_SIGNED: Final = re.compile(r"[0-9a-f]{40}[0-9a-f]{32}")
+
+
+def sign_legacy_id(secret: str | bytes, session_id: str) -> str:
+    """The cookie value Beaker 1.14.1 issued for ``session_id`` under ``secret`` (used by
+    tests and by :class:`~beaker.compat.session.SignedCookie`)."""
+    key = secret.encode("utf-8") if isinstance(secret, str) else secret
+    return hmac.new(key, session_id.encode("utf-8"), hashlib.sha1).hexdigest() + session_id
+
+
+def legacy_cookie_id(value: str, secret: str | bytes | None) -> str | None:
+    """The session id in a cookie value Beaker 1.14.1 issued, or ``None``.
+
+    Args:
+        value: the cookie value as sent (surrounding double quotes allowed).
+        secret: Beaker's ``secret`` (``None``: Beaker sent the bare id, accepted if it has
+            the shape of Beaker's ids).
+    """
+    value = value.strip('"')
+    if secret is None:
+        return value if _ID.fullmatch(value) else None
+    if not _SIGNED.fullmatch(value):
+        return None
+    session_id = value[40:]
+    expected = sign_legacy_id(secret, session_id)
+    return session_id if hmac.compare_digest(expected, value) else None
+
+
+def _decode_payload(payload: Any, data_serializer: Any) -> dict[str, Any]:
+    """Beaker's stored session value -> the session dict."""
+    if isinstance(payload, dict):  # Beaker before 1.8 kept the dict itself
+        return payload
+    if isinstance(payload, str):
+        payload = payload.encode("ascii")
+    if not isinstance(payload, bytes):
+        raise DeserializationError(f"legacy session value is a {type(payload).__name__}")
+    try:
+        raw = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise DeserializationError(f"legacy session value is not base64 ({exc})") from exc
+    try:
+        if data_serializer == "json":
+            data = json.loads(zlib.decompress(raw).decode("utf-8"))
+        elif data_serializer in (None, "pickle"):
+            data = pickle.loads(raw)  # noqa: S301 - written by the server (see module doc)
+        else:
+            data = data_serializer.loads(raw)
+    except Exception as exc:  # a damaged value can fail in many ways
+        raise DeserializationError(f"legacy session value cannot be decoded ({exc!r})") from exc
+    if not isinstance(data, dict):
+        raise DeserializationError(f"legacy session data is a {type(data).__name__}")
+    return data
+
+
+@attrs.frozen
+class LegacySessionReader:
+    """Finds sessions Beaker 1.14.1 stored server-side.
+
+    Args:
+        data_dir: Beaker's ``data_dir`` of a ``file`` session type (``str`` or ``None``).
+        redis_client: where Beaker's ``ext:redis`` sessions are: a ``redis.Redis`` client, or
+            an object with ``live_client()`` returning one (a
+            :class:`~beaker.stores.RedisStore` on the same database); ``None``: not looked up.
+        data_serializer: Beaker's ``data_serializer`` (``"pickle"``, ``"json"`` or an object
+            with ``loads``).
+
+    Encrypted server-side Beaker sessions (``encrypt_key`` with a server type) are not read.
+    """
+
+    data_dir: str | None = None
+    redis_client: Any = attrs.field(default=None, repr=False)
+    data_serializer: Any = "pickle"
+
+    def path(self, session_id: str) -> str:
+        """Where Beaker's ``file`` type kept session ``session_id``."""
+        assert self.data_dir is not None
+        return os.path.join(
+            self.data_dir, "container_file", session_id[:1], session_id[:2], session_id + ".cache"
+        )
+
+    def load(self, session_id: str) -> dict[str, Any] | None:
+        """The session dict Beaker stored for ``session_id``, or ``None`` if there is none.
+
+        Raises:
+            DeserializationError: a stored value exists but cannot be decoded.
+        """
+        if not _ID.fullmatch(session_id):
+            return None
+        stored = self._read_file(session_id) if self.data_dir is not None else None
+        if stored is None and self.redis_client is not None:
+            stored = self._read_redis(session_id)
+        if stored is None:
+            return None
+        return _decode_payload(stored, self.data_serializer)
+
+    def _read_file(self, session_id: str) -> Any:
+        try:
+            with open(self.path(session_id), "rb") as handle:
+                namespace = pickle.load(handle)  # noqa: S301 - server-written file
+        except FileNotFoundError:
+            return None
+        except Exception as exc:
+            raise DeserializationError(f"legacy session file unreadable ({exc!r})") from exc
+        if not isinstance(namespace, dict):
+            raise DeserializationError("legacy session file does not hold a mapping")
+        return namespace.get("session")
+
+    def _read_redis(self, session_id: str) -> Any:
+        client = self.redis_client
+        if hasattr(client, "live_client"):
+            client = client.live_client()
+        value = client.get(f"beaker_cache:{session_id}:session")
+        if value is None:
+            return None
+        try:
+            return pickle.loads(value)  # noqa: S301 - server-written value
+        except Exception as exc:
+            raise DeserializationError(f"legacy redis session unreadable ({exc!r})") from exc

@@ -1,0 +1,188 @@
+"""Beaker's WSGI middleware (``beaker.middleware``): :class:`SessionMiddleware` and
+:class:`CacheMiddleware`, plus the Paste filter factories.
+
+Options come as Beaker takes them: a ``config`` dict of ``session.*`` / ``beaker.session.*``
+(or ``cache.*`` / ``beaker.cache.*``) settings, overridden by keyword arguments; they are
+coerced and validated when the middleware is built, so a bad option fails at start-up with
+one :class:`~beaker.errors.ConfigError` naming it, not on the first request.
+
+Imports the compat session, cache and config modules.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from beaker.compat.cache import CacheManager
+from beaker.compat.config import coerce_session_params, parse_cache_config_options
+from beaker.compat.session import Session, SessionObject, session_setup
+
+__all__ = [
+    "CacheMiddleware",
+    "SessionMiddleware",
+    "session_filter_app_factory",
+    "session_filter_factory",
+]
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+_SESSION_DEFAULTS = {
+    "invalidate_corrupt": True,
+    "type": None,
+    "data_dir": None,
+    "key": "beaker.session.id",
+    "timeout": None,
+    "save_accessed_time": True,
+    "secret": None,
+    "log_file": None,
+}
+
+
+def _add_vary_cookie(headers: list[tuple[str, str]]) -> None:
+    for index, (name, value) in enumerate(headers):
+        if name.lower() == "vary":
+            fields = [field.strip().lower() for field in value.split(",")]
+            if "cookie" not in fields and "*" not in fields:
+                headers[index] = (name, f"{value}, Cookie")
+            return
+    headers.append(("Vary", "Cookie"))
+
+
+class SessionMiddleware:
+    """Puts a lazy session in ``environ[environ_key]`` for every request (Beaker's
+    ``beaker.middleware.SessionMiddleware``).
+
+    The session is loaded only when touched. When the application calls ``start_response``,
+    a touched session is persisted by Beaker's rules (written if ``save()``/``delete()`` was
+    called or ``auto`` is on; otherwise only its access time, with ``save_accessed_time``)
+    and its ``Set-Cookie`` header is added, with ``Vary: Cookie``. Call ``save()`` before
+    ``start_response``. ``environ['beaker.get_session']`` makes a cookie-less session for
+    background work.
+
+    Args:
+        wrap_app: the WSGI application.
+        config: settings; those prefixed ``session.`` or ``beaker.session.`` are used.
+        environ_key: where the session goes in the environ (default ``"beaker.session"``).
+        **kwargs: session options (prefixed or not) overriding ``config``.
+
+    Raises:
+        ConfigError: a bad option, naming it.
+    """
+
+    def __init__(
+        self,
+        wrap_app: WSGIApp,
+        config: dict[str, Any] | None = None,
+        environ_key: str = "beaker.session",
+        **kwargs: Any,
+    ) -> None:
+        config = config or {}
+        options = dict(_SESSION_DEFAULTS)
+        for source in (config, kwargs):
+            for key, value in source.items():
+                if key.startswith("beaker.session."):
+                    options[key[15:]] = value
+                elif key.startswith("session."):
+                    options[key[8:]] = value
+                elif key.startswith("session_"):
+                    warnings.warn(
+                        "Session options should start with session. instead of session_.",
+                        DeprecationWarning,
+                        stacklevel=2,
+                    )
+                    options[key[8:]] = value
+        options.update(kwargs)
+        coerce_session_params(options)
+        self.options = options
+        self._setup = session_setup(options)  # validates and builds the parts once
+        self.wrap_app = self.app = wrap_app
+        self.environ_key = environ_key
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        session = SessionObject(environ, _setup=self._setup, **self.options)
+        environ[self.environ_key] = session
+        environ["beaker.get_session"] = self._get_session
+        testing = environ.get("paste.testing_variables")
+        if testing is not None and "webtest_varname" in self.options:
+            testing[self.options["webtest_varname"]] = session
+
+        def session_start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
+            if session.accessed():
+                session.persist()
+                out = session.__dict__["_headers"]
+                if out.get("set_cookie"):
+                    cookie = out.get("cookie_out")
+                    if cookie:
+                        headers.append(("Set-Cookie", cookie))
+                _add_vary_cookie(headers)
+            return start_response(status, headers, exc_info)
+
+        return self.wrap_app(environ, session_start_response)
+
+    def _get_session(self) -> Session:
+        return Session({}, use_cookies=False, _setup=self._setup, **self.options)
+
+
+class CacheMiddleware:
+    """Puts a :class:`~beaker.compat.cache.CacheManager` in ``environ[environ_key]`` (Beaker's
+    ``beaker.middleware.CacheMiddleware``).
+
+    Args:
+        app: the WSGI application.
+        config: settings; those prefixed ``cache.`` or ``beaker.cache.`` are used (all of
+            them if none is prefixed).
+        environ_key: where the manager goes (default ``"beaker.cache"``).
+        **kwargs: cache options overriding ``config``.
+
+    Raises:
+        ConfigError: a bad option, naming it.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        config: dict[str, Any] | None = None,
+        environ_key: str = "beaker.cache",
+        **kwargs: Any,
+    ) -> None:
+        config = config or {}
+        options = parse_cache_config_options(config)
+        options.update(parse_cache_config_options(kwargs, include_defaults=False))
+        if not any(key.startswith(("cache.", "beaker.cache.")) for key in config) and config:
+            options.update(parse_cache_config_options(
+                {f"cache.{key}": value for key, value in config.items()}, include_defaults=False
+            ))
+        options.update({k: v for k, v in kwargs.items()
+                        if not k.startswith(("cache.", "beaker.cache."))})
+        self.app = app
+        self.options = options
+        self.cache_manager = CacheManager(**options)
+        self.environ_key = environ_key
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        environ[self.environ_key] = self.cache_manager
+        return self.app(environ, start_response)
+
+
+def session_filter_factory(global_conf: dict[str, Any], **kwargs: Any) -> Callable[[WSGIApp], SessionMiddleware]:
+    """Paste Deploy filter factory for :class:`SessionMiddleware`."""
+
+    def filter(app: WSGIApp) -> SessionMiddleware:  # noqa: A001
+        return SessionMiddleware(app, global_conf, **kwargs)
+
+    return filter
+
+
+def session_filter_app_factory(
+    app: WSGIApp, global_conf: dict[str, Any], **kwargs: Any
+) -> SessionMiddleware:
+    """Paste Deploy filter-app factory for :class:`SessionMiddleware`."""
+    return SessionMiddleware(app, global_conf, **kwargs)
