@@ -82,11 +82,11 @@ def _load(module: str, name: str, type_name: str) -> Any:
         ) from exc
 
 
-def _require(options: CacheOptions, name: str, type_name: str, what: str) -> str:
+def _require(options: CacheOptions, name: str, type_name: str, what: str) -> Any:
     value = getattr(options, name)
     if value is None:
         raise MissingOption(name, None, f"{what} for cache type {type_name!r}")
-    return str(value)
+    return value
 
 
 def _lock_dir(options: CacheOptions) -> str:
@@ -117,20 +117,22 @@ def _build_dbm(options: CacheOptions, extras: Mapping[str, Any]) -> Backend:
 
 def _build_redis(options: CacheOptions, extras: Mapping[str, Any]) -> Backend:
     url = _require(options, "url", "ext:redis", "a redis:// URL")
-    store = _load("beaker.stores.redis", "RedisStore", "ext:redis")(url=url)
-    lock = _load("beaker.locks.redis", "RedisLock", "ext:redis")(url=url)
+    where = {"url": url} if isinstance(url, str) else {"client": url}  # a ready client
+    store = _load("beaker.stores.redis", "RedisStore", "ext:redis")(**where)
+    lock = _load("beaker.locks.redis", "RedisLock", "ext:redis")(**where)
     return Backend("ext:redis", store, lock)
 
 
 def _build_redis_cluster(options: CacheOptions, extras: Mapping[str, Any]) -> Backend:
     url = _require(options, "url", "ext:rediscluster", "a redis:// URL of a cluster node")
-    store = _load("beaker.stores.redis", "RedisClusterStore", "ext:rediscluster")(url=url)
-    lock = _load("beaker.locks.redis", "RedisClusterLock", "ext:rediscluster")(url=url)
+    where = {"url": url} if isinstance(url, str) else {"client": url}
+    store = _load("beaker.stores.redis", "RedisClusterStore", "ext:rediscluster")(**where)
+    lock = _load("beaker.locks.redis", "RedisClusterLock", "ext:rediscluster")(**where)
     return Backend("ext:rediscluster", store, lock)
 
 
 def _build_memcached(options: CacheOptions, extras: Mapping[str, Any]) -> Backend:
-    url = _require(options, "url", "ext:memcached", "'host:port' (';'-separated for several)")
+    url = str(_require(options, "url", "ext:memcached", "'host:port' (';'-separated for several)"))
     servers = [server.strip() for server in url.split(";") if server.strip()]
     store = _load("beaker.stores.memcached", "MemcachedStore", "ext:memcached")(servers=servers)
     lock = _load("beaker.locks.memcached", "MemcachedLock", "ext:memcached")(servers=servers)
@@ -220,7 +222,7 @@ class BackendRegistry:
             type_name,
             options.data_dir,
             options.lock_dir,
-            options.url,
+            options.url if isinstance(options.url, (str, type(None))) else id(options.url),
             tuple(id(extras.get(name)) if name in ("bind", "table") else extras.get(name)
                   for name in _STORAGE_EXTRAS),
         )

@@ -94,6 +94,7 @@ Secret = NewType("Secret", str)  # a non-blank str or bytes
 Flag = NewType("Flag", bool)  # bool, 0/1, or an INI boolean word
 Seconds = NewType("Seconds", int)  # int >= 0, or a string of digits
 Positive = NewType("Positive", int)  # int > 0, or a string of digits
+Url = NewType("Url", str)  # a non-blank str, or a ready redis client (Beaker's ext:redis)
 Names = NewType("Names", list)  # a comma-separated string, list or tuple of names
 CacheType = NewType("CacheType", str)
 SessionType = NewType("SessionType", str)
@@ -148,6 +149,14 @@ def _secret(value: Any, _: Any) -> Any:
             raise _Invalid("a non-empty string")
         return value
     raise _Invalid("a string")
+
+
+def _url(value: Any, _: Any) -> Any:
+    if isinstance(value, str):
+        return _text(value, _)
+    if hasattr(value, "connection_pool"):  # Beaker's ext:redis also takes a StrictRedis
+        return value
+    raise _Invalid("a URL string (or, for ext:redis, a redis.Redis client)")
 
 
 def _flag(value: Any, _: Any) -> bool:
@@ -261,6 +270,7 @@ _converter = cattrs.Converter(detailed_validation=True)
 for _kind, _hook in (
     (Text, _text),
     (Secret, _secret),
+    (Url, _url),
     (Flag, _flag),
     (Seconds, _seconds),
     (Positive, _positive),
@@ -288,7 +298,8 @@ class CacheOptions:
         type: backend type name (one of :data:`CACHE_TYPES`).
         data_dir: directory of ``file``/``dbm`` data (``str``).
         lock_dir: directory of lock files (``str``).
-        url: server address(es) of network backends (``str``).
+        url: server address(es) of network backends (``str``; for ``ext:redis`` also a
+            ready ``redis.Redis`` client, as Beaker accepted).
         expire: seconds a cached value stays fresh (``int``).
         enabled: ``False`` makes regions and decorators call straight through (``bool``).
         regions: region names (``list[str]``).
@@ -299,7 +310,7 @@ class CacheOptions:
     type: CacheType | None = None
     data_dir: Text | None = None
     lock_dir: Text | None = None
-    url: Text | None = None
+    url: Url | None = None
     expire: Seconds | None = None
     enabled: Flag | None = None
     regions: Names | None = None
@@ -334,7 +345,7 @@ class SessionOptions:
     type: SessionType | None = None
     data_dir: Text | None = None
     lock_dir: Text | None = None
-    url: Text | None = None
+    url: Url | None = None
     key: Text | None = None
     id: Text | None = None
     secret: Secret | None = None
