@@ -144,7 +144,7 @@ start_memcached() {
     local port=$1 user
     user=$(id -un)
     memcached -d -l 127.0.0.1 -p "$port" -U 0 -m 64 -u "$user" -P "$DIR/memcached.pid" \
-        >"$DIR/memcached.log" 2>&1
+        >"$DIR/memcached.log" 2>&1 || die "memcached did not start"
     wait_for "memcached on port $port" 20 port_open "$port"
     wait_for "memcached pid file" 5 test -s "$DIR/memcached.pid"
 }
@@ -160,6 +160,8 @@ start_postgresql() {
     if [ "$(id -u)" -eq 0 ]; then
         id postgres >/dev/null 2>&1 || die "no postgres user (install the postgresql package)"
         chown postgres: "$DIR/pg"
+        runuser -u postgres -- test -w "$DIR/pg" \
+            || die "the postgres user cannot reach $DIR/pg: use a BEAKER_SERVICES_DIR under /tmp"
     fi
     as_postgres "$bindir/initdb" -D "$DIR/pg/data" -U postgres --auth=trust --no-sync \
         -E UTF8 --locale=C >"$DIR/pg/initdb.log" 2>&1 \
@@ -200,7 +202,7 @@ cmd_start() {
     read -r -a ports <<<"$(free_ports 9)"
     local redis_port=${ports[0]} memcached_port=${ports[7]} pg_port=${ports[8]}
 
-    trap 'status=$?; if [ "$status" -ne 0 ]; then log "start failed; stopping what was started"; cmd_stop "$DIR" keep || true; fi' EXIT
+    trap 'status=$?; if [ "$status" -ne 0 ]; then show_logs; log "start failed; stopping what was started"; cmd_stop "$DIR" keep || true; fi' EXIT
     start_redis redis "$redis_port"
     start_cluster "${ports[1]}" "${ports[2]}" "${ports[3]}" "${ports[4]}" "${ports[5]}" "${ports[6]}"
     start_memcached "$memcached_port"
@@ -217,6 +219,15 @@ export BEAKER_TEST_REDIS_SERVER_BIN=$(command -v redis-server)
 ENV
     log "started redis :$redis_port, cluster :${ports[1]},${ports[2]},${ports[3]}, memcached :$memcached_port, postgresql :$pg_port"
     echo "$DIR/env.sh"
+}
+
+show_logs() {  # the tail of every server log, for a failed start in CI
+    local file
+    for file in "$DIR"/*.log "$DIR"/pg/*.log; do
+        [ -s "$file" ] || continue
+        printf -- '--- %s\n' "$file" >&2
+        tail -n 20 "$file" >&2
+    done
 }
 
 kill_pidfile() {  # kill_pidfile FILE: SIGTERM, wait up to 10 s, then SIGKILL

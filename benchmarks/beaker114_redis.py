@@ -34,7 +34,9 @@ def command_count(admin: object) -> int:
     else:
         tables = [admin.info("commandstats")]  # type: ignore[attr-defined]
     return sum(
-        int(row["calls"]) for table in tables for name, row in table.items()
+        int(row["calls"])
+        for table in tables
+        for name, row in table.items()
         if name != "cmdstat_info"
     )
 
@@ -75,8 +77,9 @@ def main() -> None:
     admin.close()
     if args.cluster_url:
         cluster_admin = redis.cluster.RedisCluster.from_url(args.cluster_url)
-        results.update(measure("ext:rediscluster", args.cluster_url, cluster_admin,
-                               args.min_seconds))
+        results.update(
+            measure("ext:rediscluster", args.cluster_url, cluster_admin, args.min_seconds)
+        )
         cluster_admin.close()
     print(json.dumps(results))
 

@@ -45,7 +45,9 @@ def command_count(client: Any) -> int:
     else:
         tables = [client.info("commandstats")]
     return sum(
-        int(row["calls"]) for table in tables for name, row in table.items()
+        int(row["calls"])
+        for table in tables
+        for name, row in table.items()
         if name != "cmdstat_info"
     )
 
@@ -100,8 +102,9 @@ def main() -> int:
     parser.add_argument("--redis-url", default=os.environ.get("BEAKER_TEST_REDIS_URL"))
     parser.add_argument("--cluster-url", default=os.environ.get("BEAKER_TEST_REDIS_CLUSTER_URL"))
     parser.add_argument("--beaker-venv", help="virtualenv with beaker==1.14.1 and redis")
-    parser.add_argument("--min-seconds", type=float, default=0.1,
-                        help="shortest timed loop per repeat (seconds)")
+    parser.add_argument(
+        "--min-seconds", type=float, default=0.1, help="shortest timed loop per repeat (seconds)"
+    )
     args = parser.parse_args()
     if not args.redis_url:
         parser.error("no --redis-url and no BEAKER_TEST_REDIS_URL: run .ci/services.sh start")
@@ -127,7 +130,9 @@ def main() -> int:
         if args.cluster_url:
             extra += ["--cluster-url", args.cluster_url]
         theirs = run_baseline(args.beaker_venv, script, extra)
-        baselines["beaker 1.14.1"] = {k: v for k, v in theirs.items() if not k.startswith("commands: ")}
+        baselines["beaker 1.14.1"] = {
+            k: v for k, v in theirs.items() if not k.startswith("commands: ")
+        }
         commands["beaker 1.14.1"] = {
             k.removeprefix("commands: "): v for k, v in theirs.items() if k.startswith("commands: ")
         }

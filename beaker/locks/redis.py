@@ -71,7 +71,9 @@ class _RedisLease(LeaseBase):
         if not deleted:
             log.warning(
                 "lock %r expired before it was released (held longer than expire=%gs): "
-                "another holder may have run meanwhile", self._name, lock.expire,
+                "another holder may have run meanwhile",
+                self._name,
+                lock.expire,
             )
 
 

@@ -73,16 +73,18 @@ def redact_url(url: str) -> str:
 def _client_address(client: Any) -> str:
     """A password-free address for a client the caller built."""
     if isinstance(client, redis.cluster.RedisCluster):
-        return "redis-cluster://" + ",".join(node.name for node in client.get_nodes())
+        nodes = client.get_nodes()  # type: ignore[no-untyped-call]
+        return "redis-cluster://" + ",".join(node.name for node in nodes)
     kwargs = client.connection_pool.connection_kwargs
+    db = kwargs.get("db", 0)
     if "path" in kwargs:
-        return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
-    return f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+        return f"unix://{kwargs['path']}?db={db}"
+    return f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{db}"
 
 
 def _decodes_responses(client: Any) -> bool:
     if isinstance(client, redis.cluster.RedisCluster):
-        return bool(client.get_encoder().decode_responses)
+        return bool(client.get_encoder().decode_responses)  # type: ignore[no-untyped-call]
     return bool(client.connection_pool.connection_kwargs.get("decode_responses", False))
 
 
@@ -94,7 +96,7 @@ class _Holder:
     an empty holder: a copy in another process opens its own connections from the URL.
     """
 
-    __slots__ = ("client", "mutex", "extras")
+    __slots__ = ("client", "extras", "mutex")
 
     def __init__(self) -> None:
         self.client: Any = None
@@ -161,7 +163,9 @@ class RedisClientMixin:
         else:
             assert self.url is not None
             if urllib.parse.urlsplit(self.url).scheme not in ("redis", "rediss", "unix"):
-                raise ConfigError("url", redact_url(self.url), "a redis://, rediss:// or unix:// URL")
+                raise ConfigError(
+                    "url", redact_url(self.url), "a redis://, rediss:// or unix:// URL"
+                )
             address = redact_url(self.url)
         object.__setattr__(self, "_address", address)
 
@@ -291,8 +295,13 @@ class RedisStore(RedisClientMixin):
         try:
             return unpack_entry(record)
         except DeserializationError as exc:
-            log.warning("unreadable record for %r in namespace %r at %s (%s): a miss",
-                        key, namespace, self._address, exc)
+            log.warning(
+                "unreadable record for %r in namespace %r at %s (%s): a miss",
+                key,
+                namespace,
+                self._address,
+                exc,
+            )
             return None
 
     def set(self, namespace: str, key: str, entry: Entry) -> None:

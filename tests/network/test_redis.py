@@ -31,7 +31,6 @@ from beaker.locks.null import NullLock
 from beaker.stores.redis import RedisStore, redact_url
 from beaker.testing import StoreMachine
 
-
 # -- private servers ---------------------------------------------------------------------------
 
 
@@ -64,7 +63,9 @@ class RedisServer:
 
     @property
     def url(self) -> str:
-        auth = "" if self.password is None else ":" + urllib.parse.quote(self.password, safe="") + "@"
+        auth = (
+            "" if self.password is None else ":" + urllib.parse.quote(self.password, safe="") + "@"
+        )
         return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def admin(self) -> redis.Redis:
@@ -72,13 +73,22 @@ class RedisServer:
         return redis.Redis(host="127.0.0.1", port=self.port, password=self.password)
 
     def start(self) -> RedisServer:
-        args = [redis_server_bin(), "--port", str(self.port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", str(self.directory)]
+        args = [
+            redis_server_bin(),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.directory),
+        ]
         if self.password is not None:
             args += ["--requirepass", self.password]
-        self.process = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         admin = self.admin()
         for _ in range(200):  # up to ~10 s for the server to accept connections
             try:
@@ -160,7 +170,10 @@ NAMES = st.text(alphabet=st.sampled_from("ab:{}*?[]\\ é"), max_size=6)
 
 
 @settings(max_examples=40, deadline=None)
-@given(namespaces=st.lists(NAMES, min_size=2, max_size=4, unique=True), keys=st.lists(NAMES, max_size=4))
+@given(
+    namespaces=st.lists(NAMES, min_size=2, max_size=4, unique=True),
+    keys=st.lists(NAMES, max_size=4),
+)
 def test_clear_and_keys_are_exact_per_namespace(
     redis_url: str, namespaces: list[str], keys: list[str]
 ) -> None:

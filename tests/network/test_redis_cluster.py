@@ -117,7 +117,9 @@ def test_a_hit_is_exactly_one_get(
 
 @settings(max_examples=20, deadline=None)
 @given(
-    namespaces=st.lists(st.text(alphabet="ab:{}*?", max_size=5), min_size=2, max_size=3, unique=True),
+    namespaces=st.lists(
+        st.text(alphabet="ab:{}*?", max_size=5), min_size=2, max_size=3, unique=True
+    ),
     keys=st.lists(st.text(alphabet="ab:{}", max_size=4), max_size=3),
 )
 def test_clear_is_exact_with_awkward_names(

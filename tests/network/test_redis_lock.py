@@ -173,9 +173,7 @@ def _dogpile_worker(
         out.write(value + "\n")
 
 
-def test_four_processes_on_a_cold_key_run_the_creator_once(
-    redis_url: str, tmp_path: Path
-) -> None:
+def test_four_processes_on_a_cold_key_run_the_creator_once(redis_url: str, tmp_path: Path) -> None:
     log_path = str(tmp_path / "creator.log")
     namespace = name()
     barrier = SPAWN.Barrier(4)
