@@ -53,7 +53,10 @@ _DELETE_BATCH: Final = 500
 
 
 def redact_url(url: str) -> str:
-    """``url`` without its password (in the userinfo or a ``password=`` query parameter)."""
+    """``url`` without its password (in the userinfo or a ``password=`` query parameter); a
+    comma-separated list of cluster node URLs is redacted URL by URL."""
+    if "," in url:
+        return ",".join(redact_url(part) for part in url.split(","))
     parts = urllib.parse.urlsplit(url)
     userinfo, at, hostport = parts.netloc.rpartition("@")
     user = userinfo.split(":", 1)[0]
@@ -162,10 +165,12 @@ class RedisClientMixin:
             address = _client_address(self.client)
         else:
             assert self.url is not None
-            if urllib.parse.urlsplit(self.url).scheme not in ("redis", "rediss", "unix"):
-                raise ConfigError(
-                    "url", redact_url(self.url), "a redis://, rediss:// or unix:// URL"
-                )
+            urls = self.url.split(",") if self.cluster else [self.url]
+            for url in urls:
+                if urllib.parse.urlsplit(url.strip()).scheme not in ("redis", "rediss", "unix"):
+                    raise ConfigError(
+                        "url", redact_url(self.url), "a redis://, rediss:// or unix:// URL"
+                    )
             address = redact_url(self.url)
         object.__setattr__(self, "_address", address)
 
@@ -202,7 +207,14 @@ class RedisClientMixin:
         }
         try:
             if self.cluster:
-                return redis.cluster.RedisCluster.from_url(self.url, **options)
+                # Beaker's ext:rediscluster form: "redis://node1:7001,redis://node2:7002"; the
+                # first URL's options (password, TLS) apply to every node.
+                first, *others = (url.strip() for url in self.url.split(","))
+                options["startup_nodes"] = [
+                    redis.cluster.ClusterNode(parts.hostname, parts.port or 6379)  # type: ignore[no-untyped-call]
+                    for parts in map(urllib.parse.urlsplit, others)
+                ]
+                return redis.cluster.RedisCluster.from_url(first, **options)
             return redis.Redis.from_url(self.url, **options)
         except UNREACHABLE as exc:
             raise self._unavailable(exc) from exc
@@ -394,7 +406,9 @@ class RedisClusterStore(RedisStore):
     """Keeps entries in a Redis Cluster, through ``redis.cluster.RedisCluster``.
 
     Same arguments, layout and guarantees as :class:`RedisStore`; ``url`` names any one node
-    (the others are discovered) and ``client`` is a ``RedisCluster``. The namespace is the key's
+    (the others are discovered), or several as Beaker's ``ext:rediscluster`` takes them
+    (``"redis://node1:7001,redis://node2:7002"``, the first URL's password applying to all),
+    and ``client`` is a ``RedisCluster``. The namespace is the key's
     hash tag, so a namespace's keys share one slot: :meth:`get_many` is one ``MGET`` and
     :meth:`clear` scans every primary (exact even while a slot migrates).
     """

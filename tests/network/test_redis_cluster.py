@@ -154,6 +154,23 @@ def test_a_client_passed_in(admin: redis.cluster.RedisCluster) -> None:
     assert store.address.startswith("redis-cluster://127.0.0.1:")
 
 
+def test_several_node_urls_as_beaker_takes_them(redis_cluster_url: str) -> None:
+    admin = redis.cluster.RedisCluster.from_url(redis_cluster_url)
+    urls = ",".join(f"redis://{node.name}" for node in admin.get_primaries())
+    admin.close()
+    store = RedisClusterStore(url=urls)
+    ns = fresh()
+    store.set(ns, "k", entry(b"x"))
+    assert store.get(ns, "k") is not None
+    store.clear(ns)
+    store.close()
+    dead = f"redis://:pw@127.0.0.1:{free_port()},redis://:pw@127.0.0.1:{free_port()}"
+    unreachable = RedisClusterStore(url=dead, retries=0)
+    assert "pw" not in unreachable.address and unreachable.address.count("redis://") == 2
+    with pytest.raises(StoreUnavailable):
+        unreachable.get("ns", "k")
+
+
 def test_a_standalone_client_is_refused(admin: redis.cluster.RedisCluster) -> None:
     plain = redis.Redis()
     with pytest.raises(ComponentTypeError, match="RedisCluster"):
