@@ -36,6 +36,10 @@ COOKIE_LIMIT: Final = 4096
 FAR_FUTURE: Final = 400 * 24 * 3600
 
 _B64: Final = re.compile(r"[A-Za-z0-9_-]*")
+_ALPHABET: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# Unpadded base64 of n % 3 == 1 (or 2) bytes ends in a character carrying 4 (or 2) unused
+# bits; a canonical encoding leaves them zero. Keyed by len(text) % 4.
+_SPARE_BITS: Final = {2: 0b1111, 3: 0b11}
 # Attribute values end up verbatim in a header: refuse separators and control characters.
 _ATTRIBUTE: Final = re.compile(r"[\x21-\x3a\x3c-\x7e]+")
 _SENTINEL: Final = "BEAKERSESSIONVALUE"
@@ -55,15 +59,15 @@ def decode_value(text: str) -> bytes:
         DeserializationError: ``text`` has characters outside the urlsafe base64 alphabet, an
             impossible length, or non-zero padding bits (a second spelling of the same bytes).
     """
-    if not _B64.fullmatch(text) or len(text) % 4 == 1:
+    tail = len(text) % 4
+    if tail == 1 or not _B64.fullmatch(text):
         raise DeserializationError("cookie value is not unpadded urlsafe base64")
+    if tail and _ALPHABET.index(text[-1]) & _SPARE_BITS[tail]:
+        raise DeserializationError("cookie value is not in canonical base64 form")
     try:
-        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return base64.urlsafe_b64decode(text + "=="[: -tail % 4] if tail else text)
     except (binascii.Error, ValueError) as exc:  # pragma: no cover - excluded by the checks
         raise DeserializationError(f"cookie value is not base64 ({exc})") from exc
-    if encode_value(data) != text:
-        raise DeserializationError("cookie value is not in canonical base64 form")
-    return data
 
 
 def cookie_values(header: str | None, name: str) -> list[str]:
@@ -144,6 +148,23 @@ def _max_size(instance: Any, attribute: attrs.Attribute[int], value: object) -> 
         raise ConfigError(attribute.name, value, "an int of at least 64 (bytes)")
 
 
+class _DateCache:
+    """The last HTTP date formatted, per whole second: consecutive requests share it."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last: tuple[int, str] = (0, formatdate(0, usegmt=True))
+
+    def format(self, moment: int) -> str:
+        last = self.last  # one read: safe while another thread replaces it
+        if last[0] == moment:
+            return last[1]
+        text = formatdate(moment, usegmt=True)
+        self.last = (moment, text)
+        return text
+
+
 @attrs.frozen
 class CookieSettings:
     """How the session cookie is named, scoped and timed.
@@ -187,6 +208,7 @@ class CookieSettings:
     # Set-Cookie text before and after the value, for the configured path and domain.
     _head: str = attrs.field(init=False, eq=False, repr=False)
     _tail: str = attrs.field(init=False, eq=False, repr=False)
+    _dates: _DateCache = attrs.field(init=False, factory=lambda: _DateCache(), eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.samesite == "None" and not self.secure:
@@ -246,7 +268,7 @@ class CookieSettings:
         lifetime = self.lifetime(now)
         if lifetime is not None:
             seconds = max(0, int(lifetime))
-            text += f"; expires={formatdate(now + seconds, usegmt=True)}; Max-Age={seconds}"
+            text += f"; expires={self._dates.format(int(now) + seconds)}; Max-Age={seconds}"
         if len(text) > self.max_size:
             raise CookieTooLarge(len(text), self.max_size)
         return text

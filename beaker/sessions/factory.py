@@ -149,6 +149,24 @@ class Sessions:
         """
         return Session(self, cookie_header)
 
+    def get_by_id(self, session_id: str) -> Session | None:
+        """The stored, unexpired session with this id, loaded (Beaker's ``get_by_id``), or
+        ``None``: unknown, malformed or expired id, or a cookie-only configuration. For
+        server-side code (admin tools, tests) — never pass it an id a client sent.
+
+        Raises:
+            DeserializationError: the record is corrupt and ``invalidate_corrupt`` is false.
+            LockTimeout: with ``lock_requests``, the session's lock was not free in time.
+        """
+        if not self.backend.server_side or not self.backend.ids.is_valid(session_id):
+            return None
+        session = Session(self, None)
+        session._load(session_id)
+        if session.is_new:
+            session.finish(commit=False)
+            return None
+        return session
+
     def expired(self, record: SessionRecord, now: float) -> bool:
         """Whether a stored session has passed its idle or absolute timeout at ``now``."""
         if self.timeout is not None and now - record.accessed > self.timeout:

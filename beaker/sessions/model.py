@@ -13,7 +13,7 @@ Must not import from ``beaker.caching`` or ``beaker.compat``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from beaker.errors import DeserializationError, LockError, SessionError
@@ -25,6 +25,17 @@ if TYPE_CHECKING:
     from beaker.sessions.factory import Sessions
 
 log = logging.getLogger("beaker.sessions")
+
+# Values that cannot change without the session seeing a __setitem__.
+_IMMUTABLE = frozenset({str, int, float, bool, bytes, type(None)})
+
+
+def _flat(data: dict[str, Any]) -> bool:
+    """Whether no value of ``data`` can be mutated in place (only scalars)."""
+    for value in data.values():
+        if type(value) not in _IMMUTABLE:
+            return False
+    return True
 
 
 class Session(MutableMapping[str, Any]):
@@ -60,8 +71,10 @@ class Session(MutableMapping[str, Any]):
         "_persisted",
         "_retired",
         "_save",
+        "_sealed",
         "_sessions",
         "_stale_cookie",
+        "_version",
     )
 
     _accessed: float
@@ -83,7 +96,9 @@ class Session(MutableMapping[str, Any]):
     _retired: list[str]
     _save: bool
     _sessions: Sessions
+    _sealed: tuple[int, str] | None
     _stale_cookie: bool
+    _version: int
 
     def __init__(self, sessions: Sessions, cookie_header: str | None) -> None:
         """Args:
@@ -104,13 +119,13 @@ class Session(MutableMapping[str, Any]):
         """Whether the session has been touched (read) in this request; never loads it."""
         return self._loaded
 
-    def _load(self) -> None:
+    def _load(self, session_id: str | None = None) -> None:
+        """Load from the cookie header, or (``session_id``) from storage by a trusted id."""
         if self._finished:
             raise SessionError("this request's session is finished; it can no longer be used")
         sessions = self._sessions
         backend = sessions.backend
         now = sessions.clock()
-        self._loaded = True
         self._domain = None
         self._path = None
         self._save = False
@@ -118,19 +133,18 @@ class Session(MutableMapping[str, Any]):
         self._cookie_out = None
         self._retired = []
         self._stale_cookie = False
+        self._version = 0
+        self._sealed = None
         found: Loaded | None = None
         values = cookie_values(self._cookie_header, sessions.cookie.name)
-        if values:
+        if session_id is not None:
+            if sessions.lock_requests:
+                self._acquire(session_id)
+            found = self._read(backend.read_id, session_id)
+        elif values:
             before = self._acquire if sessions.lock_requests else None
             for value in values:
-                try:
-                    found = backend.read(value, before)
-                except DeserializationError as exc:
-                    if not sessions.invalidate_corrupt:
-                        self._release()
-                        raise
-                    log.warning("corrupt session record replaced by a new session: %s", exc)
-                    found = None
+                found = self._read(backend.read, value, before)
                 if found is not None:
                     break
                 self._release()
@@ -141,6 +155,7 @@ class Session(MutableMapping[str, Any]):
             self._retired.append(found.record.id)
             self._stale_cookie = True
             found = None
+        self._loaded = True
         if found is None:
             self._start(now)
             self._original = None
@@ -155,6 +170,17 @@ class Session(MutableMapping[str, Any]):
         self._last_accessed = record.accessed
         self._is_new = False
         self._data = found.data
+
+    def _read(self, read: Callable[..., Loaded | None], *args: Any) -> Loaded | None:
+        """Run a backend read, applying ``invalidate_corrupt`` to a corrupt record."""
+        try:
+            return read(*args)
+        except DeserializationError as exc:
+            if not self._sessions.invalidate_corrupt:
+                self._release()
+                raise
+            log.warning("corrupt session record replaced by a new session: %s", exc)
+            return None
 
     def _start(self, now: float) -> None:
         self._id = self._sessions.backend.ids.new()
@@ -224,6 +250,7 @@ class Session(MutableMapping[str, Any]):
     def domain(self, value: str | None) -> None:
         self._ready()
         self._domain = value
+        self._version += 1
 
     @property
     def path(self) -> str:
@@ -236,6 +263,7 @@ class Session(MutableMapping[str, Any]):
     def path(self, value: str | None) -> None:
         self._ready()
         self._path = value
+        self._version += 1
 
     @property
     def save_requested(self) -> bool:
@@ -249,9 +277,11 @@ class Session(MutableMapping[str, Any]):
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._ready()[key] = value
+        self._version += 1
 
     def __delitem__(self, key: str) -> None:
         del self._ready()[key]
+        self._version += 1
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._ready())
@@ -267,6 +297,7 @@ class Session(MutableMapping[str, Any]):
 
     def clear(self) -> None:
         self._ready().clear()
+        self._version += 1
 
     def __repr__(self) -> str:
         if not self._loaded:
@@ -288,7 +319,8 @@ class Session(MutableMapping[str, Any]):
         self._ready()
         self._save = True
         if not self._sessions.backend.server_side:  # encoding only: check the size now
-            self._cookie_for(self._write_record(self._sessions.clock(), full=True))
+            header = self._cookie_for(self._write_record(self._sessions.clock(), full=True))
+            self._sealed = (self._version, header)
 
     def persist(self) -> None:
         """Write the session now (not waiting for the end of the request); the cookie is sent
@@ -312,6 +344,7 @@ class Session(MutableMapping[str, Any]):
         self._retired.append(self._id)
         self._id = self._sessions.backend.ids.new()
         self._save = True
+        self._version += 1
 
     def invalidate(self) -> None:
         """Start over: a new id, no data, a new creation time (``is_new`` becomes ``True``).
@@ -321,6 +354,7 @@ class Session(MutableMapping[str, Any]):
         self._retired.append(self._id)
         self._start(self._sessions.clock())
         self._save = False
+        self._version += 1
 
     def delete(self) -> None:
         """Remove the session from storage now and expire the browser's cookie at the end
@@ -337,6 +371,7 @@ class Session(MutableMapping[str, Any]):
             self._data = {}
         else:
             self._data = self._sessions.backend.serializer.loads(original.payload)
+        self._version += 1
 
     def lock(self) -> None:
         """Hold this session's lock (through the backend's Lock) until :meth:`unlock` or the
@@ -415,7 +450,11 @@ class Session(MutableMapping[str, Any]):
             now = sessions.clock()
             cookie = self._cookie_out
             if self._save or (sessions.auto and not self._persisted):
-                cookie = self._cookie_for(self._write_record(now, full=True))
+                sealed = self._sealed
+                if sealed is not None and sealed[0] == self._version and _flat(self._data):
+                    cookie = sealed[1]  # the cookie save() built still holds this data
+                else:
+                    cookie = self._cookie_for(self._write_record(now, full=True))
             elif (
                 sessions.refreshes_access
                 and not self._persisted

@@ -145,8 +145,17 @@ class SessionBackend(Protocol):
                 client controls yields ``None``, never an exception.
         """
 
+    def read_id(self, session_id: str) -> Loaded | None:
+        """The stored session with this id, which the caller trusts (it came from this server,
+        not from a cookie); ``None`` if there is none or the cookie is the only record.
+
+        Raises:
+            DeserializationError: the stored record could not be decoded.
+        """
+
     def write(self, record: SessionRecord, expires_at: float | None, now: float) -> str:
-        """Store ``record`` and return the cookie value that names it.
+        """Store ``record`` and return the cookie value that names it. Where the cookie is
+        the record (``server_side`` false) this only encodes, with no side effect.
 
         Args:
             record: the session to write.
@@ -266,9 +275,9 @@ class ServerSideBackend:
             return None
         if before_load is not None:
             before_load(session_id)
-        return self.load(session_id)
+        return self.read_id(session_id)
 
-    def load(self, session_id: str) -> Loaded | None:
+    def read_id(self, session_id: str) -> Loaded | None:
         """Read a session by id (the id must already be trusted: issued by this server).
 
         Raises:
@@ -352,6 +361,9 @@ class CookieBackend:
         except DeserializationError as exc:
             log.info("session cookie refused: %s", exc)
             return None
+
+    def read_id(self, session_id: str) -> Loaded | None:
+        return None  # the browser holds the only copy
 
     def write(self, record: SessionRecord, expires_at: float | None, now: float) -> str:
         return encode_value(self.codec.encode(pack_record(record)))

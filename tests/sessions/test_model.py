@@ -415,3 +415,45 @@ def test_configuration_is_validated() -> None:
         Sessions(ServerSideBackend(MemoryStore()), cookie=CookieSettings(name="sid")).cookie.name
         == "sid"
     )
+
+
+@pytest.mark.parametrize("kind", ["server", "cookie"])
+def test_changes_after_save_are_saved_too(kind: str, clock: FakeClock) -> None:
+    sessions = server_side(MemoryStore(), clock=clock) if kind == "server" else cookie_only("k")
+    app, actions = make_app(sessions)
+
+    def change_after_save(session: Any) -> None:
+        session["n"] = 1
+        session["items"] = [1]
+        session.save()
+        session["n"] = 2  # through the session
+        session["items"].append(2)  # inside a value: no __setitem__ to notice
+
+    def scalar_after_save(session: Any) -> None:
+        session.save()
+        session["n"] = 3
+
+    actions["change"] = change_after_save
+    actions["scalar"] = scalar_after_save
+    actions["read"] = lambda s: dict(s)
+    app.get("/change")
+    assert app.get("/read").json == {"n": 2, "items": [1, 2]}
+    app.get("/scalar")
+    assert app.get("/read").json == {"n": 3, "items": [1, 2]}
+
+
+def test_get_by_id(clock: FakeClock) -> None:
+    sessions = server_side(MemoryStore(), timeout=100, clock=clock)
+    app = TestApp(SessionMiddleware(counter_app, sessions))
+    session_id = app.get("/").json["id"]
+    found = sessions.get_by_id(session_id)
+    assert found is not None and found["count"] == 1 and found.id == session_id
+    found["count"] = 5
+    found.save()
+    assert found.finish() is not None
+    assert app.get("/peek").json["count"] == 5
+    assert sessions.get_by_id("0" * 32) is None  # unknown
+    assert sessions.get_by_id("../../etc/passwd") is None  # malformed
+    assert cookie_only("k").get_by_id(session_id) is None  # nothing stored server-side
+    clock.advance(101)
+    assert sessions.get_by_id(session_id) is None  # expired

@@ -1,0 +1,142 @@
+"""Session benchmark: ns per request through SessionMiddleware, in one run.
+
+    python benchmarks/bench_sessions.py [--beaker-venv PATH]
+
+The request reads a counter from the session, increments it and saves (a Set-Cookie goes out);
+the WSGI application is called directly with a prepared environ carrying the browser's Cookie
+header. Workloads: signed cookie-only (HMAC-SHA256), encrypted cookie-only (AES-256-GCM), file
+sessions (FileStore, id cookie signed), file sessions holding a FileLock for the request, and
+an untouched request (the middleware's floor). With ``--beaker-venv`` the same requests run
+through real Beaker 1.14.1's SessionMiddleware in that virtualenv
+(``benchmarks/beaker114_sessions.py``: ``type=cookie`` with ``validate_key``; with
+``encrypt_key`` too; ``type=file``) and each row shows ours / Beaker's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from _timing import ns_per_op, report, run_baseline
+
+from beaker.locks.file import FileLock
+from beaker.serializers.aead import AESGCMEncrypter
+from beaker.serializers.signing import HMACSigner
+from beaker.sessions import SessionMiddleware, Sessions, cookie_only, server_side
+from beaker.stores.file import FileStore
+
+BASE_ENVIRON = {
+    "REQUEST_METHOD": "GET",
+    "PATH_INFO": "/",
+    "QUERY_STRING": "",
+    "SERVER_NAME": "localhost",
+    "SERVER_PORT": "80",
+    "HTTP_HOST": "localhost",
+    "SERVER_PROTOCOL": "HTTP/1.1",
+    "wsgi.url_scheme": "http",
+}
+
+
+def counter_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    session = environ["beaker.session"]
+    session["count"] = session.get("count", 0) + 1
+    session.save()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+
+def untouched_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+
+def requester(app: Callable[..., Iterable[bytes]]) -> Callable[[], None]:
+    """A no-argument callable making one request with the cookie the first response set."""
+    captured: list[tuple[str, str]] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        captured[:] = headers
+        return None
+
+    list(app(dict(BASE_ENVIRON), start_response))
+    cookies = [value.split(";")[0] for name, value in captured if name == "Set-Cookie"]
+    environ = dict(BASE_ENVIRON)
+    if cookies:
+        environ["HTTP_COOKIE"] = cookies[0]
+
+    def request() -> None:
+        list(app(dict(environ), start_response))
+
+    request()
+    return request
+
+
+def measure(tmp: Path) -> dict[str, float]:
+    keys = ["a long random validation secret", "an older secret"]
+    configs: dict[str, tuple[Sessions, Callable[..., Any]]] = {
+        "signed cookie request": (cookie_only(HMACSigner(keys)), counter_app),
+        "encrypted cookie request": (cookie_only(AESGCMEncrypter(keys)), counter_app),
+        "file session request": (server_side(FileStore(tmp / "files"), secret=keys), counter_app),
+        "file session request, locked": (
+            server_side(
+                FileStore(tmp / "files"),
+                lock=FileLock(tmp / "locks"),
+                secret=keys,
+                lock_requests=True,
+            ),
+            counter_app,
+        ),
+        "untouched request": (cookie_only(HMACSigner(keys)), untouched_app),
+    }
+    return {
+        name: ns_per_op(requester(SessionMiddleware(app, sessions)))
+        for name, (sessions, app) in configs.items()
+    }
+
+
+def _keep_best(best: dict[str, float], new: dict[str, float]) -> None:
+    for workload, value in new.items():
+        best[workload] = min(value, best.get(workload, value))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--beaker-venv", help="virtualenv with beaker==1.14.1 installed")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="alternate ours and Beaker's this many times and keep each one's best (default 3;"
+        " file writes on a shared disk are noisy)",
+    )
+    args = parser.parse_args()
+    ours: dict[str, float] = {}
+    theirs: dict[str, float] = {}
+    script = Path(__file__).with_name("beaker114_sessions.py")
+    for _ in range(max(1, args.rounds)):
+        with tempfile.TemporaryDirectory() as tmp:
+            _keep_best(ours, measure(Path(tmp)))
+        if args.beaker_venv:
+            _keep_best(theirs, run_baseline(args.beaker_venv, script, []))
+    baselines = {"beaker 1.14.1": theirs} if theirs else {}
+    report("sessions: one counter request (ns/request; ratio = ours / baseline)", ours, baselines)
+    if baselines:
+        targets = {
+            "signed cookie request": 0.5,
+            "encrypted cookie request": 0.5,
+            "file session request": 1.0,
+        }
+        print("\ntargets (ours / Beaker's):")
+        for workload, target in targets.items():
+            ratio = ours[workload] / theirs[workload]
+            verdict = "met" if ratio <= target else "MISSED"
+            print(f"  {workload:<30} {ratio:6.3f} <= {target:<4} {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
