@@ -142,13 +142,17 @@ class Cache:
 
     # -- reading ---------------------------------------------------------------------------
 
+    def _outage(self, error: StoreUnavailable, key: str, consequence: str) -> None:
+        """Re-raise ``error``, or in ``on_store_error="compute"`` mode log it and go on."""
+        if self.on_store_error == "raise":
+            raise error
+        log.warning("cache store unavailable (%s); %r %s", error, key, consequence)
+
     def _read(self, key: str) -> Entry | None:
         try:
-            return self.store.get(self.name, key)
-        except StoreUnavailable:
-            if self.on_store_error == "raise":
-                raise
-            log.warning("cache store unavailable; treating %r as a miss", key, exc_info=True)
+            return self._store_get(self.name, key)
+        except StoreUnavailable as error:
+            self._outage(error, key, "treated as a miss")
             return None
 
     def _decode(self, key: str, entry: Entry) -> Any:
@@ -174,8 +178,9 @@ class Cache:
             key = self.key(self.name, key)
         try:
             entry = self._store_get(self.name, key)
-        except StoreUnavailable:
-            entry = self._read(key)
+        except StoreUnavailable as error:
+            self._outage(error, key, "treated as a miss")
+            return default
         if entry is None:
             return default
         expires_at = entry[2]
@@ -204,10 +209,8 @@ class Cache:
                 raise SerializationError(exc.reason, key=key) from exc
         try:
             self.store.set(self.name, key, Entry(payload, now, expires_at))
-        except StoreUnavailable:
-            if self.on_store_error == "raise":
-                raise
-            log.warning("cache store unavailable; %r not written", key, exc_info=True)
+        except StoreUnavailable as error:
+            self._outage(error, key, "not written")
 
     def set(self, key: str, value: Any, ttl: float | None = None) -> None:
         """Store ``value`` under ``key``.
@@ -231,10 +234,8 @@ class Cache:
             key = self.key(self.name, key)
         try:
             self.store.delete(self.name, key)
-        except StoreUnavailable:
-            if self.on_store_error == "raise":
-                raise
-            log.warning("cache store unavailable; %r not deleted", key, exc_info=True)
+        except StoreUnavailable as error:
+            self._outage(error, key, "not deleted")
 
     def clear(self) -> None:
         """Remove every entry of this cache's namespace (and of no other)."""
@@ -275,13 +276,19 @@ class Cache:
                 if now < expires_at:
                     stale = value
         lock_name = f"{len(self.name)}:{self.name}:{key}"
-        if stale is not MISSING:
-            try:
-                lease = self.lock.acquire(lock_name, timeout=0)
-            except LockTimeout:
-                return stale  # another worker is recreating it
-        else:
-            lease = self.lock.acquire(lock_name, timeout=self.lock_timeout)
+        try:
+            if stale is not MISSING:
+                try:
+                    lease = self.lock.acquire(lock_name, timeout=0)
+                except LockTimeout:
+                    return stale  # another worker is recreating it
+            else:
+                lease = self.lock.acquire(lock_name, timeout=self.lock_timeout)
+        except StoreUnavailable as error:  # a distributed lock's server is down too
+            self._outage(error, key, "created without the dogpile lock")
+            value = creator()
+            self._write(key, value, ttl)
+            return value
         with lease:
             entry = self._read(key)  # the worker before us may have made it
             if entry is not None and (

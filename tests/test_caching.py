@@ -317,3 +317,39 @@ def test_fast_key_builder_equals_beakers_rule(parts: list[Any], args: list[Any])
     assert ArgsKey.of(func, parts)(tuple(args), {}) == args_key(
         parts, CallSignature.of(func), tuple(args), {}
     )
+
+
+@attrs.frozen
+class DownLock(ThreadLock):
+    """A distributed lock whose server is unreachable."""
+
+    def acquire(self, name: str, timeout: float | None = None) -> Any:
+        raise StoreUnavailable("redis://127.0.0.1:1/0", "connection refused")
+
+
+def test_lock_outage_computes_without_the_lock_when_asked() -> None:
+    with pytest.raises(StoreUnavailable):
+        compose(MemoryStore(), lock=DownLock()).get_or_create("k", lambda: 1)
+    cache = compose(MemoryStore(), lock=DownLock(), on_store_error="compute")
+    assert cache.get_or_create("k", lambda: 7) == 7
+    assert cache.get("k") == 7
+
+
+@attrs.frozen
+class CountingDownStore(DownStore):
+    calls: list[str] = attrs.field(factory=list)
+
+    def get(self, namespace: str, key: str) -> Entry | None:
+        self.calls.append(key)
+        return super().get(namespace, key)
+
+
+@pytest.mark.parametrize("mode", ["raise", "compute"])
+def test_an_outage_contacts_the_store_once_per_read(mode: str) -> None:
+    store = CountingDownStore()
+    cache = compose(store, on_store_error=mode)  # type: ignore[arg-type]
+    try:
+        cache.get("k")
+    except StoreUnavailable:
+        assert mode == "raise"
+    assert store.calls == ["k"]

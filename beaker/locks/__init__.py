@@ -11,6 +11,7 @@ from beaker.locks.thread import ThreadLock
 _LAZY = {
     "FileLock": "beaker.locks.file",
     "RedisLock": "beaker.locks.redis",
+    "RedisClusterLock": "beaker.locks.redis",
     "MemcachedLock": "beaker.locks.memcached",
 }
 
