@@ -109,10 +109,31 @@ def _name(instance: Any, attribute: attrs.Attribute[str], value: object) -> None
         raise ConfigError(attribute.name, value, "a legal cookie name") from None
 
 
-def _path(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
-    _check_attribute(attribute.name, value)
+def check_path(value: str, option: str = "path") -> str:
+    """Return ``value`` if it can be a cookie ``Path``.
+
+    Raises:
+        ComponentTypeError: not a ``str``.
+        ConfigError: not starting with ``/``, or with spaces, ``;`` or control characters.
+    """
+    _check_attribute(option, value)
     if not value.startswith("/"):
-        raise ConfigError(attribute.name, value, "a path starting with '/'")
+        raise ConfigError(option, value, "a path starting with '/'")
+    return value
+
+
+def check_domain(value: str, option: str = "domain") -> str:
+    """Return ``value`` if it can be a cookie ``Domain``.
+
+    Raises:
+        ComponentTypeError: not a ``str``.
+        ConfigError: with spaces, ``;`` or control characters.
+    """
+    return _check_attribute(option, value)
+
+
+def _path(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
+    check_path(value, attribute.name)
 
 
 def _domain(instance: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
@@ -283,7 +304,7 @@ class CookieSettings:
         if (path is None or path == self.path) and (domain is None or domain == self.domain):
             return self._head, self._tail
         if path is not None:
-            _path(self, attrs.fields(CookieSettings).path, path)
+            check_path(path)
         if domain is not None:
-            _check_attribute("domain", domain)
+            check_domain(domain)
         return self._template(path or self.path, domain or self.domain)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from beaker.errors import DeserializationError, LockError, SessionError
 from beaker.locks.base import Lease
-from beaker.sessions.cookies import cookie_values
+from beaker.sessions.cookies import check_domain, check_path, cookie_values
 from beaker.sessions.store import Loaded, SessionRecord
 
 if TYPE_CHECKING:
@@ -242,27 +242,28 @@ class Session(MutableMapping[str, Any]):
     @property
     def domain(self) -> str | None:
         """The cookie ``Domain`` for this session's cookies (``None``: the configured one).
-        Settable, as Beaker's ``session.domain``."""
+        Settable, as Beaker's ``session.domain``; a value with spaces, ``;`` or control
+        characters raises :class:`~beaker.errors.ConfigError`."""
         self._ready()
         return self._domain or self._sessions.cookie.domain
 
     @domain.setter
     def domain(self, value: str | None) -> None:
         self._ready()
-        self._domain = value
+        self._domain = None if value is None else check_domain(value)
         self._version += 1
 
     @property
     def path(self) -> str:
         """The cookie ``Path`` for this session's cookies. Settable, as Beaker's
-        ``session.path``."""
+        ``session.path``; it must start with ``/`` (else :class:`~beaker.errors.ConfigError`)."""
         self._ready()
         return self._path or self._sessions.cookie.path
 
     @path.setter
     def path(self, value: str | None) -> None:
         self._ready()
-        self._path = value
+        self._path = None if value is None else check_path(value)
         self._version += 1
 
     @property

@@ -192,18 +192,25 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 
 def _progress_bar(stream: IO[str]) -> Callable[[Sequence[str]], Iterable[str]]:
-    if importlib.util.find_spec("tqdm") is not None:
-        from tqdm import tqdm  # type: ignore[import-untyped,unused-ignore]
+    """A tqdm bar on ``stream`` when tqdm is installed, else :func:`line_progress`."""
+    if importlib.util.find_spec("tqdm") is None:
+        return line_progress(stream)
+    from tqdm import tqdm  # type: ignore[import-untyped,unused-ignore]
 
-        def bar(keys: Sequence[str]) -> Iterable[str]:
-            wrapped: Iterable[str] = tqdm(
-                keys, desc="sessions", unit="session", file=stream, leave=False
-            )
-            return wrapped
+    def bar(keys: Sequence[str]) -> Iterable[str]:
+        wrapped: Iterable[str] = tqdm(
+            keys, desc="sessions", unit="session", file=stream, leave=False
+        )
+        return wrapped
 
-        return bar
+    return bar
 
-    def line(keys: Sequence[str]) -> Iterator[str]:  # without tqdm: a one-line counter
+
+def line_progress(stream: IO[str]) -> Callable[[Sequence[str]], Iterator[str]]:
+    """A one-line ``sessions: done/total`` counter on ``stream`` (the fallback without tqdm),
+    rewritten every 100 sessions and at the end."""
+
+    def line(keys: Sequence[str]) -> Iterator[str]:
         total = len(keys)
         for done, key in enumerate(keys, 1):
             yield key

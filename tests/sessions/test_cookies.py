@@ -191,9 +191,16 @@ def test_samesite_none_with_secure_and_no_samesite() -> None:
     assert "samesite" not in CookieSettings(samesite=None).set_cookie("v", 0.0).lower()
 
 
-def test_per_session_override_is_validated() -> None:
+def test_per_session_override_is_validated(clock: FakeClock) -> None:
     with pytest.raises(ConfigError):
         CookieSettings().set_cookie("v", 0.0, path="/x;Domain=evil.example")
+    session = cookie_only("k", clock=clock).open(None)
+    with pytest.raises(ConfigError):
+        session.path = "/a\r\nSet-Cookie: evil=1"
+    with pytest.raises(ConfigError):
+        session.domain = "a.example; Secure"
+    session.path = None
+    assert session.path == "/"
 
 
 def test_cookie_header_parsing_survives_other_apps_cookies() -> None:

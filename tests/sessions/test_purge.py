@@ -138,3 +138,15 @@ def test_open_store(tmp_path: Any) -> None:
     # a new store is one entry in the scheme table
     custom = {"mine": lambda spec: FileStore(str(tmp_path))}
     assert isinstance(open_store("mine://anything", custom), FileStore)
+
+
+def test_line_progress_without_tqdm(clock: FakeClock) -> None:
+    from beaker.sessions.purge import line_progress
+    from beaker.stores.memory import MemoryStore
+
+    store = MemoryStore()
+    make_sessions(store, clock, 150, timeout=1)
+    clock.advance(2)
+    err = io.StringIO()
+    assert purge(store, now=clock(), progress=line_progress(err)).expired == 150
+    assert err.getvalue() == "\rsessions: 100/150\rsessions: 150/150\n"
