@@ -1,13 +1,16 @@
-"""``python -m beaker demo``: real HTTP requests against a WSGI app whose slow page is cached.
+"""``python -m beaker demo``: real HTTP requests against a WSGI app using caching and sessions.
 
 The app memoizes a deliberately slow function (a stand-in for a database query or a remote
-call) through a FileStore + FileLock cache in a temporary directory. A client then requests a
-few pages over HTTP and prints each request's latency and whether it was a hit or a miss.
+call) through a FileStore + FileLock cache in a temporary directory, and keeps file-backed
+sessions beside it. A client requests a few cached pages over HTTP and prints each request's
+latency and whether it was a hit or a miss; then, with a cookie jar like a browser's, it counts
+its visits and logs in, which moves the session to a new id while keeping its data.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.cookiejar
 import json
 import tempfile
 import threading
@@ -21,6 +24,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from beaker.caching import compose
 from beaker.locks.file import FileLock
+from beaker.sessions.demo_app import demo_app
 from beaker.stores.file import FileStore
 
 SLOW_SECONDS = 0.25
@@ -66,6 +70,49 @@ def make_app(workdir: Path, ttl: float = 60.0) -> tuple[Callable[..., Iterable[b
     return app, counters
 
 
+def make_site(workdir: Path) -> Callable[..., Iterable[bytes]]:
+    """The whole demo site: the cached report at ``/`` and the session pages
+    (``/visits``, ``/login?user=NAME``, ``/whoami``, ``/logout``)."""
+    report_app, _ = make_app(workdir)
+    sessions_app = demo_app(str(workdir / "sessions"))
+
+    def site(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "/") == "/":
+            return report_app(environ, start_response)
+        return sessions_app(environ, start_response)
+
+    return site
+
+
+def _session_cookie(jar: http.cookiejar.CookieJar) -> str:
+    values = [cookie.value or "" for cookie in jar]
+    return values[0][:12] + "…" if values else "(none)"
+
+
+def _drive_sessions(base: str) -> int:
+    jar = http.cookiejar.CookieJar()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    print(f"\n{'request':<28}{'response':<34}session cookie")
+    seen: list[dict[str, Any]] = []
+    for path in ["/visits", "/visits", "/login?user=ada", "/visits", "/whoami"]:
+        before = _session_cookie(jar)
+        with browser.open(base + path, timeout=10) as response:
+            body = json.loads(response.read())
+        seen.append(body)
+        after = _session_cookie(jar)
+        note = f"{after}" if before == after else f"{before} -> {after}"
+        print(f"GET {path:<24}{json.dumps(body):<34}{note}")
+    expected = [
+        {"visits": 1},
+        {"visits": 2},
+        {"user": "ada", "visits": 2},
+        {"visits": 3},
+        {"user": "ada", "visits": 3},
+    ]
+    print("\nthe visit count lives in the session; logging in moved it to a new id")
+    return 0 if seen == expected else 1
+
+
 def _drive(base: str) -> int:
     paths = [
         "/?city=Paris&year=2024",
@@ -98,16 +145,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port for --serve (default: any)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="beaker-demo-") as tmp:
-        app, _ = make_app(Path(tmp))
-        server: WSGIServer = make_server("127.0.0.1", args.port, app, handler_class=_QuietHandler)
+        site = make_site(Path(tmp))
+        server: WSGIServer = make_server("127.0.0.1", args.port, site, handler_class=_QuietHandler)
         base = f"http://127.0.0.1:{server.server_port}"
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         print(f"demo app on {base} (cache in {tmp})\n")
         try:
-            status = _drive(base)
+            status = _drive(base) or _drive_sessions(base)
             if args.serve:
-                print(f"\nserving {base}/?city=Paris&year=2024 — Ctrl-C to stop")
+                print(f"\nserving {base}/?city=Paris&year=2024 and {base}/visits — Ctrl-C to stop")
                 thread.join()
         except KeyboardInterrupt:
             pass
