@@ -132,8 +132,8 @@ def _build_redis_cluster(options: CacheOptions, extras: Mapping[str, Any]) -> Ba
 
 
 def _build_memcached(options: CacheOptions, extras: Mapping[str, Any]) -> Backend:
-    url = str(_require(options, "url", "ext:memcached", "'host:port' (';'-separated for several)"))
-    servers = [server.strip() for server in url.split(";") if server.strip()]
+    url = _require(options, "url", "ext:memcached", "'host:port' (';'-separated for several)")
+    servers = ";".join(part.strip() for part in str(url).split(";") if part.strip())
     store = _load("beaker.stores.memcached", "MemcachedStore", "ext:memcached")(servers=servers)
     lock = _load("beaker.locks.memcached", "MemcachedLock", "ext:memcached")(servers=servers)
     return Backend("ext:memcached", store, lock)
@@ -237,9 +237,12 @@ class BackendRegistry:
         return backend
 
     def close(self) -> None:
-        """Close every built store (their pools and handles) and forget them."""
+        """Close every built store and lock (their pools and handles) and forget them."""
         with self._built.mutex:
             backends = list(self._built.backends.values())
             self._built.backends.clear()
         for backend in backends:
             backend.store.close()
+            close_lock = getattr(backend.lock, "close", None)
+            if close_lock is not None:
+                close_lock()

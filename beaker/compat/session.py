@@ -472,7 +472,7 @@ class Session(dict):  # type: ignore[type-arg]
 
     def _read(self) -> dict[str, Any] | None:
         setup = self._setup
-        loaded = setup.backend.load(self.id)
+        loaded = setup.backend.read_id(self.id)
         if loaded is not None:
             return dict(loaded.data)
         if setup.legacy is not None:

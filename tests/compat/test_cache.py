@@ -24,7 +24,7 @@ from beaker.errors import BeakerError, ConfigError
 from beaker.util import parse_cache_config_options
 
 
-@pytest.fixture(params=["memory", "file", "dbm", "ext:redis", "ext:rediscluster"])
+@pytest.fixture(params=["memory", "file", "dbm", "ext:redis", "ext:rediscluster", "ext:memcached"])
 def options(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     kind = request.param
     if kind in ("file", "dbm"):
@@ -33,6 +33,9 @@ def options(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
         return {"type": kind, "url": request.getfixturevalue("redis_url")}
     if kind == "ext:rediscluster":
         return {"type": kind, "url": request.getfixturevalue("redis_cluster_url")}
+    if kind == "ext:memcached":
+        pytest.importorskip("beaker.stores.memcached")
+        return {"type": kind, "url": request.getfixturevalue("memcached_servers")}
     return {"type": kind}
 
 

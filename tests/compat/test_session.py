@@ -58,7 +58,7 @@ def counter_app(environ: Environ, start_response: Callable[..., Any]) -> Iterabl
     return [json.dumps(body).encode()]
 
 
-SERVER_TYPES = ["memory", "file", "dbm", "ext:redis"]
+SERVER_TYPES = ["memory", "file", "dbm", "ext:redis", "ext:memcached"]
 
 
 @pytest.fixture(params=[*SERVER_TYPES, "cookie", "cookie-encrypted"])
@@ -70,6 +70,10 @@ def session_opts(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, An
                      "session.lock_dir": str(tmp_path / "lock")})
     elif kind == "ext:redis":
         opts.update({"session.type": kind, "session.url": request.getfixturevalue("redis_url")})
+    elif kind == "ext:memcached":
+        pytest.importorskip("beaker.stores.memcached")
+        opts.update({"session.type": kind,
+                     "session.url": request.getfixturevalue("memcached_servers")})
     elif kind == "memory":
         opts["session.type"] = "memory"
     elif kind == "cookie":
