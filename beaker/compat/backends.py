@@ -13,6 +13,11 @@ type                   store                                        dogpile lock
 ``ext:sqla``           :class:`~beaker.stores.SQLAlchemyStore`      FileLock / ThreadLock
 =====================  ===========================================  ==========================
 
+``ext:database`` takes ``url`` (and Beaker's ``sa.*`` engine options), ``ext:sqla`` a ready
+``bind`` Engine (and ``table``, whose name is used); both use the table ``beaker_entries``
+unless ``table_name`` says otherwise. Their dogpile lock is a FileLock when ``lock_dir`` or
+``data_dir`` is given, else a ThreadLock.
+
 ``file`` and ``dbm`` keep their data in ``<data_dir>/beaker_file`` and
 ``<data_dir>/beaker_dbm`` (so they can share a ``data_dir`` with each other and with files
 Beaker left there) and their locks in ``lock_dir``, or ``<data_dir>/beaker_lock`` when no
@@ -51,6 +56,9 @@ __all__ = ["Backend", "BackendRegistry"]
 FILE_SUBDIR: Final = "beaker_file"
 DBM_SUBDIR: Final = "beaker_dbm"
 LOCK_SUBDIR: Final = "beaker_lock"
+#: Default table of ``ext:database``/``ext:sqla``: not Beaker's ``beaker_cache``, whose
+#: one-row-per-namespace layout differs, so both can live in one database while migrating.
+DATABASE_TABLE: Final = "beaker_entries"
 
 
 @attrs.frozen
@@ -141,10 +149,15 @@ def _build_memcached(options: CacheOptions, extras: Mapping[str, Any]) -> Backen
 
 def _build_database(options: CacheOptions, extras: Mapping[str, Any]) -> Backend:
     type_name = "ext:database"
-    table_name = extras.get("table_name", "beaker_cache")
+    table_name = extras.get("table_name", DATABASE_TABLE)
     bind = extras.get("bind")  # ext:sqla style: an Engine instead of a URL
     url = None if bind is not None else _require(options, "url", type_name, "a SQLAlchemy URL")
     store_class = _load("beaker.stores.sqlalchemy", "SQLAlchemyStore", type_name)
+    sa_options = {key: value for key, value in extras.items() if key.startswith("sa.")}
+    if bind is None and sa_options:  # Beaker's sa.* options configure the engine
+        import sqlalchemy
+
+        bind = sqlalchemy.engine_from_config({**sa_options, "sa.url": url}, prefix="sa.")
     if bind is not None:
         store = store_class(engine=bind, table_name=table_name)
     else:
@@ -174,7 +187,8 @@ _BUILDERS: Final[dict[str, Callable[[CacheOptions, Mapping[str, Any]], Backend]]
 }
 
 # Extra (non-CacheOptions) options that change which storage a backend uses.
-_STORAGE_EXTRAS: Final = ("file_dir", "dbm_dir", "table_name", "table", "bind")
+_STORAGE_EXTRAS: Final = ("file_dir", "dbm_dir", "table_name", "table", "bind",
+                          "sa.pool_recycle", "sa.pool_size", "sa.echo", "sa.max_overflow")
 
 
 class _Built:

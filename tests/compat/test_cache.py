@@ -24,7 +24,8 @@ from beaker.errors import BeakerError, ConfigError
 from beaker.util import parse_cache_config_options
 
 
-@pytest.fixture(params=["memory", "file", "dbm", "ext:redis", "ext:rediscluster", "ext:memcached"])
+@pytest.fixture(params=["memory", "file", "dbm", "ext:redis", "ext:rediscluster", "ext:memcached",
+                        "ext:database", "ext:database-postgresql"])
 def options(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     kind = request.param
     if kind in ("file", "dbm"):
@@ -36,6 +37,11 @@ def options(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     if kind == "ext:memcached":
         pytest.importorskip("beaker.stores.memcached")
         return {"type": kind, "url": request.getfixturevalue("memcached_servers")}
+    if kind == "ext:database":
+        return {"type": kind, "url": f"sqlite:///{tmp_path / 'cache.db'}",
+                "sa.pool_recycle": "3600"}
+    if kind == "ext:database-postgresql":
+        return {"type": "ext:database", "url": request.getfixturevalue("postgresql_url")}
     return {"type": kind}
 
 
@@ -308,3 +314,15 @@ def test_cache_regions_strings_from_documentation_are_coerced() -> None:
         region_invalidate(load, "short_term", "load_things", "x", 2, 1)
     load("x", 2, 1)
     assert calls == [1, 1]
+
+
+def test_sqla_type_takes_a_bound_engine(tmp_path: Path) -> None:
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'sqla.db'}")
+    cache = Cache(_namespace(), type="ext:sqla", bind=engine, table_name="my_cache")
+    cache.put("k", [1, 2])
+    assert Cache(cache.namespace_name, type="ext:sqla", bind=engine,
+                 table_name="my_cache").get("k") == [1, 2]
+    assert "my_cache" in sqlalchemy.inspect(engine).get_table_names()
+    engine.dispose()

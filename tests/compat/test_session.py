@@ -58,7 +58,7 @@ def counter_app(environ: Environ, start_response: Callable[..., Any]) -> Iterabl
     return [json.dumps(body).encode()]
 
 
-SERVER_TYPES = ["memory", "file", "dbm", "ext:redis", "ext:memcached"]
+SERVER_TYPES = ["memory", "file", "dbm", "ext:redis", "ext:memcached", "ext:database"]
 
 
 @pytest.fixture(params=[*SERVER_TYPES, "cookie", "cookie-encrypted"])
@@ -70,6 +70,8 @@ def session_opts(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, An
                      "session.lock_dir": str(tmp_path / "lock")})
     elif kind == "ext:redis":
         opts.update({"session.type": kind, "session.url": request.getfixturevalue("redis_url")})
+    elif kind == "ext:database":
+        opts.update({"session.type": kind, "session.url": f"sqlite:///{tmp_path / 's.db'}"})
     elif kind == "ext:memcached":
         pytest.importorskip("beaker.stores.memcached")
         opts.update({"session.type": kind,
