@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import socket
 import struct
 import sys
 import threading
@@ -51,7 +52,6 @@ from pymemcache.client.base import (  # type: ignore[import-untyped]
 )
 from pymemcache.client.hash import HashClient  # type: ignore[import-untyped]
 from pymemcache.exceptions import (  # type: ignore[import-untyped]
-    MemcacheClientError,
     MemcacheError,
     MemcacheUnexpectedCloseError,
 )
@@ -184,6 +184,40 @@ def _nodes(client: Any) -> list[Any]:
     if isinstance(client, HashClient):
         return list(client.clients.values())
     return [client]
+
+
+def _dump(node: Any, command: bytes, timeout: float) -> bytes:
+    """Send ``command`` (an ``lru_crawler metadump``) to ``node``'s server on a connection of
+    its own and return the reply up to its first CRLF: the dump's ``key=...`` lines end in a
+    bare LF and the dump in ``END``, so the first CRLF ends either the dump or an error line.
+
+    (pymemcache's ``raw_command`` keeps only the last socket read of a long reply.)
+    """
+    server = node.server
+    if isinstance(server, tuple):
+        sock = socket.create_connection(server, timeout=timeout)
+    else:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        sock.connect(server)
+    with sock:
+        tls = getattr(node, "tls_context", None)
+        if tls is not None:
+            sock = tls.wrap_socket(sock, server_hostname=server[0])
+        sock.sendall(command + b"\r\n")
+        chunks: list[bytes] = []
+        tail = b""
+        while True:
+            chunk = sock.recv(1 << 16)
+            if not chunk:
+                raise MemcacheUnexpectedCloseError()
+            window = tail + chunk
+            end = window.find(b"\r\n")
+            if end != -1:
+                chunks.append(window[:end])
+                return b"".join(chunks)
+            chunks.append(window[:-1])
+            tail = window[-1:]
 
 
 class _Holder:
@@ -442,11 +476,7 @@ class MemcachedStore(MemcachedClientMixin):
         holder = self._holder
         for attempt in range(_CRAWL_TRIES):
             command = holder.crawl
-            try:
-                # The dump is "key=... exp=...\n" lines ended by "END\r\n": the first CRLF.
-                reply = node.raw_command(command, b"\r\n")
-            except MemcacheClientError as exc:  # "ERROR" / "CLIENT_ERROR"
-                reply = b"ERROR " + str(exc).encode()
+            reply = _dump(node, command, self.socket_timeout)
             if reply.startswith(b"BUSY"):  # another client's crawl is running
                 time.sleep(min(0.01 * 2**attempt, 0.2))
                 continue
