@@ -254,7 +254,7 @@ def test_item_names_are_kept_percent_encoded_or_hashed(memcached_servers: str) -
     assert store.item_name("users", "42") == "p:users:42"
     assert store.item_name("a:b", "c") == "p:a%3Ab:c"  # never equal to namespace "a", key "b:c"
     assert store.item_name("a", "b:c") == "p:a:b:c"
-    sha = hashlib.sha1("key with spaces".encode()).hexdigest()
+    sha = hashlib.sha1(b"key with spaces").hexdigest()
     assert store.item_name("users", "key with spaces") == f"p:users:#{sha}"
     # A key that looks like a digest is hashed too, so it cannot collide with one.
     assert (
