@@ -1,5 +1,5 @@
 """Beaker's ``beaker.exceptions`` import path; the implementation is
 :mod:`beaker.compat.exceptions`."""
 
-from beaker.compat.exceptions import *  # noqa: F403
+from beaker.compat.exceptions import *
 from beaker.compat.exceptions import __all__  # noqa: F401

@@ -1,4 +1,4 @@
 """Beaker's ``beaker.session`` import path; the implementation is :mod:`beaker.compat.session`."""
 
-from beaker.compat.session import *  # noqa: F403
+from beaker.compat.session import *
 from beaker.compat.session import __all__  # noqa: F401

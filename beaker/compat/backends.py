@@ -187,8 +187,17 @@ _BUILDERS: Final[dict[str, Callable[[CacheOptions, Mapping[str, Any]], Backend]]
 }
 
 # Extra (non-CacheOptions) options that change which storage a backend uses.
-_STORAGE_EXTRAS: Final = ("file_dir", "dbm_dir", "table_name", "table", "bind",
-                          "sa.pool_recycle", "sa.pool_size", "sa.echo", "sa.max_overflow")
+_STORAGE_EXTRAS: Final = (
+    "file_dir",
+    "dbm_dir",
+    "table_name",
+    "table",
+    "bind",
+    "sa.pool_recycle",
+    "sa.pool_size",
+    "sa.echo",
+    "sa.max_overflow",
+)
 
 
 class _Built:
@@ -217,7 +226,7 @@ class BackendRegistry:
     _thread_lock: ThreadLock = attrs.field(init=False, factory=ThreadLock, eq=False, repr=False)
     _built: _Built = attrs.field(init=False, factory=_Built, eq=False, repr=False)
 
-    def backend(self, options: CacheOptions, extras: Mapping[str, Any] = {}) -> Backend:  # noqa: B006
+    def backend(self, options: CacheOptions, extras: Mapping[str, Any] = {}) -> Backend:
         """The backend for ``options`` (``type`` ``None`` means ``memory``).
 
         Args:
@@ -237,8 +246,10 @@ class BackendRegistry:
             options.data_dir,
             options.lock_dir,
             options.url if isinstance(options.url, (str, type(None))) else id(options.url),
-            tuple(id(extras.get(name)) if name in ("bind", "table") else extras.get(name)
-                  for name in _STORAGE_EXTRAS),
+            tuple(
+                id(extras.get(name)) if name in ("bind", "table") else extras.get(name)
+                for name in _STORAGE_EXTRAS
+            ),
         )
         built = self._built
         backend = built.backends.get(identity)

@@ -56,7 +56,7 @@ cache_managers: dict[str, Cache] = {}
 _backends = BackendRegistry()
 
 
-def backend_for(options: Any, extras: Mapping[str, Any] = {}) -> Backend:  # noqa: B006
+def backend_for(options: Any, extras: Mapping[str, Any] = {}) -> Backend:
     """The shared backend (store and lock) for coerced ``options`` — the one every ``Cache``
     and compat session of this process with the same configuration uses."""
     return _backends.backend(options, extras)
@@ -222,7 +222,9 @@ class Cache:
             return
         if not self.enabled:
             return
-        ttl = self.expiretime if "expiretime" not in kw else _seconds("expiretime", kw["expiretime"])
+        ttl = (
+            self.expiretime if "expiretime" not in kw else _seconds("expiretime", kw["expiretime"])
+        )
         self._core.set(key if type(key) is str else _as_key(key), value, ttl)
 
     set_value = put
@@ -290,7 +292,7 @@ class _NamespaceView:
 class _Resolved:
     """What a decorated function resolved at its first call (or when its region changed)."""
 
-    __slots__ = ("cache", "get", "get_or_create", "limit", "ttl", "source")
+    __slots__ = ("cache", "get", "get_or_create", "limit", "source", "ttl")
 
     def __init__(self, cache: Cache | None, key_length: Any, namespace: str, source: Any):
         self.source = source  # the region dict (or manager) this was resolved from
@@ -322,7 +324,8 @@ def _cache_decorate(
                 reg = cache_regions.get(region)
                 if reg is None:
                     raise RegionNotConfigured(
-                        "region", region,
+                        "region",
+                        region,
                         f"a configured cache region (known: {', '.join(cache_regions) or 'none'})",
                     )
                 if cache_options(reg).enabled is False:
@@ -335,8 +338,9 @@ def _cache_decorate(
                 assert manager is not None and options is not None
                 opts = dict(options)
                 key_length = opts.pop("key_length", DEFAULT_KEY_LENGTH)
-                resolved = _Resolved(manager.get_cache(namespace, **opts), key_length,
-                                     namespace, manager)
+                resolved = _Resolved(
+                    manager.get_cache(namespace, **opts), key_length, namespace, manager
+                )
             state[0] = resolved
             return resolved
 
@@ -472,7 +476,9 @@ class CacheManager:
         """Remove a value cached by a region decorator (see :func:`region_invalidate`)."""
         region_invalidate(namespace, region, *args)
 
-    def cache(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def cache(
+        self, *args: Any, **kwargs: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Decorate a function to cache its results with this manager's options overridden by
         ``kwargs`` (``type``, ``expire``, ``key_length`` …); ``args`` are put in front of every
         key."""
@@ -497,4 +503,3 @@ def _reset_for_tests() -> None:
     cache_managers.clear()
     _backends.close()
     _backends = BackendRegistry()
-

@@ -95,7 +95,7 @@ Flag = NewType("Flag", bool)  # bool, 0/1, or an INI boolean word
 Seconds = NewType("Seconds", int)  # int >= 0, or a string of digits
 Positive = NewType("Positive", int)  # int > 0, or a string of digits
 Url = NewType("Url", str)  # a non-blank str, or a ready redis client (Beaker's ext:redis)
-Names = NewType("Names", list)  # a comma-separated string, list or tuple of names
+Names = NewType("Names", list[str])  # a comma-separated string, list or tuple of names
 CacheType = NewType("CacheType", str)
 SessionType = NewType("SessionType", str)
 CookieExpires = NewType("CookieExpires", object)  # bool | timedelta | datetime
@@ -525,6 +525,7 @@ def parse_cache_config_options(
                 options[name] = value
                 spelled[name] = prefix
                 break
+
     def named(name: str) -> str:
         return f"{spelled.get(name, 'cache.')}{name}"
 
@@ -549,6 +550,7 @@ def parse_cache_config_options(
             region_prefix = f"{region}."
             for key in [key for key in options if key.startswith(region_prefix)]:
                 region_options[key[len(region_prefix) :]] = options.pop(key)
+
             def region_named(name: str, region_prefix: str = region_prefix) -> str:
                 return named(f"{region_prefix}{name}")
 

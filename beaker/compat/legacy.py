@@ -87,7 +87,7 @@ def _decode_payload(payload: Any, data_serializer: Any) -> dict[str, Any]:
         if data_serializer == "json":
             data = json.loads(zlib.decompress(raw).decode("utf-8"))
         elif data_serializer in (None, "pickle"):
-            data = pickle.loads(raw)  # noqa: S301 - written by the server (see module doc)
+            data = pickle.loads(raw)
         else:
             data = data_serializer.loads(raw)
     except Exception as exc:  # a damaged value can fail in many ways
@@ -141,7 +141,7 @@ class LegacySessionReader:
     def _read_file(self, session_id: str) -> Any:
         try:
             with open(self.path(session_id), "rb") as handle:
-                namespace = pickle.load(handle)  # noqa: S301 - server-written file
+                namespace = pickle.load(handle)
         except FileNotFoundError:
             return None
         except Exception as exc:
@@ -158,6 +158,6 @@ class LegacySessionReader:
         if value is None:
             return None
         try:
-            return pickle.loads(value)  # noqa: S301 - server-written value
+            return pickle.loads(value)
         except Exception as exc:
             raise DeserializationError(f"legacy redis session unreadable ({exc!r})") from exc

@@ -79,7 +79,7 @@ class SessionMiddleware:
         **kwargs: Any,
     ) -> None:
         config = config or {}
-        options = dict(_SESSION_DEFAULTS)
+        options: dict[str, Any] = dict(_SESSION_DEFAULTS)
         for source in (config, kwargs):
             for key, value in source.items():
                 if key.startswith("beaker.session."):
@@ -97,27 +97,28 @@ class SessionMiddleware:
         coerce_session_params(options)
         self.options = options
         self._setup = session_setup(options)  # validates and builds the parts once
+        self._params = {**options, "_setup": self._setup}
+        self._varname = options.get("webtest_varname")
         self.wrap_app = self.app = wrap_app
         self.environ_key = environ_key
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        session = SessionObject(environ, _setup=self._setup, **self.options)
+        session = SessionObject._for(environ, self._params)
         environ[self.environ_key] = session
         environ["beaker.get_session"] = self._get_session
-        testing = environ.get("paste.testing_variables")
-        if testing is not None and "webtest_varname" in self.options:
-            testing[self.options["webtest_varname"]] = session
+        if self._varname is not None and "paste.testing_variables" in environ:
+            environ["paste.testing_variables"][self._varname] = session
 
         def session_start_response(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
         ) -> Any:
-            if session.accessed():
+            if session.__dict__["_sess"] is not None:  # accessed
                 session.persist()
                 out = session.__dict__["_headers"]
                 if out.get("set_cookie"):
-                    cookie = out.get("cookie_out")
+                    cookie = out["cookie_out"]
                     if cookie:
                         headers.append(("Set-Cookie", cookie))
                 _add_vary_cookie(headers)
@@ -155,11 +156,14 @@ class CacheMiddleware:
         options = parse_cache_config_options(config)
         options.update(parse_cache_config_options(kwargs, include_defaults=False))
         if not any(key.startswith(("cache.", "beaker.cache.")) for key in config) and config:
-            options.update(parse_cache_config_options(
-                {f"cache.{key}": value for key, value in config.items()}, include_defaults=False
-            ))
-        options.update({k: v for k, v in kwargs.items()
-                        if not k.startswith(("cache.", "beaker.cache."))})
+            options.update(
+                parse_cache_config_options(
+                    {f"cache.{key}": value for key, value in config.items()}, include_defaults=False
+                )
+            )
+        options.update(
+            {k: v for k, v in kwargs.items() if not k.startswith(("cache.", "beaker.cache."))}
+        )
         self.app = app
         self.options = options
         self.cache_manager = CacheManager(**options)
@@ -172,10 +176,12 @@ class CacheMiddleware:
         return self.app(environ, start_response)
 
 
-def session_filter_factory(global_conf: dict[str, Any], **kwargs: Any) -> Callable[[WSGIApp], SessionMiddleware]:
+def session_filter_factory(
+    global_conf: dict[str, Any], **kwargs: Any
+) -> Callable[[WSGIApp], SessionMiddleware]:
     """Paste Deploy filter factory for :class:`SessionMiddleware`."""
 
-    def filter(app: WSGIApp) -> SessionMiddleware:  # noqa: A001
+    def filter(app: WSGIApp) -> SessionMiddleware:
         return SessionMiddleware(app, global_conf, **kwargs)
 
     return filter

@@ -82,7 +82,7 @@ class _InvalidSignatureType:
 InvalidSignature: Final = _InvalidSignatureType()
 
 
-class SignedCookie(http.cookies.SimpleCookie):  # type: ignore[type-arg]
+class SignedCookie(http.cookies.SimpleCookie):
     """Beaker's HMAC-SHA1 signed cookie (``beaker.session.SignedCookie``), kept so imports and
     Beaker-format cookies keep working; sessions issue HMAC-SHA256 cookies instead.
 
@@ -138,7 +138,7 @@ def _serializer(choice: Any) -> Serializer:
         return PickleSerializer()
     if choice == "json":
         return JSONSerializer()
-    return _ObjectSerializer(choice)  # type: ignore[return-value]
+    return _ObjectSerializer(choice)
 
 
 @attrs.frozen
@@ -205,7 +205,11 @@ def _build_setup(params: Mapping[str, Any]) -> SessionSetup:
         )
         backend: Any = CookieBackend(codec, serializer=serializer, ids=ids)
     else:
-        extras = {name: value for name, value in params.items() if name not in attrs.fields_dict(SessionOptions)}
+        extras = {
+            name: value
+            for name, value in params.items()
+            if name not in attrs.fields_dict(SessionOptions)
+        }
         store_options = CacheOptions(
             type=type_name,  # type: ignore[arg-type]
             data_dir=options.data_dir,
@@ -221,11 +225,13 @@ def _build_setup(params: Mapping[str, Any]) -> SessionSetup:
             parts.store, lock=parts.lock, serializer=serializer, secret=options.secret, ids=ids
         )
         if type_name == "file" and options.data_dir is not None:
-            legacy = LegacySessionReader(data_dir=options.data_dir,
-                                         data_serializer=options.data_serializer)
+            legacy = LegacySessionReader(
+                data_dir=options.data_dir, data_serializer=options.data_serializer
+            )
         elif type_name == "ext:redis":
-            legacy = LegacySessionReader(redis_client=parts.store,
-                                         data_serializer=options.data_serializer)
+            legacy = LegacySessionReader(
+                redis_client=parts.store, data_serializer=options.data_serializer
+            )
     return SessionSetup(options, type_name, backend, _cookie_settings(options, params), legacy, ids)
 
 
@@ -306,14 +312,21 @@ class Session(dict):  # type: ignore[type-arg]
     """
 
     def __init__(
-        self, request: dict[str, Any], id: str | None = None, use_cookies: bool = True,
+        self,
+        request: dict[str, Any],
+        id: str | None = None,
+        use_cookies: bool = True,
         **options: Any,
     ) -> None:
         super().__init__()
         setup = session_setup(options)
         if setup.type == "cookie":
-            raise ConfigError("type", "cookie", "a server-side type: use CookieSession (or "
-                              "SessionObject/SessionMiddleware) for cookie-only sessions")
+            raise ConfigError(
+                "type",
+                "cookie",
+                "a server-side type: use CookieSession (or "
+                "SessionObject/SessionMiddleware) for cookie-only sessions",
+            )
         self._setup = setup
         self._options = setup.options
         self.request = request
@@ -406,7 +419,7 @@ class Session(dict):  # type: ignore[type-arg]
     @property
     def path(self) -> str:
         """The cookie's ``Path`` for this session; setting it re-sends the cookie."""
-        return self.get("_path") or "/"  # type: ignore[no-any-return]
+        return self.get("_path") or "/"
 
     @path.setter
     def path(self, value: str) -> None:
@@ -509,10 +522,9 @@ class Session(dict):  # type: ignore[type-arg]
         setup.backend.write(record, expires_at, now)
         while self._retired:
             setup.backend.remove(self._retired.pop())
-        if self.use_cookies:
-            if self.is_new or getattr(self, "_legacy_cookie", False) or self._send_cookie:
-                self._legacy_cookie = False
-                self._update_cookie_out()
+        if self.use_cookies and (self.is_new or self._legacy_cookie or self._send_cookie):
+            self._legacy_cookie = False
+            self._update_cookie_out()
 
     def persist(self) -> None:
         """Write the session now (same as :meth:`save`)."""
@@ -591,7 +603,7 @@ class CookieSession(Session):
             ``BeakerException`` as in Beaker.
     """
 
-    def __init__(self, request: dict[str, Any], **options: Any) -> None:  # noqa: D107
+    def __init__(self, request: dict[str, Any], **options: Any) -> None:
         dict.__init__(self)
         options["type"] = "cookie"
         options.pop("id", None)
@@ -640,11 +652,28 @@ class CookieSession(Session):
             now = setup.clock()
             if now - self.get("_accessed_time", now) > self.timeout:
                 self.clear()
+                self["_id"] = setup.ids.new()
         self.accessed_dict = dict(self)
-        self._create_cookie()
+        if type(request) is _Request:  # built only if the response needs this very cookie
+            request["set_cookie"] = True
+            request.build = self._initial_cookie
+        else:
+            self._initial_cookie()
 
-    @property  # type: ignore[override]
-    def id(self) -> str:
+    def _initial_cookie(self) -> None:
+        """The cookie Beaker sends for a loaded session that is not saved again: the data as
+        loaded, with a fresh access time."""
+        setup = self._setup
+        now = setup.clock()
+        data = dict(self.accessed_dict)
+        if not setup.ids.is_valid(data.get("_id")):
+            data["_id"] = self["_id"] = setup.ids.new()
+        data.setdefault("_creation_time", now)
+        data["_accessed_time"] = now
+        self._encode_cookie(data, now)
+
+    @property
+    def id(self) -> str:  # type: ignore[override]
         """The session id (``_id``)."""
         return self["_id"]  # type: ignore[no-any-return]
 
@@ -658,7 +687,7 @@ class CookieSession(Session):
 
     @property
     def path(self) -> str:
-        return self.get("_path") or "/"  # type: ignore[no-any-return]
+        return self.get("_path") or "/"
 
     @path.setter
     def path(self, value: str) -> None:
@@ -672,15 +701,21 @@ class CookieSession(Session):
         if not setup.ids.is_valid(self.get("_id")):
             self["_id"] = setup.ids.new()
         self["_accessed_time"] = now
-        data = dict(self)
+        self._encode_cookie(dict(self), now)
+
+    def _encode_cookie(self, data: dict[str, Any], now: float) -> None:
+        setup = self._setup
         record = SessionRecord(
-            self["_id"], data["_creation_time"], now, setup.backend.serializer.dumps(data)
+            data["_id"], data["_creation_time"], now, setup.backend.serializer.dumps(data)
         )
         value = setup.backend.write(record, None, now)
-        self.request["cookie_out"] = setup.cookie.set_cookie(
-            value, now, path=self.path, domain=self.domain
+        request = self.request
+        request["cookie_out"] = setup.cookie.set_cookie(
+            value, now, path=data.get("_path") or "/", domain=data.get("_domain")
         )
-        self.request["set_cookie"] = True
+        request["set_cookie"] = True
+        if type(request) is _Request:
+            request.build = None
 
     def save(self, accessed_only: bool = False) -> None:
         """Build the cookie from the data (sent with the response).
@@ -716,6 +751,33 @@ class CookieSession(Session):
         """Nothing to unlock."""
 
 
+class _Request(dict):  # type: ignore[type-arg]
+    """The request dict a :class:`SessionObject` hands its session. A cookie-only session may
+    leave ``cookie_out`` to be built when it is first read (most responses replace it by
+    saving), so the cookie is encoded once per request, not twice."""
+
+    __slots__ = ("build",)
+
+    def __init__(self, cookie: str | None) -> None:
+        super().__init__(cookie=cookie)
+        self.build: Callable[[], None] | None = None
+
+    def __missing__(self, key: str) -> Any:
+        if key != "cookie_out":
+            raise KeyError(key)
+        build, self.build = self.build, None
+        if build is None:
+            return None
+        build()
+        return dict.get(self, "cookie_out")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
 class SessionObject:
     """The lazy session the middleware puts in the environ (``beaker.session.SessionObject``).
 
@@ -730,27 +792,41 @@ class SessionObject:
     """
 
     def __init__(self, environ: dict[str, Any], **params: Any) -> None:
-        self.__dict__["_params"] = params
-        self.__dict__["_environ"] = environ
-        self.__dict__["_sess"] = None
-        self.__dict__["_headers"] = {}
+        state = self.__dict__
+        state["_params"] = params
+        state["_environ"] = environ
+        state["_sess"] = None
+        state["_headers"] = {}
+
+    @classmethod
+    def _for(cls, environ: dict[str, Any], params: dict[str, Any]) -> SessionObject:
+        """A session object sharing ``params`` (never modified) — the middleware's fast path."""
+        self = cls.__new__(cls)
+        state = self.__dict__
+        state["_params"] = params
+        state["_environ"] = environ
+        state["_sess"] = None
+        state["_headers"] = {}
+        return self
 
     def _session(self) -> Session:
         """The session, built on first use."""
         session = self.__dict__["_sess"]
         if session is None:
             params = self.__dict__["_params"]
-            self.__dict__["_headers"] = request = {
-                "cookie_out": None,
-                "cookie": self.__dict__["_environ"].get("HTTP_COOKIE"),
-            }
+            self.__dict__["_headers"] = request = _Request(
+                self.__dict__["_environ"].get("HTTP_COOKIE")
+            )
             session_class = params.get("session_class")
             if session_class is None:
                 session_class = CookieSession if params.get("type") == "cookie" else Session
-            elif not (isinstance(session_class, type) and issubclass(session_class, Session)):
+                session = session_class(request, **params)
+            elif isinstance(session_class, type) and issubclass(session_class, Session):
+                options = {k: v for k, v in params.items() if k != "session_class"}
+                session = session_class(request, **options)
+            else:
                 raise BeakerException(f"session_class {session_class!r} is not a Session")
-            options = {k: v for k, v in params.items() if k != "session_class"}
-            session = self.__dict__["_sess"] = session_class(request, **options)
+            self.__dict__["_sess"] = session
         return session  # type: ignore[no-any-return]
 
     def __getattr__(self, attr: str) -> Any:
@@ -830,4 +906,3 @@ class SessionObject:
 def _reset_for_tests() -> None:
     """Forget the built session setups (test isolation)."""
     _setups.clear()
-

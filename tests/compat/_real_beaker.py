@@ -57,10 +57,13 @@ def run(code: str, cwd: str | os.PathLike[str] = "/", timeout: float = 120) -> A
     The code runs with ``canon`` defined; ``result`` is printed as JSON on the last line.
     """
     require_beaker114()
-    script = CANON + "\n" + textwrap.dedent(code) + "\nimport json\nprint(json.dumps(canon(result)))\n"
+    script = (
+        CANON + "\n" + textwrap.dedent(code) + "\nimport json\nprint(json.dumps(canon(result)))\n"
+    )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     proc = subprocess.run(
         [str(PYTHON), "-c", script],
+        check=False,
         capture_output=True,
         text=True,
         cwd=cwd,

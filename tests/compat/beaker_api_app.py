@@ -57,10 +57,14 @@ def app(environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]
         session.save()
         body = {"count": session["count"]}
     elif path == "/peek":
-        body = {"count": session.get("count"), "user": session.get("user"),
-                "id": session.id, "created": session.get("_creation_time"),
-                # Beaker's cookie-only sessions have no last_accessed attribute
-                "last": getattr(session, "last_accessed", "absent")}
+        body = {
+            "count": session.get("count"),
+            "user": session.get("user"),
+            "id": session.id,
+            "created": session.get("_creation_time"),
+            # Beaker's cookie-only sessions have no last_accessed attribute
+            "last": getattr(session, "last_accessed", "absent"),
+        }
     elif path == "/none":
         body = "untouched"
     elif path == "/login":
@@ -95,7 +99,7 @@ def app(environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]
 
 
 class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -154,8 +158,13 @@ SESSION_KINDS = ["memory", "file", "dbm", "cookie", "cookie-encrypted", "ext:red
 def session_options(kind: str, base: str) -> dict[str, Any]:
     opts: dict[str, Any] = {"session.secret": "a long server secret"}
     if kind in ("file", "dbm"):
-        opts.update({"session.type": kind, "session.data_dir": os.path.join(base, "data"),
-                     "session.lock_dir": os.path.join(base, "lock")})
+        opts.update(
+            {
+                "session.type": kind,
+                "session.data_dir": os.path.join(base, "data"),
+                "session.lock_dir": os.path.join(base, "lock"),
+            }
+        )
     elif kind == "memory":
         opts["session.type"] = "memory"
     elif kind == "ext:redis":
@@ -174,8 +183,11 @@ def session_options(kind: str, base: str) -> dict[str, Any]:
 def server(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Server]:
     cache_regions.update({"short_term": {"type": "memory", "expire": "60"}})
     CREATED.update(square=0, manager=0)
-    running = Server(session_options(request.param, str(tmp_path)),
-                     {"cache.type": "memory", "cache.expire": "600"}, request.param)
+    running = Server(
+        session_options(request.param, str(tmp_path)),
+        {"cache.type": "memory", "cache.expire": "600"},
+        request.param,
+    )
     yield running
     running.close()
 
@@ -266,8 +278,9 @@ def test_background_session_from_get_session(server: Server) -> None:
 
 @pytest.fixture
 def auto_server(tmp_path: Any) -> Iterator[Server]:
-    running = Server({"session.type": "file", "session.data_dir": str(tmp_path),
-                      "session.auto": "true"}, {})
+    running = Server(
+        {"session.type": "file", "session.data_dir": str(tmp_path), "session.auto": "true"}, {}
+    )
     yield running
     running.close()
 
@@ -279,10 +292,18 @@ def test_auto_saves_without_save(auto_server: Server) -> None:
 
 @pytest.fixture
 def attribute_server(tmp_path: Any) -> Iterator[Server]:
-    running = Server({"session.type": "file", "session.data_dir": str(tmp_path),
-                      "session.key": "sid", "session.httponly": "true",
-                      "session.secure": "false", "session.cookie_expires": "3600",
-                      "session.cookie_path": "/"}, {})
+    running = Server(
+        {
+            "session.type": "file",
+            "session.data_dir": str(tmp_path),
+            "session.key": "sid",
+            "session.httponly": "true",
+            "session.secure": "false",
+            "session.cookie_expires": "3600",
+            "session.cookie_path": "/",
+        },
+        {},
+    )
     yield running
     running.close()
 

@@ -25,7 +25,7 @@ def _fresh_beaker_state() -> Iterator[None]:
 
 
 # The network servers (see tests/network/conftest.py): skipped when absent, failing under CI.
-from tests.network.conftest import _address  # noqa: E402
+from tests.network.conftest import _address
 
 
 @pytest.fixture(scope="session")

@@ -24,12 +24,26 @@ from beaker.errors import BeakerError, ConfigError
 from beaker.util import parse_cache_config_options
 
 
-@pytest.fixture(params=["memory", "file", "dbm", "ext:redis", "ext:rediscluster", "ext:memcached",
-                        "ext:database", "ext:database-postgresql"])
+@pytest.fixture(
+    params=[
+        "memory",
+        "file",
+        "dbm",
+        "ext:redis",
+        "ext:rediscluster",
+        "ext:memcached",
+        "ext:database",
+        "ext:database-postgresql",
+    ]
+)
 def options(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     kind = request.param
     if kind in ("file", "dbm"):
-        return {"type": kind, "data_dir": str(tmp_path / "data"), "lock_dir": str(tmp_path / "lock")}
+        return {
+            "type": kind,
+            "data_dir": str(tmp_path / "data"),
+            "lock_dir": str(tmp_path / "lock"),
+        }
     if kind == "ext:redis":
         return {"type": kind, "url": request.getfixturevalue("redis_url")}
     if kind == "ext:rediscluster":
@@ -38,8 +52,11 @@ def options(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
         pytest.importorskip("beaker.stores.memcached")
         return {"type": kind, "url": request.getfixturevalue("memcached_servers")}
     if kind == "ext:database":
-        return {"type": kind, "url": f"sqlite:///{tmp_path / 'cache.db'}",
-                "sa.pool_recycle": "3600"}
+        return {
+            "type": kind,
+            "url": f"sqlite:///{tmp_path / 'cache.db'}",
+            "sa.pool_recycle": "3600",
+        }
     if kind == "ext:database-postgresql":
         return {"type": "ext:database", "url": request.getfixturevalue("postgresql_url")}
     return {"type": kind}
@@ -280,8 +297,14 @@ def test_unknown_and_not_provided_types() -> None:
 
 @pytest.mark.parametrize(
     ("kind", "option"),
-    [("file", "data_dir"), ("dbm", "data_dir"), ("ext:redis", "url"),
-     ("ext:rediscluster", "url"), ("ext:memcached", "url"), ("ext:database", "url")],
+    [
+        ("file", "data_dir"),
+        ("dbm", "data_dir"),
+        ("ext:redis", "url"),
+        ("ext:rediscluster", "url"),
+        ("ext:memcached", "url"),
+        ("ext:database", "url"),
+    ],
 )
 def test_missing_required_option_is_named(kind: str, option: str) -> None:
     with pytest.raises(MissingCacheParameter) as info:
@@ -322,7 +345,8 @@ def test_sqla_type_takes_a_bound_engine(tmp_path: Path) -> None:
     engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'sqla.db'}")
     cache = Cache(_namespace(), type="ext:sqla", bind=engine, table_name="my_cache")
     cache.put("k", [1, 2])
-    assert Cache(cache.namespace_name, type="ext:sqla", bind=engine,
-                 table_name="my_cache").get("k") == [1, 2]
+    assert Cache(cache.namespace_name, type="ext:sqla", bind=engine, table_name="my_cache").get(
+        "k"
+    ) == [1, 2]
     assert "my_cache" in sqlalchemy.inspect(engine).get_table_names()
     engine.dispose()

@@ -14,7 +14,7 @@ from beaker.compat import cache as compat_cache
 from tests.compat import _real_beaker
 
 MODULE = textwrap.dedent(
-    '''
+    """
     from beaker.cache import cache_region, cache_regions, CacheManager
 
     cache_regions.update({
@@ -70,10 +70,10 @@ MODULE = textwrap.dedent(
         Thing().load("gophers", 10)
         Thing.cload("classy")
         Thing().cload("classy2")
-    '''
+    """
 )
 
-REAL_DUMP = '''
+REAL_DUMP = """
 import sys
 sys.path.insert(0, {directory!r})
 import keysmod
@@ -81,7 +81,7 @@ keysmod.exercise()
 from beaker.container import MemoryNamespaceManager
 result = {{ns: sorted(k.decode("ascii") if isinstance(k, bytes) else k for k in d.keys())
           for ns, d in MemoryNamespaceManager.namespaces.dict.items() if d}}
-'''
+"""
 
 
 def _import_ours(path: Path) -> ModuleType:
@@ -124,8 +124,9 @@ def test_region_invalidate_removes_what_the_decorator_stored(tmp_path: Path) -> 
     memory = compat_cache._backends.memory
     before = {ns: set(memory.keys(ns)) for ns, _ in memory._data}
     compat_cache.region_invalidate(module.load, None, "load_things", "rabbits", 20, 0)
-    compat_cache.region_invalidate(module.hashed, None, "x",
-                                   "a much longer argument that will not fit in thirty characters")
+    compat_cache.region_invalidate(
+        module.hashed, None, "x", "a much longer argument that will not fit in thirty characters"
+    )
     compat_cache.region_invalidate(module.Thing().load, None, "some_data", "gophers", 10)
     module.manager.invalidate(module.managed, "mgr", 1, 2)
     after = {ns: set(memory.keys(ns)) for ns, _ in memory._data}

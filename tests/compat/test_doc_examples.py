@@ -164,21 +164,27 @@ def test_region_options_short_term_memcached_long_term_file(tmp_path: Path) -> N
 
 def test_region_options_parse_without_a_server(tmp_path: Path) -> None:
     """The same regions example, checking only the parsed configuration."""
-    options = parse_cache_config_options({
-        "cache.data_dir": "/tmp/cache/data",
-        "cache.lock_dir": "/tmp/cache/lock",
-        "cache.regions": "short_term, long_term",
-        "cache.short_term.type": "ext:memcached",
-        "cache.short_term.url": "127.0.0.1:11211",
-        "cache.short_term.expire": "3600",
-        "cache.long_term.type": "file",
-        "cache.long_term.expire": "86400",
-    })
+    options = parse_cache_config_options(
+        {
+            "cache.data_dir": "/tmp/cache/data",
+            "cache.lock_dir": "/tmp/cache/lock",
+            "cache.regions": "short_term, long_term",
+            "cache.short_term.type": "ext:memcached",
+            "cache.short_term.url": "127.0.0.1:11211",
+            "cache.short_term.expire": "3600",
+            "cache.long_term.type": "file",
+            "cache.long_term.expire": "86400",
+        }
+    )
     assert options["cache_regions"]["short_term"]["expire"] == 3600
     assert options["cache_regions"]["short_term"]["url"] == "127.0.0.1:11211"
     assert options["cache_regions"]["long_term"] == {
-        "data_dir": "/tmp/cache/data", "lock_dir": "/tmp/cache/lock", "type": "file",
-        "enabled": True, "expire": 86400, "key_length": 250,
+        "data_dir": "/tmp/cache/data",
+        "lock_dir": "/tmp/cache/lock",
+        "type": "file",
+        "enabled": True,
+        "expire": 86400,
+        "key_length": 250,
     }
 
 
@@ -367,11 +373,19 @@ def test_cookie_based_sessions_and_encryption() -> None:
         start_response("200 OK", [])
         return [b""]
 
-    plain = webtest.TestApp(SessionMiddleware(app, {"session.type": "cookie",
-                                                    "session.validate_key": "v"}))
-    sealed = webtest.TestApp(SessionMiddleware(app, {"session.type": "cookie",
-                                                     "session.validate_key": "v",
-                                                     "session.encrypt_key": "e" * 32}))
+    plain = webtest.TestApp(
+        SessionMiddleware(app, {"session.type": "cookie", "session.validate_key": "v"})
+    )
+    sealed = webtest.TestApp(
+        SessionMiddleware(
+            app,
+            {
+                "session.type": "cookie",
+                "session.validate_key": "v",
+                "session.encrypt_key": "e" * 32,
+            },
+        )
+    )
     import base64
 
     for client in (plain, sealed):
@@ -488,7 +502,7 @@ def test_cache_region_decorator_and_module_region_invalidate(cache: CacheManager
 
 
 def test_cache_region_decorates_before_configuration() -> None:
-    """"The cache does not need to be configured when its used": decorate, configure, call."""
+    """ "The cache does not need to be configured when its used": decorate, configure, call."""
 
     @cache_region("short_term", "my_search_func")
     def get_results(search_param: str) -> str:
@@ -501,10 +515,12 @@ def test_cache_region_decorates_before_configuration() -> None:
 
 def test_module_cache_regions_update(tmp_path: Path) -> None:
     """``cache_regions.update({'short_term': {...memory}, 'long_term': {...dbm}})``."""
-    cache_regions.update({
-        "short_term": {"expire": "60", "type": "memory"},
-        "long_term": {"expire": "1800", "type": "dbm", "data_dir": str(tmp_path)},
-    })
+    cache_regions.update(
+        {
+            "short_term": {"expire": "60", "type": "memory"},
+            "long_term": {"expire": "1800", "type": "dbm", "data_dir": str(tmp_path)},
+        }
+    )
 
     @cache_region("long_term", "x")
     def slow(n: int) -> int:
@@ -524,7 +540,7 @@ def test_cache_region_load_example() -> None:
     @cache_region("short_term", "load_things")
     def load(search_term: str, limit: int, offset: int) -> list[str]:
         """Load from a database given a search term, limit, offset."""
-        return database.query(search_term)[offset:offset + limit]
+        return database.query(search_term)[offset : offset + limit]
 
     assert load("cat", 2, 1) == ["cat1", "cat2"] == load("cat", 2, 1)
     assert calls == ["cat"]
@@ -538,14 +554,14 @@ def test_cache_region_methods_and_classmethods() -> None:
         @cache_region("short_term", "load_things")
         def load(self, search_term: str, limit: int, offset: int) -> list[str]:
             """Load from a database given a search term, limit, offset."""
-            return database.query(search_term)[offset:offset + limit]
+            return database.query(search_term)[offset : offset + limit]
 
     class MyOtherThing:
         @classmethod
         @cache_region("short_term", "load_things")
         def load(cls, search_term: str, limit: int, offset: int) -> list[str]:
             """Load from a database given a search term, limit, offset."""
-            return database.query(search_term)[offset:offset + limit]
+            return database.query(search_term)[offset : offset + limit]
 
     assert MyThing().load("a", 1, 0) == MyThing().load("a", 1, 0) == ["a0"]
     assert calls == ["a"]  # two instances, one cached value
@@ -560,7 +576,7 @@ def test_region_invalidate_examples() -> None:
     @cache_region("short_term", "load_data")
     def load(search_term: str, limit: int, offset: int) -> list[str]:
         """Load from a database given a search term, limit, offset."""
-        return database.query(search_term)[offset:offset + limit]
+        return database.query(search_term)[offset : offset + limit]
 
     def invalidate_search(search_term: str, limit: int, offset: int) -> None:
         """Invalidate the cached storage for a given search term, limit, offset."""
@@ -570,7 +586,7 @@ def test_region_invalidate_examples() -> None:
         @cache_region("short_term", "some_data")
         def load(self, search_term: str, limit: int, offset: int) -> list[str]:
             """Load from a database given a search term, limit, offset."""
-            return database.query(search_term)[offset:offset + limit]
+            return database.query(search_term)[offset : offset + limit]
 
         def invalidate_search(self, search_term: str, limit: int, offset: int) -> None:
             """Invalidate the cached storage for a given search term, limit, offset."""
@@ -654,7 +670,7 @@ def _info_app(environ: Environ, start_response: Callable[..., Any]) -> Iterable[
 
 
 def test_cookie_session_information_is_carried_across_requests() -> None:
-    """"session information not carried across requests": GET sets ``session['info']``;
+    """ "session information not carried across requests": GET sets ``session['info']``;
     two POSTs later it is still there."""
     session_opts = {
         "session.type": "cookie",
@@ -668,7 +684,7 @@ def test_cookie_session_information_is_carried_across_requests() -> None:
 
 
 def test_samesite_flag_is_set_on_the_first_cookie() -> None:
-    """"Samesite flag not set": the attribute must be there on creation, not only on delete."""
+    """ "Samesite flag not set": the attribute must be there on creation, not only on delete."""
     session_opts = {"session.key": "oncall-auth", "session.samesite": "Lax"}
     response = webtest.TestApp(SessionMiddleware(_info_app, session_opts)).get("/")
     assert response.headers["Set-Cookie"].startswith("oncall-auth=")
@@ -676,10 +692,9 @@ def test_samesite_flag_is_set_on_the_first_cookie() -> None:
 
 
 def test_cookie_session_honours_cookie_path() -> None:
-    """"Fix path for CookieSession": ``cookie_path`` applies to a new cookie and after
+    """ "Fix path for CookieSession": ``cookie_path`` applies to a new cookie and after
     ``delete()``."""
-    opts = {"session.type": "cookie", "session.validate_key": "v",
-            "session.cookie_path": "/app"}
+    opts = {"session.type": "cookie", "session.validate_key": "v", "session.cookie_path": "/app"}
 
     def app(environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
         session = environ["beaker.session"]
@@ -697,7 +712,7 @@ def test_cookie_session_honours_cookie_path() -> None:
 
 
 def test_changed_encrypt_key_gives_a_fresh_session_not_a_key_error() -> None:
-    """"KeyError on session encrypt_key update": old cookies must not break requests."""
+    """ "KeyError on session encrypt_key update": old cookies must not break requests."""
     old = {"session.type": "cookie", "session.validate_key": "v", "session.encrypt_key": "old"}
     client = webtest.TestApp(SessionMiddleware(_info_app, old))
     client.get("/")
@@ -716,7 +731,7 @@ def test_expiretime_keyword_is_accepted(redis_url: str) -> None:
 
 
 def test_redis_password_with_special_characters_percent_encoded() -> None:
-    """"Redis ext cannot handle passwords with special URL characters": percent-encode
+    """ "Redis ext cannot handle passwords with special URL characters": percent-encode
     them and they are decoded."""
     from beaker.cache import Cache
 

@@ -73,36 +73,49 @@ def _check_migration(opts: dict[str, Any], cookie: str, signed: bool) -> None:
         assert new_cookie == cookie
     fresh_client = webtest.TestApp(SessionMiddleware(app, opts))
     fresh_client.set_cookie("beaker.session.id", new_cookie)
-    assert fresh_client.get("/").json == {"user": "alice", "cart": [1, 2, 3], "n": 3,
-                                          "new": False}
+    assert fresh_client.get("/").json == {"user": "alice", "cart": [1, 2, 3], "n": 3, "new": False}
 
 
 def test_file_session_written_by_beaker_114_loads(tmp_path: Path) -> None:
-    beaker_opts = {"session.type": "file", "session.data_dir": str(tmp_path / "sessions"),
-                   "session.lock_dir": str(tmp_path / "locks"), "session.secret": "s3cret"}
+    beaker_opts = {
+        "session.type": "file",
+        "session.data_dir": str(tmp_path / "sessions"),
+        "session.lock_dir": str(tmp_path / "locks"),
+        "session.secret": "s3cret",
+    }
     cookie = _beaker_cookie(beaker_opts)
     assert list((tmp_path / "sessions" / "container_file").rglob("*.cache"))
     _check_migration(beaker_opts, cookie, signed=True)
 
 
 def test_file_session_without_secret_and_json_serializer(tmp_path: Path) -> None:
-    beaker_opts = {"session.type": "file", "session.data_dir": str(tmp_path / "s"),
-                   "session.data_serializer": "json"}
+    beaker_opts = {
+        "session.type": "file",
+        "session.data_dir": str(tmp_path / "s"),
+        "session.data_serializer": "json",
+    }
     cookie = _beaker_cookie(beaker_opts)
     assert re.fullmatch(r"[0-9a-f]{32}", cookie)
     _check_migration(beaker_opts, cookie, signed=False)
 
 
 def test_redis_session_written_by_beaker_114_loads(redis_url: str) -> None:
-    beaker_opts = {"session.type": "ext:redis", "session.url": redis_url,
-                   "session.secret": "s3cret", "session.timeout": "600"}
+    beaker_opts = {
+        "session.type": "ext:redis",
+        "session.url": redis_url,
+        "session.secret": "s3cret",
+        "session.timeout": "600",
+    }
     cookie = _beaker_cookie(beaker_opts)
     _check_migration(beaker_opts, cookie, signed=True)
 
 
 def test_beaker_cookie_under_another_secret_is_refused(tmp_path: Path) -> None:
-    beaker_opts = {"session.type": "file", "session.data_dir": str(tmp_path),
-                   "session.secret": "s3cret"}
+    beaker_opts = {
+        "session.type": "file",
+        "session.data_dir": str(tmp_path),
+        "session.secret": "s3cret",
+    }
     cookie = _beaker_cookie(beaker_opts)
     client = webtest.TestApp(SessionMiddleware(app, {**beaker_opts, "session.secret": "other"}))
     client.set_cookie("beaker.session.id", cookie)
@@ -129,8 +142,7 @@ def test_unknown_legacy_id_is_a_new_session(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("damage", [b"", b"not a pickle", b"\x80\x04K\x01."])
-def test_damaged_legacy_file_is_a_new_session_with_a_warning(tmp_path: Path,
-                                                              damage: bytes) -> None:
+def test_damaged_legacy_file_is_a_new_session_with_a_warning(tmp_path: Path, damage: bytes) -> None:
     opts = {"session.type": "file", "session.data_dir": str(tmp_path)}
     cookie = _beaker_cookie(opts)
     (path,) = (tmp_path / "container_file").rglob("*.cache")

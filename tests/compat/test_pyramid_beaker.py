@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from wsgiref.simple_server import make_server
 
 import pytest
 
@@ -19,10 +20,9 @@ with warnings.catch_warnings():
     pyramid_config = pytest.importorskip("pyramid.config")
     pyramid_beaker = pytest.importorskip("pyramid_beaker")
     from pyramid.response import Response
-    from waitress.server import create_server
 
 from beaker.cache import cache_region, cache_regions
-from tests.compat.beaker_api_app import Browser
+from tests.compat.beaker_api_app import Browser, _Quiet
 
 CALLS = {"slow": 0}
 
@@ -100,9 +100,14 @@ def make_app(settings: dict[str, str], *, include: bool) -> Any:
             session_factory = pyramid_beaker.session_factory_from_settings(settings)
             config.set_session_factory(session_factory)
             pyramid_beaker.set_cache_regions_from_settings(settings)
-        for name, view in [("count", count_view), ("flash", flash_view),
-                           ("read_flash", read_flash_view), ("csrf", csrf_view),
-                           ("new", new_view), ("boom", boom_view)]:
+        for name, view in [
+            ("count", count_view),
+            ("flash", flash_view),
+            ("read_flash", read_flash_view),
+            ("csrf", csrf_view),
+            ("new", new_view),
+            ("boom", boom_view),
+        ]:
             config.add_route(name, f"/{name}")
             config.add_view(view, route_name=name)
         config.add_route("cached", "/cached/{name}")
@@ -115,11 +120,14 @@ def make_app(settings: dict[str, str], *, include: bool) -> Any:
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     CALLS["slow"] = 0
     app = make_app(settings_for(tmp_path), include=request.param)
-    httpd = create_server(app, host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=httpd.run, daemon=True)
+    httpd = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
-    yield f"http://127.0.0.1:{httpd.effective_port}"
-    httpd.close()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    httpd.server_close()
     thread.join(5)
 
 

@@ -17,7 +17,7 @@ import webtest
 
 from beaker.compat.exceptions import BeakerException, BeakerWarning
 from beaker.compat.session import session_setup
-from beaker.errors import ConfigError, CookieTooLarge, DeserializationError
+from beaker.errors import ConfigError, CookieTooLarge, DeserializationError, LockError
 from beaker.middleware import SessionMiddleware
 from beaker.session import CookieSession, Session, SessionObject
 
@@ -66,23 +66,34 @@ def session_opts(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, An
     kind = request.param
     opts: dict[str, Any] = {"session.secret": "s3cret"}
     if kind in ("file", "dbm"):
-        opts.update({"session.type": kind, "session.data_dir": str(tmp_path / "data"),
-                     "session.lock_dir": str(tmp_path / "lock")})
+        opts.update(
+            {
+                "session.type": kind,
+                "session.data_dir": str(tmp_path / "data"),
+                "session.lock_dir": str(tmp_path / "lock"),
+            }
+        )
     elif kind == "ext:redis":
         opts.update({"session.type": kind, "session.url": request.getfixturevalue("redis_url")})
     elif kind == "ext:database":
         opts.update({"session.type": kind, "session.url": f"sqlite:///{tmp_path / 's.db'}"})
     elif kind == "ext:memcached":
         pytest.importorskip("beaker.stores.memcached")
-        opts.update({"session.type": kind,
-                     "session.url": request.getfixturevalue("memcached_servers")})
+        opts.update(
+            {"session.type": kind, "session.url": request.getfixturevalue("memcached_servers")}
+        )
     elif kind == "memory":
         opts["session.type"] = "memory"
     elif kind == "cookie":
         opts.update({"session.type": "cookie", "session.validate_key": "validate"})
     else:
-        opts.update({"session.type": "cookie", "session.validate_key": "validate",
-                     "session.encrypt_key": "encrypt"})
+        opts.update(
+            {
+                "session.type": "cookie",
+                "session.validate_key": "validate",
+                "session.encrypt_key": "encrypt",
+            }
+        )
     return opts
 
 
@@ -201,8 +212,15 @@ def test_cookie_attributes(kind: str, tmp_path: Path) -> None:
     header = _set_cookie(app.get("/", extra_environ={"HTTP_HOST": "www.example.com"}))
     assert header.startswith("sid=")
     lowered = header.lower()
-    for part in ("domain=.example.com", "path=/app", "secure", "httponly", "samesite=strict",
-                 "max-age=300", "expires="):
+    for part in (
+        "domain=.example.com",
+        "path=/app",
+        "secure",
+        "httponly",
+        "samesite=strict",
+        "max-age=300",
+        "expires=",
+    ):
         assert part in lowered, part
 
 
@@ -281,8 +299,9 @@ def test_cookie_session_timeout_clears_data() -> None:
 
 def test_timeout_needs_save_accessed_time() -> None:
     with pytest.raises(ConfigError) as info:
-        SessionMiddleware(counter_app, {"session.timeout": "60",
-                                        "session.save_accessed_time": "false"})
+        SessionMiddleware(
+            counter_app, {"session.timeout": "60", "session.save_accessed_time": "false"}
+        )
     assert info.value.option == "save_accessed_time"
 
 
@@ -301,8 +320,9 @@ def test_auto_saves_without_save(tmp_path: Path) -> None:
         start_response("200 OK", [])
         return [str(session["n"]).encode()]
 
-    client = webtest.TestApp(SessionMiddleware(app, {"session.auto": "true",
-                                                     "session.data_dir": str(tmp_path)}))
+    client = webtest.TestApp(
+        SessionMiddleware(app, {"session.auto": "true", "session.data_dir": str(tmp_path)})
+    )
     assert [client.get("/").text for _ in range(3)] == ["1", "2", "3"]
     manual = webtest.TestApp(SessionMiddleware(app, {"session.data_dir": str(tmp_path)}))
     assert [manual.get("/").text for _ in range(2)] == ["1", "1"]
@@ -351,8 +371,9 @@ def test_get_session_and_webtest_varname(tmp_path: Path) -> None:
         start_response("200 OK", [])
         return [b""]
 
-    middleware = SessionMiddleware(app, {"session.data_dir": str(tmp_path),
-                                         "session.webtest_varname": "sess"})
+    middleware = SessionMiddleware(
+        app, {"session.data_dir": str(tmp_path), "session.webtest_varname": "sess"}
+    )
     response = webtest.TestApp(middleware).get("/")
     assert response.sess["x"] == 1
     assert "Set-Cookie" in response.headers
@@ -376,14 +397,17 @@ def test_special_keys_and_attributes(tmp_path: Path) -> None:
     assert loaded["a"] == 1
     loaded.lock()
     loaded.unlock()
-    with pytest.raises(Exception):
+    with pytest.raises(LockError):
         loaded.unlock()
 
 
 @pytest.mark.parametrize("serializer", ["json", "pickle"])
 def test_data_serializer_choices(serializer: str, tmp_path: Path) -> None:
-    app = webtest.TestApp(SessionMiddleware(counter_app, {"session.data_dir": str(tmp_path),
-                                                         "session.data_serializer": serializer}))
+    app = webtest.TestApp(
+        SessionMiddleware(
+            counter_app, {"session.data_dir": str(tmp_path), "session.data_serializer": serializer}
+        )
+    )
     app.get("/")
     assert app.get("/").json["count"] == 2
 
@@ -401,8 +425,9 @@ def test_custom_data_serializer_object(tmp_path: Path) -> None:
             return json.loads(data)
 
     codec = Codec()
-    app = webtest.TestApp(SessionMiddleware(counter_app, {"session.data_dir": str(tmp_path)},
-                                            data_serializer=codec))
+    app = webtest.TestApp(
+        SessionMiddleware(counter_app, {"session.data_dir": str(tmp_path)}, data_serializer=codec)
+    )
     app.get("/")
     assert app.get("/").json["count"] == 2 and codec.calls >= 2
 
@@ -427,8 +452,9 @@ def test_corrupt_stored_session(tmp_path: Path) -> None:
 
 
 def test_cookie_too_large_is_a_beaker_exception() -> None:
-    app = webtest.TestApp(SessionMiddleware(counter_app, {"session.type": "cookie",
-                                                         "session.validate_key": "v"}))
+    app = webtest.TestApp(
+        SessionMiddleware(counter_app, {"session.type": "cookie", "session.validate_key": "v"})
+    )
     with pytest.raises(CookieTooLarge) as info:
         app.get("/big")
     assert isinstance(info.value, BeakerException)
@@ -452,3 +478,27 @@ def test_cookie_session_never_unpickles_unverified_bytes() -> None:
 def test_vary_cookie_added_when_session_used() -> None:
     response = webtest.TestApp(SessionMiddleware(counter_app, {})).get("/")
     assert "Cookie" in response.headers["Vary"]
+
+
+def test_cookie_session_unsaved_changes_do_not_travel() -> None:
+    # A loaded cookie session is re-sent with every response (Beaker); with
+    # save_accessed_time off and no save(), the cookie must carry the data as loaded.
+    def app(environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        session = environ["beaker.session"]
+        if environ["PATH_INFO"] == "/set":
+            session["v"] = "saved"
+            session.save()
+        elif environ["PATH_INFO"] == "/scribble":
+            session["v"] = "not saved"
+        start_response("200 OK", [])
+        return [str(session.get("v")).encode()]
+
+    opts = {
+        "session.type": "cookie",
+        "session.validate_key": "v",
+        "session.save_accessed_time": "false",
+    }
+    client = webtest.TestApp(SessionMiddleware(app, opts))
+    client.get("/set")
+    assert client.get("/scribble").text == "not saved"
+    assert client.get("/read").text == "saved"
