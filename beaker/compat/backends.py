@@ -34,6 +34,7 @@ Imports stores, locks, :mod:`beaker.caching` and :mod:`beaker.compat.config`; ne
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -51,6 +52,8 @@ from beaker.stores.base import Store
 from beaker.stores.memory import MemoryStore
 
 __all__ = ["Backend", "BackendRegistry"]
+
+log = logging.getLogger("beaker.compat")
 
 #: Sub-directories of ``data_dir`` used by the ``file`` and ``dbm`` types and their locks.
 FILE_SUBDIR: Final = "beaker_file"
@@ -140,6 +143,11 @@ def _build_redis_cluster(options: CacheOptions, extras: Mapping[str, Any]) -> Ba
 
 
 def _build_memcached(options: CacheOptions, extras: Mapping[str, Any]) -> Backend:
+    if options.memcache_module not in (None, "auto"):
+        log.info(
+            "memcache_module=%r ignored: the memcached client is pymemcache",
+            options.memcache_module,
+        )
     url = _require(options, "url", "ext:memcached", "'host:port' (';'-separated for several)")
     servers = ";".join(part.strip() for part in str(url).split(";") if part.strip())
     store = _load("beaker.stores.memcached", "MemcachedStore", "ext:memcached")(servers=servers)

@@ -85,6 +85,18 @@ def _seconds(name: str, value: Any) -> int | None:
     raise ConfigError(name, value, "a whole number of seconds >= 0, or None")
 
 
+_KEYWORDS = frozenset({"createfunc", "expiretime", "expire", "starttime"})
+
+
+def _check_keywords(kw: Mapping[str, Any]) -> None:
+    unknown = set(kw) - _KEYWORDS
+    if unknown:  # Beaker raised TypeError here too
+        raise TypeError(
+            f"unexpected keyword argument(s) {', '.join(sorted(unknown))}; expected createfunc, "
+            "expiretime (or expire) and starttime"
+        )
+
+
 class Cache:
     """A cache namespace with Beaker's interface (``beaker.cache.Cache``).
 
@@ -156,11 +168,13 @@ class Cache:
 
         Keyword arguments (Beaker's): ``createfunc`` (``() -> value``) makes, stores and
         returns the value on a miss — one creator at a time per key within the backend's
-        lock scope, the others wait for it; ``expiretime`` overrides the cache's expiry for
-        that created value; ``starttime`` overrides the cache's.
+        lock scope, the others wait for it; ``expiretime`` (or ``expire``) overrides the
+        cache's expiry for that created value, in seconds; ``starttime`` overrides the
+        cache's.
 
         Raises:
             KeyError: a miss and no ``createfunc``.
+            TypeError: an unknown keyword argument.
         """
         if kw:
             return self._get_with(key, kw)
@@ -178,9 +192,10 @@ class Cache:
     def _get_with(self, key: Any, kw: dict[str, Any]) -> Any:
         if "type" in kw:
             return self._legacy(kw).get(key, **kw)
+        _check_keywords(kw)
         key = _as_key(key)
         createfunc = kw.get("createfunc")
-        expiretime = _seconds("expiretime", kw.get("expiretime", self.expiretime))
+        expiretime = self._ttl(kw)
         starttime = kw.get("starttime", self.starttime)
         if not self.enabled:
             if createfunc is None:
@@ -220,12 +235,18 @@ class Cache:
         if "type" in kw:
             self._legacy(kw).put(key, value, **kw)
             return
+        if kw:
+            _check_keywords(kw)
         if not self.enabled:
             return
-        ttl = (
-            self.expiretime if "expiretime" not in kw else _seconds("expiretime", kw["expiretime"])
-        )
+        ttl = self._ttl(kw) if kw else self.expiretime
         self._core.set(key if type(key) is str else _as_key(key), value, ttl)
+
+    def _ttl(self, kw: dict[str, Any]) -> int | None:
+        for name in ("expiretime", "expire"):  # ``expire`` as the Cache constructor spells it
+            if name in kw:
+                return _seconds(name, kw[name])
+        return self.expiretime
 
     set_value = put
 

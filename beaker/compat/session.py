@@ -191,6 +191,16 @@ def _cookie_settings(options: SessionOptions, params: Mapping[str, Any]) -> Cook
 
 def _build_setup(params: Mapping[str, Any]) -> SessionSetup:
     options = session_options(params)
+    if options.crypto_type not in (None, "default", "cryptography"):
+        log.info(
+            "crypto_type=%r ignored: encryption always uses 'cryptography' (AES-GCM)",
+            options.crypto_type,
+        )
+    if options.memcache_module not in (None, "auto"):
+        log.info(
+            "memcache_module=%r ignored: the memcached client is pymemcache",
+            options.memcache_module,
+        )
     type_name = options.type or ("file" if options.data_dir else "memory")
     ids = SessionIds()
     serializer = _serializer(options.data_serializer)

@@ -350,3 +350,17 @@ def test_sqla_type_takes_a_bound_engine(tmp_path: Path) -> None:
     ) == [1, 2]
     assert "my_cache" in sqlalchemy.inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_per_call_expiry_spellings_and_unknown_keywords() -> None:
+    name = _namespace()
+    cache = Cache(name, type="memory")
+    cache.put("a", 1, expire=0)  # ``expire`` accepted as well as Beaker's ``expiretime``
+    assert "a" not in cache
+    assert cache.get("b", createfunc=lambda: 2, expire=30) == 2
+    entry = cache._core.store.get(name, "b")
+    assert entry is not None and entry.expires_at is not None
+    with pytest.raises(TypeError):
+        cache.get("b", createfnuc=lambda: 3)
+    with pytest.raises(TypeError):
+        cache.put("b", 3, expires=5)
