@@ -164,6 +164,34 @@ class SessionSetup:
     legacy: LegacySessionReader | None
     ids: SessionIds
     clock: Callable[[], float] = time.time
+    #: Beaker's per-session attributes that follow from the options alone, copied into each
+    #: session's ``__dict__`` in one step.
+    defaults: dict[str, Any] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        options = self.options
+        object.__setattr__(
+            self,
+            "defaults",
+            {
+                "_setup": self,
+                "_options": options,
+                "key": self.cookie.name,
+                "type": self.type,
+                "timeout": options.timeout,
+                "save_atime": options.save_accessed_time is not False,
+                "invalidate_corrupt": bool(options.invalidate_corrupt),
+                "secret": options.secret,
+                "cookie_expires": self.cookie.expires,
+                "was_invalidated": False,
+                "last_accessed": None,
+                "_lease": None,
+                "_retired": None,
+                "_send_cookie": False,
+                "_deleted": False,
+                "_legacy_cookie": False,
+            },
+        )
 
     @property
     def server_side(self) -> bool:
@@ -321,6 +349,29 @@ class Session(dict):  # type: ignore[type-arg]
             false (with it true, a new session replaces it and a ``BeakerWarning`` is issued).
     """
 
+    # Set per instance (most from SessionSetup.defaults in one step).
+    key: str
+    type: str
+    timeout: int | None
+    save_atime: bool
+    invalidate_corrupt: bool
+    secret: Any
+    cookie_expires: Any
+    was_invalidated: bool
+    last_accessed: float | None
+    id: str
+    is_new: bool
+    request: dict[str, Any]
+    use_cookies: bool
+    accessed_dict: dict[str, Any]
+    _setup: SessionSetup
+    _options: SessionOptions
+    _lease: Lease | None
+    _retired: list[str] | None
+    _send_cookie: bool
+    _deleted: bool
+    _legacy_cookie: bool
+
     def __init__(
         self,
         request: dict[str, Any],
@@ -337,25 +388,10 @@ class Session(dict):  # type: ignore[type-arg]
                 "a server-side type: use CookieSession (or "
                 "SessionObject/SessionMiddleware) for cookie-only sessions",
             )
-        self._setup = setup
-        self._options = setup.options
+        self.__dict__.update(setup.defaults)
         self.request = request
         self.use_cookies = use_cookies
-        self.key = setup.cookie.name
-        self.type = setup.type
-        self.timeout = setup.options.timeout
-        self.save_atime = setup.options.save_accessed_time is not False
-        self.invalidate_corrupt = bool(setup.options.invalidate_corrupt)
-        self.secret = setup.options.secret
-        self.cookie_expires = setup.cookie.expires
-        self.was_invalidated = False
-        self.accessed_dict: dict[str, Any] = {}
-        self.last_accessed: float | None = None
-        self._lease: Lease | None = None
-        self._retired: list[str] = []
-        self._send_cookie = False
-        self._deleted = False
-        self._legacy_cookie = False
+        self.accessed_dict = {}
         self._restore_config()
         found = None
         if id is not None:
@@ -564,6 +600,8 @@ class Session(dict):  # type: ignore[type-arg]
     def regenerate_id(self) -> None:
         """Keep the data under a new id (against session fixation; call on login). The old
         record is removed when the session is next saved."""
+        if self._retired is None:
+            self._retired = []
         self._retired.append(self.id)
         self.id = self._setup.ids.new()
         self._send_cookie = True
@@ -619,42 +657,25 @@ class CookieSession(Session):
         options.pop("id", None)
         options.pop("use_cookies", None)
         setup = session_setup(options)
-        self._setup = setup
-        self._options = setup.options
+        self.__dict__.update(setup.defaults)
         self.request = request
         self.use_cookies = True
-        self.key = setup.cookie.name
-        self.type = "cookie"
-        self.timeout = setup.options.timeout
-        self.save_atime = setup.options.save_accessed_time is not False
-        self.invalidate_corrupt = bool(setup.options.invalidate_corrupt)
-        self.cookie_expires = setup.cookie.expires
-        self.was_invalidated = False
-        self.last_accessed = None
-        self._lease = None
-        self._retired = []
-        self._send_cookie = False
-        self._deleted = False
-        self._legacy_cookie = False
         request["set_cookie"] = False
         self._restore_config()
-        self["_id"] = setup.ids.new()
-        self.is_new = True
         self.accessed_dict = {}
-        values = cookie_values(request.get("cookie"), self.key)
-        if not values:
-            return
-        self.is_new = False
         loaded = None
+        values = cookie_values(request.get("cookie"), self.key)
         for value in values:
             loaded = setup.backend.read(value)
             if loaded is not None:
                 break
-        if loaded is None:  # altered, foreign or expired-key cookie: logged by the backend
-            self.invalidate()
+        if loaded is None:  # no cookie, or an altered/foreign one (logged by the backend)
+            self["_id"] = setup.ids.new()
             self.is_new = True
+            if not values:
+                return
         else:
-            super().clear()
+            self.is_new = False
             self.update(loaded.data)
             self["_id"] = loaded.record.id
             self.last_accessed = loaded.record.accessed
