@@ -8,6 +8,8 @@ import json
 import pathlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from beaker.compat.exceptions import (
     BackendNotProvided,
@@ -312,3 +314,79 @@ def test_session_coerce_is_in_place_and_keeps_unknown_options() -> None:
         "cookie_on_exception": "true",
         "session_class": None,
     }
+
+
+# -- properties ---------------------------------------------------------------------------------
+
+
+_OPTION_NAMES = st.sampled_from(
+    [
+        "type",
+        "data_dir",
+        "lock_dir",
+        "url",
+        "expire",
+        "enabled",
+        "regions",
+        "key_length",
+        "r1.expire",
+        "r1.type",
+        "unrelated",
+    ]
+)
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 10**6),
+    st.floats(allow_nan=False),
+    st.text(max_size=12),
+    st.sampled_from(["true", "off", "60", "memory", "file", "r1, r2"]),
+    st.lists(st.text(max_size=3), max_size=3),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(_OPTION_NAMES, _VALUES, max_size=6), st.booleans())
+def test_parse_raises_only_config_errors_and_is_stable(
+    raw: dict[str, object], include_defaults: bool
+) -> None:
+    config = {f"cache.{name}": value for name, value in raw.items()}
+    try:
+        options = parse_cache_config_options(config, include_defaults)
+    except ConfigError as error:
+        assert error.option.startswith("cache.")
+        return
+    # Coerced values coerce to themselves: parsing the result again changes nothing.
+    regions = options.pop("cache_regions", None)
+    again = coerce_cache_params(dict(options))
+    assert again == options
+    for region in (regions or {}).values():
+        assert coerce_cache_params(dict(region)) == region
+
+
+_SESSION_NAMES = st.sampled_from(
+    [
+        "cookie_expires",
+        "timeout",
+        "secure",
+        "httponly",
+        "auto",
+        "samesite",
+        "key",
+        "secret",
+        "save_accessed_time",
+        "data_serializer",
+        "invalidate_corrupt",
+        "type",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(_SESSION_NAMES, _VALUES, max_size=6))
+def test_session_coercion_raises_only_config_errors_and_is_stable(raw: dict[str, object]) -> None:
+    try:
+        options = coerce_session_params(dict(raw))
+    except ConfigError:
+        return
+    assert coerce_session_params(dict(options)) == options
