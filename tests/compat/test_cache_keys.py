@@ -153,3 +153,56 @@ def test_manager_decorator_key_length_applies_to_every_call() -> None:
     assert len(keys) == 2 and all(len(key) == 40 for key in keys)
     manager.invalidate(managed_short, "tiny", key_length=20)
     assert len(set(memory.keys(managed_short._arg_namespace))) == 1
+
+
+RANDOM_MODULE = textwrap.dedent(
+    """
+    import random
+    from beaker.cache import cache_region, cache_regions
+
+    cache_regions.update({"r": {"type": "memory", "key_length": 120}})
+
+    @cache_region("r", "p%s", 7)
+    def f(a, b=None, *rest, c=0, **kw):
+        return a
+
+    class C:
+        @cache_region("r")
+        def m(self, x, y="d"):
+            return x
+
+    def value(rng):
+        kind = rng.randrange(6)
+        if kind == 0:
+            return rng.randrange(-1000, 1000)
+        if kind == 1:
+            return rng.choice([None, True, 1.5, -0.0, (1, "a")])
+        alphabet = "ab %%:\\u00e9\\u2603\\n"
+        return "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 80)))
+
+    def exercise():
+        rng = random.Random(1234)
+        for _ in range(150):
+            args = [value(rng) for _ in range(rng.randrange(1, 5))]
+            kwargs = {}
+            if rng.random() < 0.3:
+                kwargs["c"] = value(rng)
+            if rng.random() < 0.2:
+                kwargs["extra"] = value(rng)
+            f(*args, **kwargs)
+            C().m(value(rng), **({"y": value(rng)} if rng.random() < 0.5 else {}))
+    """
+)
+
+
+def test_random_calls_leave_the_same_keys_as_beaker_114(tmp_path: Path) -> None:
+    path = tmp_path / "keysmod.py"
+    path.write_text(RANDOM_MODULE)
+    theirs = _real_beaker.run(REAL_DUMP.format(directory=str(tmp_path)), cwd=tmp_path)
+    module = _import_ours(path)
+    module.exercise()
+    memory = compat_cache._backends.memory
+    namespaces = {ns for ns, _ in memory._data}
+    ours = {ns: sorted(_as_beaker_stores(k) for k in memory.keys(ns)) for ns in namespaces}
+    assert sum(len(keys) for keys in ours.values()) > 200
+    assert json.loads(json.dumps(_real_beaker.canon(ours))) == theirs
