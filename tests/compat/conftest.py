@@ -24,30 +24,6 @@ def _fresh_beaker_state() -> Iterator[None]:
     compat_cache._reset_for_tests()
 
 
-# The network servers (see tests/network/conftest.py): skipped when absent, failing under CI.
-from tests.network.conftest import _address
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> str:
-    return _address("BEAKER_TEST_REDIS_URL")
-
-
-@pytest.fixture(scope="session")
-def redis_cluster_url() -> str:
-    return _address("BEAKER_TEST_REDIS_CLUSTER_URL")
-
-
-@pytest.fixture(scope="session")
-def memcached_servers() -> str:
-    return _address("BEAKER_TEST_MEMCACHED")
-
-
-@pytest.fixture(scope="session")
-def postgresql_url() -> str:
-    return _address("BEAKER_TEST_POSTGRESQL_URL")
-
-
 @pytest.fixture(autouse=True)
 def _fresh_session_setups() -> Iterator[None]:
     from beaker.compat import session as compat_session

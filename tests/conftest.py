@@ -1,4 +1,4 @@
-"""Addresses of the real servers the network tests run against.
+"""Addresses of the real servers the network, session and compat tests run against.
 
 `.ci/run` starts redis-server, a Redis Cluster, memcached and PostgreSQL on loopback and exports
 their addresses; outside CI a test whose server is absent is skipped with a hint, and under
