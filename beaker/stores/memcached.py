@@ -32,6 +32,7 @@ This module also holds the client plumbing that :mod:`beaker.locks.memcached` re
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import logging
 import math
@@ -220,6 +221,94 @@ def _dump(node: Any, command: bytes, timeout: float) -> bytes:
             tail = window[-1:]
 
 
+class ClientPool:
+    """pymemcache ``Client`` connections to one server, shared by threads: each call takes an
+    idle connection (or opens one), runs one pymemcache command on it and puts it back.
+
+    ``collections.deque`` ``pop``/``append`` are atomic, so taking and returning a connection
+    costs well under a microsecond — pymemcache's ``PooledClient`` spends ~2 µs per call in its
+    lock and context manager, over 10% of a loopback round trip. A connection whose command
+    raised is closed and dropped (pymemcache's ``destroy_on_fail``); the next call opens a
+    fresh one, which is how the store recovers after a server restart. There are as many
+    connections as threads ever used the server at once.
+
+    Args:
+        server: a pymemcache server spec (``(host, port)`` or a unix socket path).
+        options: keyword arguments for each ``pymemcache.Client``.
+    """
+
+    __slots__ = ("idle", "options", "server")
+
+    key_prefix = b""
+    tls_context = None
+
+    def __init__(self, server: Any, **options: Any) -> None:
+        self.server = server
+        self.options = options
+        self.idle: collections.deque[Any] = collections.deque()
+
+    def _take(self) -> Any:
+        try:
+            return self.idle.pop()
+        except IndexError:
+            return Client(self.server, **self.options)
+
+    def get(self, key: str) -> Any:
+        """``get`` one item (the hot path, written out)."""
+        try:
+            client = self.idle.pop()
+        except IndexError:
+            client = Client(self.server, **self.options)
+        try:
+            item = client.get(key)
+        except BaseException:
+            client.close()
+            raise
+        self.idle.append(client)
+        return item
+
+    def call(self, command: str, *args: Any, **kwargs: Any) -> Any:
+        """Run ``pymemcache.Client.<command>(*args, **kwargs)`` on a pooled connection."""
+        client = self._take()
+        try:
+            result = getattr(client, command)(*args, **kwargs)
+        except BaseException:
+            client.close()
+            raise
+        self.idle.append(client)
+        return result
+
+    def set(self, key: str, value: bytes, expire: int = 0, noreply: bool = False) -> Any:
+        return self.call("set", key, value, expire=expire, noreply=noreply)
+
+    def add(self, key: str, value: bytes, expire: int = 0, noreply: bool = False) -> Any:
+        return self.call("add", key, value, expire=expire, noreply=noreply)
+
+    def gets(self, key: str) -> Any:
+        return self.call("gets", key)
+
+    def cas(self, key: str, value: bytes, cas: Any, expire: int = 0, noreply: bool = False) -> Any:
+        return self.call("cas", key, value, cas, expire=expire, noreply=noreply)
+
+    def delete(self, key: str, noreply: bool = False) -> Any:
+        return self.call("delete", key, noreply=noreply)
+
+    def get_many(self, keys: list[str]) -> Any:
+        return self.call("get_many", keys)
+
+    def delete_many(self, keys: list[str], noreply: bool = False) -> Any:
+        return self.call("delete_many", keys, noreply=noreply)
+
+    def close(self) -> None:
+        """Close every idle connection (ones in use are closed when they come back after a
+        later ``close``, or reused)."""
+        while True:
+            try:
+                self.idle.pop().close()
+            except IndexError:
+                return
+
+
 class _Holder:
     """The live client of one component, built on first use and dropped on ``close()``, and
     memos derived from the configuration. Pickling yields an empty holder: a copy in another
@@ -276,7 +365,7 @@ class MemcachedClientMixin:
     :class:`~beaker.locks.memcached.MemcachedLock`: a lazily built pymemcache client and
     :class:`~beaker.errors.StoreUnavailable` naming the servers.
 
-    One server gets a ``PooledClient``; several get a ``HashClient`` (rendezvous hashing, pooled
+    One server gets a :class:`ClientPool`; several get a ``HashClient`` (rendezvous hashing, pooled
     connections) configured so that keys never move to another server: while a server is down
     its keys raise ``StoreUnavailable`` (each call tries it again) instead of failing over, so
     no stale item can reappear when it returns. Reconnection is pymemcache's: a broken
@@ -319,7 +408,7 @@ class MemcachedClientMixin:
             "default_noreply": False,
         }
         if len(specs) == 1:
-            return PooledClient(specs[0], **options)
+            return ClientPool(specs[0], **options)
         return HashClient(
             specs,
             use_pooling=True,

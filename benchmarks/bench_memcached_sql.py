@@ -1,0 +1,321 @@
+"""memcached and SQL benchmark: ns per operation and server work per operation, in one run.
+
+    PYTHONPATH=. python benchmarks/bench_memcached_sql.py [--memcached HOST:PORT]
+        [--postgresql-url URL] [--beaker-venv PATH] [--min-seconds S]
+
+Workloads, for MemcachedStore, SQLAlchemyStore on a SQLite file and (with a URL) on PostgreSQL:
+get hit and set on the bare store and through ``compose(...)``'s ``Cache.get`` / ``Cache.set``.
+Baselines in the same run: the raw client doing the same work on the same bytes — pymemcache's
+``get``/``set`` of the same item on a bare ``pymemcache.Client`` (one connection, the strictest)
+and on pymemcache's thread-safe ``PooledClient``; a plain SQLAlchemy ``select`` of the same row
+by primary key and the same upsert on the store's own engine (same pool, same pre-ping) — and
+with ``--beaker-venv`` real Beaker 1.14.1's
+``ext:memcached`` and ``ext:database`` (``benchmarks/beaker114_memcached_sql.py``).
+
+Server work per operation: memcached commands from ``stats`` deltas (``cmd_get`` counts each
+item fetched, ``cmd_set`` each store, plus deletes/touches) over a few thousand operations;
+SQL statements from SQLAlchemy's ``before_cursor_execute`` event. Without ``--memcached`` a
+private memcached is started on a free loopback port, so no other traffic disturbs the counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from _timing import ns_per_op, report, run_baseline
+from pymemcache.client.base import Client, PooledClient
+
+from beaker import compose
+from beaker.entry import Entry, pack_entry
+from beaker.locks import NullLock
+from beaker.serializers.pickle import PickleSerializer
+from beaker.stores.memcached import MemcachedStore, expire_seconds
+from beaker.stores.sqlalchemy import SQLAlchemyStore
+
+VALUE = {"title": "a cached page fragment", "items": list(range(20))}
+COUNTED = 2000
+ROUNDS = 5
+MEMCACHED_COMMANDS = (
+    "cmd_get",
+    "cmd_set",
+    "cmd_touch",
+    "cmd_flush",
+    "delete_hits",
+    "delete_misses",
+    "incr_hits",
+    "incr_misses",
+    "decr_hits",
+    "decr_misses",
+)
+
+
+# -- memcached -------------------------------------------------------------------------------------
+
+
+@contextmanager
+def private_memcached() -> Iterator[str]:
+    """A memcached of our own on a free loopback port (killed on exit)."""
+    binary = shutil.which("memcached")
+    if binary is None:
+        raise SystemExit("no memcached on PATH: install it or pass --memcached HOST:PORT")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    args = [binary, "-l", "127.0.0.1", "-p", str(port), "-U", "0"]
+    if os.geteuid() == 0:
+        args += ["-u", "root"]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.kill()
+        process.wait()
+
+
+def memcached_commands(admin: Client) -> int:
+    stats = admin.stats()
+    return sum(int(stats.get(name.encode(), 0)) for name in MEMCACHED_COMMANDS)
+
+
+def per_op(count: Callable[[], int], operation: Callable[[], object]) -> float:
+    before = count()
+    for _ in range(COUNTED):
+        operation()
+    return (count() - before) / COUNTED
+
+
+def alternate(
+    operation: Callable[[], object], baselines: list[Callable[[], object]], min_seconds: float
+) -> tuple[float, list[float]]:
+    """Best ns/op of ``operation`` and of each baseline, measured in alternation, so drift in
+    the machine's load (other processes) falls on every side alike."""
+    mine = float("inf")
+    theirs = [float("inf")] * len(baselines)
+    for _ in range(ROUNDS):
+        mine = min(mine, ns_per_op(operation, min_seconds))
+        for index, baseline in enumerate(baselines):
+            theirs[index] = min(theirs[index], ns_per_op(baseline, min_seconds))
+    return mine, theirs
+
+
+def measure_memcached(servers: str, min_seconds: float) -> dict[str, dict[str, float]]:
+    store = MemcachedStore(servers)
+    namespace = "bench"
+    cache = compose(store, lock=NullLock(), namespace=namespace)
+    payload = PickleSerializer().dumps(VALUE)
+    entry = Entry(payload, time.time(), time.time() + 3600)
+    store.set(namespace, "k", entry)
+    name = store.item_name(namespace, "k")
+    record = pack_entry(entry)
+    expire = expire_seconds(entry.ttl())
+    host, port = servers.split(";")[0].rsplit(":", 1)
+    bare = Client((host, int(port)), no_delay=True, default_noreply=False)
+    pooled = PooledClient((host, int(port)), no_delay=True, default_noreply=False)
+    admin = Client((host, int(port)), default_noreply=False)
+
+    raw_pooled: dict[str, Callable[[], object]] = {
+        "get": lambda: pooled.get(name),
+        "set": lambda: pooled.set(name, record, expire=expire, noreply=False),
+    }
+    raw_bare: dict[str, Callable[[], object]] = {
+        "get": lambda: bare.get(name),
+        "set": lambda: bare.set(name, record, expire=expire, noreply=False),
+    }
+    ours: dict[str, tuple[str, Callable[[], object]]] = {
+        "memcached get hit: store": ("get", lambda: store.get(namespace, "k")),
+        "memcached get hit: Cache.get": ("get", lambda: cache.get("k")),
+        "memcached set: store": ("set", lambda: store.set(namespace, "k", entry)),
+        "memcached set: Cache.set": ("set", lambda: cache.set("k", VALUE, ttl=3600)),
+    }
+    tables: dict[str, dict[str, float]] = {
+        "ours": {},
+        "raw pymemcache Client": {},
+        "raw PooledClient": {},
+        "commands": {},
+    }
+    for workload, (kind, operation) in ours.items():
+        mine, (bare_ns, pooled_ns) = alternate(
+            operation, [raw_bare[kind], raw_pooled[kind]], min_seconds
+        )
+        tables["ours"][workload] = mine
+        tables["raw pymemcache Client"][workload] = bare_ns
+        tables["raw PooledClient"][workload] = pooled_ns
+        tables["commands"][workload] = per_op(lambda: memcached_commands(admin), operation)
+    assert cache.get("k") == VALUE
+    store.clear(namespace)
+    store.close()
+    bare.close()
+    pooled.close()
+    admin.close()
+    return tables
+
+
+# -- SQL -------------------------------------------------------------------------------------------
+
+
+def measure_sql(label: str, url: str, min_seconds: float) -> dict[str, dict[str, float]]:
+    store = SQLAlchemyStore(url)
+    namespace = "bench"
+    cache = compose(store, lock=NullLock(), namespace=namespace)
+    payload = PickleSerializer().dumps(VALUE)
+    entry = Entry(payload, time.time(), time.time() + 3600)
+    store.set(namespace, "k", entry)
+    runtime = store._runtime()
+    engine, table = runtime.engine, runtime.table
+
+    # The raw baselines: what an application would write by hand on the same engine.
+    select = sa.select(table.c.value, table.c.created, table.c.expires).where(
+        table.c.namespace == namespace, table.c.key == "k"
+    )
+    row = {
+        "namespace": namespace,
+        "key": "k",
+        "value": payload,
+        "created": entry.stored_at,
+        "accessed": entry.stored_at,
+        "expires": entry.expires_at,
+    }
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(table)
+    upsert = statement.on_conflict_do_update(
+        index_elements=[table.c.namespace, table.c.key],
+        set_={
+            name: statement.excluded[name] for name in ("value", "created", "accessed", "expires")
+        },
+    )
+
+    def raw_get() -> object:
+        with engine.connect() as conn:
+            return conn.execute(select).first()
+
+    def raw_set() -> None:
+        with engine.begin() as conn:
+            conn.execute(upsert, row)
+
+    raw = {"get": raw_get, "set": raw_set}
+    ours: dict[str, tuple[str, Callable[[], object]]] = {
+        f"{label} get hit: store": ("get", lambda: store.get(namespace, "k")),
+        f"{label} get hit: Cache.get": ("get", lambda: cache.get("k")),
+        f"{label} set: store": ("set", lambda: store.set(namespace, "k", entry)),
+        f"{label} set: Cache.set": ("set", lambda: cache.set("k", VALUE, ttl=3600)),
+    }
+    statements = [0]
+
+    def count(*args: Any) -> None:
+        statements[0] += 1
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    tables: dict[str, dict[str, float]] = {"ours": {}, "raw SQLAlchemy": {}, "commands": {}}
+    for workload, (kind, operation) in ours.items():
+        mine, (theirs,) = alternate(operation, [raw[kind]], min_seconds)
+        tables["ours"][workload] = mine
+        tables["raw SQLAlchemy"][workload] = theirs
+        tables["commands"][workload] = per_op(lambda: statements[0], operation)
+    sa.event.remove(engine, "before_cursor_execute", count)
+    assert cache.get("k") == VALUE
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    store.clear(namespace)
+    store.close()
+    return tables
+
+
+# -- report ----------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--memcached", help="HOST:PORT (default: start a private memcached)")
+    parser.add_argument(
+        "--postgresql-url",
+        default=os.environ.get("BEAKER_TEST_POSTGRESQL_URL"),
+        help="SQLAlchemy URL of a scratch PostgreSQL database (default $BEAKER_TEST_POSTGRESQL_URL)",
+    )
+    parser.add_argument("--beaker-venv", help="virtualenv with beaker==1.14.1, python-memcached")
+    parser.add_argument(
+        "--min-seconds", type=float, default=0.1, help="shortest timed loop per repeat (seconds)"
+    )
+    args = parser.parse_args()
+
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        private_memcached() if args.memcached is None else _given(args.memcached) as servers,
+    ):
+        sqlite_url = f"sqlite:///{tmp}/bench.db"
+        parts = [measure_memcached(servers, args.min_seconds)]
+        parts.append(measure_sql("sqlite", sqlite_url, args.min_seconds))
+        if args.postgresql_url:
+            parts.append(measure_sql("postgresql", args.postgresql_url, args.min_seconds))
+        theirs: dict[str, float] = {}
+        if args.beaker_venv:
+            script = Path(__file__).with_name("beaker114_memcached_sql.py")
+            extra = [
+                "--memcached",
+                servers,
+                "--sqlite-url",
+                f"sqlite:///{tmp}/beaker114.db",
+                "--min-seconds",
+                str(args.min_seconds),
+            ]
+            if args.postgresql_url:
+                extra += ["--postgresql-url", args.postgresql_url]
+            theirs = run_baseline(args.beaker_venv, script, extra)
+
+    ours: dict[str, float] = {}
+    commands: dict[str, dict[str, float]] = {"ours": {}}
+    baselines: dict[str, dict[str, float]] = {}
+    for part in parts:
+        for table, values in part.items():
+            if table == "ours":
+                ours.update(values)
+            elif table == "commands":
+                commands["ours"].update(values)
+            else:
+                baselines.setdefault(table, {}).update(values)
+    if theirs:
+        baselines["beaker 1.14.1"] = {
+            k: v for k, v in theirs.items() if not k.startswith("commands: ")
+        }
+        commands["beaker 1.14.1"] = {
+            k.removeprefix("commands: "): v for k, v in theirs.items() if k.startswith("commands: ")
+        }
+
+    report("memcached and SQL (ns/op; ratio = ours / baseline)", ours, baselines)
+    print("\nserver work per operation (memcached: stats commands; SQL: statements)")
+    print(f"{'workload':<34}" + "".join(f"{who:>16}" for who in commands))
+    for workload in ours:
+        line = f"{workload:<34}"
+        for table in commands.values():
+            count = table.get(workload)
+            line += f"{'-' if count is None else format(count, '.2f'):>16}"
+        print(line)
+    return 0
+
+
+@contextmanager
+def _given(servers: str) -> Iterator[str]:
+    yield servers
+
+
+if __name__ == "__main__":
+    sys.exit(main())
