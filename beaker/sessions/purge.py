@@ -129,12 +129,31 @@ def _redis_store(spec: str) -> Store:
     return RedisStore(url=spec)
 
 
+def _memcached_store(spec: str) -> Store:
+    from beaker.stores.memcached import MemcachedStore
+
+    servers = spec.split("://", 1)[1].rstrip("/")
+    if not servers:
+        raise ConfigError("store", spec, "memcached://host:port[;host:port...]")
+    return MemcachedStore(servers)
+
+
+def _sql_store(spec: str) -> Store:
+    from beaker.stores.sqlalchemy import SQLAlchemyStore
+
+    return SQLAlchemyStore(url=spec)
+
+
 #: Scheme -> function building a Store from the whole spec. Add network stores here.
 STORE_SCHEMES: Mapping[str, Callable[[str], Store]] = {
     "file": _file_store,
     "dbm": _dbm_store,
     "redis": _redis_store,
     "rediss": _redis_store,
+    "memcached": _memcached_store,
+    "sqlite": _sql_store,
+    "postgresql": _sql_store,
+    "postgresql+psycopg": _sql_store,
 }
 
 

@@ -7,6 +7,7 @@ import http.cookiejar
 import json
 import socketserver
 import threading
+import uuid
 import urllib.request
 import warnings
 from collections.abc import Callable, Iterator
@@ -33,13 +34,39 @@ def clock() -> FakeClock:
     return FakeClock(1_700_000_000.0)
 
 
-@pytest.fixture(params=["memory", "file", "dbm"])
-def store(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
+def _network_store(kind: str, request: pytest.FixtureRequest, tmp_path: Any) -> Any:
+    """A store on a real server (tests/conftest.py), isolated by a prefix or table of its own."""
+    unique = uuid.uuid4().hex[:12]
+    if kind == "redis":
+        from beaker.stores.redis import RedisStore
+
+        return RedisStore(url=request.getfixturevalue("redis_url"), prefix=f"t{unique}:")
+    if kind == "memcached":
+        from beaker.stores.memcached import MemcachedStore
+
+        return MemcachedStore(request.getfixturevalue("memcached_servers"), prefix=f"t{unique}:")
+    from beaker.stores.sqlalchemy import SQLAlchemyStore
+
+    if kind == "sqlite":
+        return SQLAlchemyStore(url=f"sqlite:///{tmp_path / 'sessions.db'}")
+    return SQLAlchemyStore(
+        url=request.getfixturevalue("postgresql_url"), table_name=f"sessions_{unique}"
+    )
+
+
+@pytest.fixture(params=["memory", "file", "dbm", "redis", "memcached", "sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
+    """Every store sessions must work on: the local ones and each network one."""
     if request.param == "memory":
-        return MemoryStore()
-    if request.param == "file":
-        return FileStore(str(tmp_path / "files"))
-    return DBMStore(str(tmp_path / "dbm"))
+        made: Any = MemoryStore()
+    elif request.param == "file":
+        made = FileStore(str(tmp_path / "files"))
+    elif request.param == "dbm":
+        made = DBMStore(str(tmp_path / "dbm"))
+    else:
+        made = _network_store(request.param, request, tmp_path)
+    yield made
+    made.close()
 
 
 @attrs.frozen

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -85,16 +86,34 @@ def start_session(server: LiveServer) -> str:
     return cookie
 
 
-@pytest.fixture(params=["thread-lock+memory", "file-lock+file"])
-def locking_sessions(request: pytest.FixtureRequest, tmp_path: Any) -> Sessions:
+@pytest.fixture(
+    params=["thread-lock+memory", "file-lock+file", "redis-lock+redis", "memcached-lock+sql"]
+)
+def locking_sessions(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Sessions]:
+    unique = f"t{uuid.uuid4().hex[:12]}:"
+    store: Any
+    lock: Any
     if request.param == "thread-lock+memory":
-        return server_side(MemoryStore(), lock=ThreadLock(), secret="s", lock_requests=True)
-    return server_side(
-        FileStore(str(tmp_path / "data")),
-        lock=FileLock(str(tmp_path / "locks")),
-        secret="s",
-        lock_requests=True,
-    )
+        store, lock = MemoryStore(), ThreadLock()
+    elif request.param == "file-lock+file":
+        store, lock = FileStore(str(tmp_path / "data")), FileLock(str(tmp_path / "locks"))
+    elif request.param == "redis-lock+redis":
+        from beaker.locks.redis import RedisLock
+        from beaker.stores.redis import RedisStore
+
+        url = request.getfixturevalue("redis_url")
+        store = RedisStore(url=url, prefix=unique)
+        lock = RedisLock(url=url, prefix=unique + "lock:")
+    else:
+        from beaker.locks.memcached import MemcachedLock
+        from beaker.stores.sqlalchemy import SQLAlchemyStore
+
+        store = SQLAlchemyStore(url=f"sqlite:///{tmp_path / 'sessions.db'}")
+        lock = MemcachedLock(request.getfixturevalue("memcached_servers"), prefix=unique)
+    yield server_side(store, lock=lock, secret="s", lock_requests=True)
+    store.close()
+    if hasattr(lock, "close"):
+        lock.close()
 
 
 def test_concurrent_requests_keep_each_others_writes(
