@@ -7,8 +7,8 @@ import http.cookiejar
 import json
 import socketserver
 import threading
-import uuid
 import urllib.request
+import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any

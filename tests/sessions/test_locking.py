@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs
