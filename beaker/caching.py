@@ -162,8 +162,9 @@ class Cache:
         try:
             return codec.loads(entry.value)
         except DeserializationError as exc:
-            log.warning("cache entry %r in namespace %r is unreadable (%s): a miss", key,
-                        self.name, exc)
+            log.warning(
+                "cache entry %r in namespace %r is unreadable (%s): a miss", key, self.name, exc
+            )
             return MISSING
 
     def get(self, key: str, default: Any = MISSING) -> Any:
@@ -243,9 +244,7 @@ class Cache:
 
     # -- dogpile-protected creation -----------------------------------------------------------
 
-    def get_or_create(
-        self, key: str, creator: Callable[[], Any], ttl: float | None = None
-    ) -> Any:
+    def get_or_create(self, key: str, creator: Callable[[], Any], ttl: float | None = None) -> Any:
         """Return the fresh value under ``key``, or make it with ``creator()`` and store it.
 
         For one key, one creator runs at a time within the lock's scope; the other callers wait

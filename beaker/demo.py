@@ -37,11 +37,11 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-def make_app(workdir: Path, ttl: float = 60.0) -> tuple[Callable[..., Iterable[bytes]], dict[str, int]]:
+def make_app(
+    workdir: Path, ttl: float = 60.0
+) -> tuple[Callable[..., Iterable[bytes]], dict[str, int]]:
     """Build the demo's WSGI app. Returns the app and its live counters (calls, requests)."""
-    cache = compose(
-        store=FileStore(workdir / "cache"), lock=FileLock(workdir / "locks"), ttl=ttl
-    )
+    cache = compose(store=FileStore(workdir / "cache"), lock=FileLock(workdir / "locks"), ttl=ttl)
     counters = {"requests": 0, "computed": 0}
 
     @cache.memoize("report", namespace="demo.report")
@@ -62,9 +62,7 @@ def make_app(workdir: Path, ttl: float = 60.0) -> tuple[Callable[..., Iterable[b
         before = counters["computed"]
         body = json.dumps(report(city, year)).encode()
         outcome = "miss" if counters["computed"] > before else "hit"
-        start_response(
-            "200 OK", [("Content-Type", "application/json"), ("X-Cache", outcome)]
-        )
+        start_response("200 OK", [("Content-Type", "application/json"), ("X-Cache", outcome)])
         return [body]
 
     return app, counters
@@ -133,8 +131,10 @@ def _drive(base: str) -> int:
         elapsed_ms = (time.perf_counter() - started) * 1000
         counts[outcome] += 1
         print(f"GET {path:<24}{outcome:>8}{elapsed_ms:>10.1f} ms")
-    print(f"\n{counts['hit']} hits, {counts['miss']} misses "
-          f"(each miss ran the {SLOW_SECONDS * 1000:.0f} ms function once)")
+    print(
+        f"\n{counts['hit']} hits, {counts['miss']} misses "
+        f"(each miss ran the {SLOW_SECONDS * 1000:.0f} ms function once)"
+    )
     return 0 if counts == {"hit": 4, "miss": 3} else 1
 
 

@@ -39,8 +39,9 @@ def main() -> None:
         lambda: memory.get(f"miss-{next(counter)}", createfunc=lambda: VALUE)
     )
 
-    files = CacheManager(type="file", data_dir=tmp + "/file", lock_dir=tmp + "/lock",
-                         expire=3600).get_cache("bench")
+    files = CacheManager(
+        type="file", data_dir=tmp + "/file", lock_dir=tmp + "/lock", expire=3600
+    ).get_cache("bench")
     files.put("k", VALUE)
     results["file get hit (1 key in ns)"] = ns_per_op(lambda: files.get("k"))
     results["file set (1 key in ns)"] = ns_per_op(lambda: files.put("k", VALUE))
@@ -49,8 +50,9 @@ def main() -> None:
     results[f"file get hit ({NAMESPACE_SIZE} keys in ns)"] = ns_per_op(lambda: files.get("k"))
     results[f"file set ({NAMESPACE_SIZE} keys in ns)"] = ns_per_op(lambda: files.put("k", VALUE))
 
-    dbm = CacheManager(type="dbm", data_dir=tmp + "/dbm", lock_dir=tmp + "/lock",
-                       expire=3600).get_cache("bench")
+    dbm = CacheManager(
+        type="dbm", data_dir=tmp + "/dbm", lock_dir=tmp + "/lock", expire=3600
+    ).get_cache("bench")
     dbm.put("k", VALUE)
     results["dbm get hit"] = ns_per_op(lambda: dbm.get("k"))
     print(json.dumps(results))

@@ -15,7 +15,17 @@ _LAZY = {
     "MemcachedLock": "beaker.locks.memcached",
 }
 
-__all__ = ["Lease", "Lock", "NullLock", "Scope", "ThreadLock", *_LAZY]
+__all__ = [
+    "FileLock",
+    "Lease",
+    "Lock",
+    "MemcachedLock",
+    "NullLock",
+    "RedisClusterLock",
+    "RedisLock",
+    "Scope",
+    "ThreadLock",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -13,7 +13,10 @@ Must not import from ``beaker.caching``, ``beaker.sessions`` or ``beaker.compat`
 from __future__ import annotations
 
 from types import TracebackType
-from typing import ClassVar, Literal, Protocol, runtime_checkable
+from typing import ClassVar, Literal, Protocol, TypeVar, runtime_checkable
+
+_L = TypeVar("_L", bound="Lease")
+_B = TypeVar("_B", bound="LeaseBase")
 
 #: How far a lock's mutual exclusion reaches.
 Scope = Literal["none", "thread", "host", "cluster"]
@@ -26,7 +29,7 @@ class Lease(Protocol):
     def release(self) -> None:
         """Give the lock up. Raises :class:`~beaker.errors.LockError` if already released."""
 
-    def __enter__(self) -> Lease: ...
+    def __enter__(self: _L) -> _L: ...
 
     def __exit__(
         self,
@@ -67,7 +70,7 @@ class LeaseBase:
     def release(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def __enter__(self) -> LeaseBase:
+    def __enter__(self: _B) -> _B:
         return self
 
     def __exit__(

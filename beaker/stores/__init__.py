@@ -17,7 +17,16 @@ _LAZY = {
     "SQLAlchemyStore": "beaker.stores.sqlalchemy",
 }
 
-__all__ = ["MemoryStore", "Store", *_LAZY]
+__all__ = [
+    "DBMStore",
+    "FileStore",
+    "MemcachedStore",
+    "MemoryStore",
+    "RedisClusterStore",
+    "RedisStore",
+    "SQLAlchemyStore",
+    "Store",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -57,12 +57,12 @@ def check_lock_exclusion(
             codes = [proc.exitcode for proc in procs]
             assert codes == [0] * workers, f"worker processes failed: exit codes {codes}"
         else:
-            errors: list[BaseException] = []
+            errors: list[Exception] = []
 
             def run() -> None:
                 try:
                     _worker(*args)
-                except BaseException as exc:  # reported below
+                except Exception as exc:  # noqa: BLE001 - any failure is reported below
                     errors.append(exc)
 
             threads = [threading.Thread(target=run) for _ in range(workers)]

@@ -44,7 +44,9 @@ KEYS = st.one_of(
 )
 VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=50) | st.binary(max_size=200),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=10,
 )
 # TTLs far above real time (a test run) so stores with native TTL never drop entries on
@@ -141,6 +143,4 @@ class StoreMachine(RuleBasedStateMachine):
             assert set(self.store.keys(name)) == expected, f"keys of {name!r} differ"
 
 
-StoreMachine.TestCase.settings = settings(
-    max_examples=40, stateful_step_count=25, deadline=None
-)
+StoreMachine.TestCase.settings = settings(max_examples=40, stateful_step_count=25, deadline=None)

@@ -58,10 +58,9 @@ def test_registry_does_not_grow_with_names_used() -> None:
         with lock.acquire(f"name-{i}"):
             pass
     assert lock.held_names() == 0
-    with pytest.raises(LockTimeout):
-        with lock.acquire("x"):
-            assert lock.held_names() == 1
-            lock.acquire("x", timeout=0)
+    with pytest.raises(LockTimeout), lock.acquire("x"):
+        assert lock.held_names() == 1
+        lock.acquire("x", timeout=0)
     assert lock.held_names() == 0
 
 
