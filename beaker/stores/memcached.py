@@ -19,11 +19,13 @@ one ``get`` of one item.
 
 Clearing a namespace: memcached cannot list keys by prefix, and a per-namespace generation
 counter would cost a second item read on every hit. Instead :meth:`MemcachedStore.clear` and
-:meth:`MemcachedStore.keys` list the server's items with ``lru_crawler metadump hash`` (memcached
->= 1.6; ``metadump all`` on older servers, crawler on by default since 1.5) and delete the
-namespace's items one by one: exact across processes for items written before the call, like
-Redis ``SCAN``, at a cost proportional to the items on the servers — and unlike Beaker's
-``flush_all``, other namespaces and other applications' items survive.
+:meth:`MemcachedStore.keys` list the servers' items with ``lru_crawler metadump hash`` (a walk
+of the hash table; servers that do not know it get ``metadump all``, a walk of the LRUs, which
+may miss items moved during the walk; the crawler is on by default since memcached 1.5, ``-X``
+turns dumping off) and delete the namespace's items in pipelined batches: exact across processes
+for items written before the call, like Redis ``SCAN``, at a cost proportional to the items on
+the servers — and unlike Beaker's ``flush_all``, other namespaces and other applications' items
+survive.
 
 This module also holds the client plumbing that :mod:`beaker.locks.memcached` reuses. It imports
 ``pymemcache`` (the ``memcached`` extra) and must not import ``beaker.caching``,
@@ -368,8 +370,10 @@ class MemcachedClientMixin:
     One server gets a :class:`ClientPool`; several get a ``HashClient`` (rendezvous hashing, pooled
     connections) configured so that keys never move to another server: while a server is down
     its keys raise ``StoreUnavailable`` (each call tries it again) instead of failing over, so
-    no stale item can reappear when it returns. Reconnection is pymemcache's: a broken
-    connection is dropped from the pool and the next call opens a new one.
+    no stale item can reappear when it returns. Reconnection: a connection whose command failed
+    is closed and dropped from the pool, and the next call opens a new one (no retry loop).
+    Connections are not shared across ``fork``: call :meth:`close` in a child that inherited a
+    used component (e.g. a post-fork hook), or build components after forking.
     """
 
     servers: str = attrs.field(default="127.0.0.1:11211", validator=_check_servers)
@@ -449,9 +453,10 @@ class MemcachedStore(MemcachedClientMixin):
             Ignored when ``client`` is given.
         prefix: put in front of every item name (printable ASCII, no spaces, at most 100
             characters); default ``"beaker:"``.
-        client: a pymemcache ``Client``/``PooledClient``/``HashClient`` you built; it must hand
-            bytes back as they were stored (no serde that changes them). :meth:`close` leaves
-            it open.
+        client: a pymemcache ``PooledClient``/``HashClient`` you built (a bare ``Client`` is
+            not thread-safe: single-threaded use only); without ``key_prefix`` and handing bytes
+            back as they were stored (no serde that changes them). :meth:`close` leaves it
+            open.
         socket_timeout: seconds to connect and to wait for a reply (clients built here).
 
     Thread-safe (pooled connections) and process-safe (memcached is the only shared state);
@@ -503,11 +508,19 @@ class MemcachedStore(MemcachedClientMixin):
 
     def get(self, namespace: str, key: str) -> Entry | None:
         """One ``get`` of one item. An unreadable item is a miss and a logged warning."""
-        space = self._holder.spaces.get(namespace) or self._space(namespace)
-        hashed = not safe_name_part(key, MAX_NAME - len(space))
+        holder = self._holder
+        space = holder.spaces.get(namespace) or self._space(namespace)
+        # safe_name_part(), written out: this is the hot path.
+        hashed = not (
+            len(space) + len(key) <= MAX_NAME
+            and key.isascii()
+            and key.isprintable()
+            and " " not in key
+            and not key.startswith("#")
+        )
         name = space + (digest_name(key) if hashed else key)
         try:
-            item = (self._holder.client or self._connect()).get(name)
+            item = (holder.client or self._connect()).get(name)
         except Exception as exc:
             raise self._failed(exc, f"get {name!r}") from exc
         if item is None:

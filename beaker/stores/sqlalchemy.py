@@ -12,7 +12,8 @@ Table layout (primary key ``(namespace, key)``, an index on ``expires`` for clea
 
 ``%`` and NUL in namespaces and keys are stored as ``%25`` and ``%00`` (PostgreSQL text
 cannot hold NUL). Every read is one ``SELECT`` by primary key on a pooled connection (no
-in-process copy: one process sees another's write at once); every write is one upsert
+in-process copy: one process sees another's write at once; autocommit on PostgreSQL, so no
+``BEGIN``/``ROLLBACK`` around it); every write is one upsert
 (``INSERT ... ON CONFLICT DO UPDATE`` on PostgreSQL and SQLite, delete + insert in one
 transaction elsewhere). Each operation checks a connection out and returns it before it ends.
 Expired rows are removed by :meth:`SQLAlchemyStore.purge_expired`, not by reads (freshness is
@@ -107,7 +108,7 @@ def _is_memory_sqlite(url: sa.URL) -> bool:
 class _Runtime:
     """The engine, table and prepared statements of one store, built on first use."""
 
-    __slots__ = ("clear", "delete", "engine", "get", "guard", "keys", "table", "upsert")
+    __slots__ = ("clear", "delete", "engine", "get", "guard", "keys", "reader", "table", "upsert")
 
     def __init__(self, engine: sa.Engine, table: sa.Table, serialize: bool) -> None:
         self.engine = engine
@@ -122,6 +123,14 @@ class _Runtime:
         self.clear = table.delete().where(c.namespace == ns)
         self.keys = sa.select(c.key).where(c.namespace == ns)
         dialect = engine.dialect.name
+        # Reads on PostgreSQL run in autocommit: no BEGIN/ROLLBACK around the one SELECT (two
+        # round trips fewer). Elsewhere the plain engine: SQLite's driver does not open a
+        # transaction for a SELECT anyway, and switching its isolation costs a PRAGMA.
+        self.reader: sa.Engine = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if dialect == "postgresql"
+            else engine
+        )
         self.upsert: Any = None
         if dialect in ("postgresql", "sqlite"):
             insert = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
@@ -297,7 +306,7 @@ class SQLAlchemyStore:
         runtime = self._holder.runtime or self._runtime()
         params = {"b_ns": _escape(namespace), "b_key": _escape(key)}
         try:
-            with runtime.guard, runtime.engine.connect() as conn:
+            with runtime.guard, runtime.reader.connect() as conn:
                 row = conn.execute(runtime.get, params).first()
         except sqlalchemy.exc.SQLAlchemyError as exc:
             raise self._failed(exc, "read an entry") from exc
@@ -344,7 +353,7 @@ class SQLAlchemyStore:
         returns)."""
         runtime = self._runtime()
         try:
-            with runtime.guard, runtime.engine.connect() as conn:
+            with runtime.guard, runtime.reader.connect() as conn:
                 found = conn.execute(runtime.keys, {"b_ns": _escape(namespace)}).scalars().all()
         except sqlalchemy.exc.SQLAlchemyError as exc:
             raise self._failed(exc, "list keys") from exc
