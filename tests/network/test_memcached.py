@@ -546,3 +546,32 @@ def test_store_pickles_and_evolves_without_sharing_connections(
     assert other.get("ns", "k") is None
     for each in (store, copy, other):
         each.close()
+
+
+def test_threads_share_the_pool_without_mixing_replies(private_memcached: MemcachedServer) -> None:
+    import threading
+
+    store = MemcachedStore(private_memcached.address)
+    errors: list[BaseException] = []
+
+    def work(worker: int) -> None:
+        try:
+            for i in range(300):
+                key = f"{worker}-{i % 7}"
+                value = f"{worker}/{i}".encode()
+                store.set("threads", key, entry(value))
+                got = store.get("threads", key)
+                assert got is not None and got.value == value, (key, got)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert 1 <= len(store.live_client().idle) <= 8  # at most one connection per thread
+    store.close()
+    assert len(store.live_client().idle) == 0  # close() emptied the pool; a new one is built
+    store.close()

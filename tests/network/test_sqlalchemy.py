@@ -440,3 +440,20 @@ def test_store_pickles_and_reopens(sqlite_url: str) -> None:
     store.clear(ns)
     copy.close()
     store.close()
+
+
+def test_generic_upsert_fallback_replaces_the_row(sqlite_url: str) -> None:
+    # Dialects without INSERT ... ON CONFLICT get delete + insert in one transaction; run that
+    # path on a real SQLite database by leaving the dialect's upsert out.
+    store = with_table(sqlite_url, fresh("generic"))
+    try:
+        runtime = store._runtime()
+        runtime.upsert = None
+        seen = count_statements(runtime.engine)
+        store.set("ns", "k", entry(b"one", now=1.0))
+        store.set("ns", "k", entry(b"two", now=2.0))
+        assert seen == ["DELETE", "INSERT", "DELETE", "INSERT"]
+        assert store.get("ns", "k") == Entry(b"two", 2.0, None)
+        assert list(store.keys("ns")) == ["k"]
+    finally:
+        drop(store)
