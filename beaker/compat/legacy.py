@@ -48,7 +48,7 @@ _SIGNED: Final = re.compile(r"[0-9a-f]{40}[0-9a-f]{32}")
 
 def sign_legacy_id(secret: str | bytes, session_id: str) -> str:
     """The cookie value Beaker 1.14.1 issued for ``session_id`` under ``secret`` (used by
-    tests and by :class:`~beaker.compat.session.SignedCookie`)."""
+    tests and by :class:`~beaker.compat.cookie_session.SignedCookie`)."""
     key = secret.encode("utf-8") if isinstance(secret, str) else secret
     return hmac.new(key, session_id.encode("utf-8"), hashlib.sha1).hexdigest() + session_id
 

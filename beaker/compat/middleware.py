@@ -6,7 +6,7 @@ Options come as Beaker takes them: a ``config`` dict of ``session.*`` / ``beaker
 coerced and validated when the middleware is built, so a bad option fails at start-up with
 one :class:`~beaker.errors.ConfigError` naming it, not on the first request.
 
-Imports the compat session, cache and config modules.
+Imports the compat session, session setup, cache and config modules.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from typing import Any
 
 from beaker.compat.cache import CacheManager
 from beaker.compat.config import coerce_session_params, parse_cache_config_options
-from beaker.compat.session import Session, SessionObject, session_setup
+from beaker.compat.session import Session, SessionObject
+from beaker.compat.session_setup import session_setup
 
 __all__ = [
     "CacheMiddleware",

@@ -26,8 +26,8 @@ def _fresh_beaker_state() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _fresh_session_setups() -> Iterator[None]:
-    from beaker.compat import session as compat_session
+    from beaker.compat import session_setup
 
-    compat_session._reset_for_tests()
+    session_setup._reset_for_tests()
     yield
-    compat_session._reset_for_tests()
+    session_setup._reset_for_tests()
