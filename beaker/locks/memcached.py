@@ -11,22 +11,22 @@ commands: if the lease expires and is taken in between, the ``cas`` fails and no
 
 memcached counts whole seconds, so a lease lives between ``expire`` and ``expire + 2`` seconds.
 
-Imports ``pymemcache`` (the ``memcached`` extra) and :mod:`beaker.stores.memcached`'s client
-plumbing; must not import ``beaker.caching``, ``beaker.sessions`` or ``beaker.compat``.
+Imports ``pymemcache`` (the ``memcached`` extra), :mod:`beaker.stores.memcached`'s client
+plumbing and the token lease of :mod:`beaker.locks._polling` (waiting with backoff, release);
+must not import ``beaker.caching``, ``beaker.sessions`` or ``beaker.compat``.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import secrets
-import time
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar
 
 import attrs
 
-from beaker.errors import ConfigError, LockError, LockTimeout
-from beaker.locks.base import LeaseBase, Scope
+from beaker.errors import ConfigError
+from beaker.locks._polling import TokenLease, poll
+from beaker.locks.base import Scope
 from beaker.stores.memcached import (
     MAX_NAME,
     MemcachedClientMixin,
@@ -38,44 +38,6 @@ from beaker.stores.memcached import (
 )
 
 log = logging.getLogger("beaker.locks.memcached")
-
-_FIRST_PAUSE: Final = 0.002  # seconds before the first retry; doubles up to max_pause
-
-
-class _MemcachedLease(LeaseBase):
-    __slots__ = ("_item", "_lock", "_name", "_token")
-
-    def __init__(self, lock: MemcachedLock, name: str, item: str, token: bytes) -> None:
-        self._lock = lock
-        self._name = name
-        self._item = item
-        self._token: bytes | None = token
-
-    def release(self) -> None:
-        """Give the lock up (``gets``, then a ``cas`` that expires the item if still ours).
-
-        Raises:
-            LockError: the lease was already released.
-            StoreUnavailable: the server cannot be reached (the lease then expires by itself).
-        """
-        token = self._token
-        if token is None:
-            raise LockError(f"lock {self._name!r} released twice")
-        self._token = None
-        lock = self._lock
-        try:
-            client = lock.live_client()
-            value, cas = client.gets(self._item)
-            released = value == token and client.cas(self._item, b"", cas, expire=-1, noreply=False)
-        except Exception as exc:
-            raise lock._failed(exc, f"release lock {self._name!r}") from exc
-        if not released:
-            log.warning(
-                "lock %r expired before it was released (held longer than expire=%gs): "
-                "another holder may have run meanwhile",
-                self._name,
-                lock.expire,
-            )
 
 
 def _check_expire(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -120,7 +82,17 @@ class MemcachedLock(MemcachedClientMixin):
             return self.prefix + name
         return self.prefix + digest_name(name)
 
-    def acquire(self, name: str, timeout: float | None = None) -> _MemcachedLease:
+    def _give_back(self, name: str, target: str, token: bytes) -> bool:
+        """``gets`` item ``target``, then a ``cas`` that expires it if it still holds ``token``;
+        whether it did."""
+        try:
+            client = self.live_client()
+            value, cas = client.gets(target)
+            return bool(value == token and client.cas(target, b"", cas, expire=-1, noreply=False))
+        except Exception as exc:
+            raise self._failed(exc, f"release lock {name!r}") from exc
+
+    def acquire(self, name: str, timeout: float | None = None) -> TokenLease[bytes]:
         """Hold ``name`` until the lease is released or ``expire`` seconds pass.
 
         Args:
@@ -133,22 +105,16 @@ class MemcachedLock(MemcachedClientMixin):
         """
         item = self.item_name(name)
         token = secrets.token_hex(16).encode()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        pause = _FIRST_PAUSE
-        while True:
+
+        def take() -> bool:
             try:
-                won = self.live_client().add(
-                    item, token, expire=expire_seconds(self.expire), noreply=False
+                return bool(
+                    self.live_client().add(
+                        item, token, expire=expire_seconds(self.expire), noreply=False
+                    )
                 )
             except Exception as exc:
                 raise self._failed(exc, f"acquire lock {name!r}") from exc
-            if won:
-                return _MemcachedLease(self, name, item, token)
-            wait = pause * (0.5 + random.random())  # jitter: waiters do not retry in step
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise LockTimeout(name, timeout or 0.0)
-                wait = min(wait, left)
-            time.sleep(wait)
-            pause = min(pause * 2, self.max_pause)
+
+        poll(name, timeout, self.max_pause, take)
+        return TokenLease(self, name, item, token, log)

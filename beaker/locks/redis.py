@@ -11,23 +11,22 @@ Names the cache hands over (``"{len}:{namespace}:{key}"``) get the same hash tag
 :class:`~beaker.stores.redis.RedisClusterStore` gives that namespace's keys, so on a cluster
 the lock lives on the slot of the data it guards.
 
-Imports ``redis`` (the ``redis`` extra) and :mod:`beaker.stores.redis`'s client plumbing; must
-not import ``beaker.caching``, ``beaker.sessions`` or ``beaker.compat``.
+Imports ``redis`` (the ``redis`` extra), :mod:`beaker.stores.redis`'s client plumbing and the
+token lease of :mod:`beaker.locks._polling` (waiting with backoff, release); must not import
+``beaker.caching``, ``beaker.sessions`` or ``beaker.compat``.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import random
 import secrets
-import time
 from typing import Any, ClassVar, Final
 
 import attrs
 
-from beaker.errors import LockError, LockTimeout
-from beaker.locks.base import LeaseBase, Scope
+from beaker.locks._polling import TokenLease, poll
+from beaker.locks.base import Scope
 from beaker.stores.redis import UNREACHABLE, RedisClientMixin, _positive, _prefix
 
 log = logging.getLogger("beaker.locks.redis")
@@ -39,42 +38,6 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-
-_FIRST_PAUSE: Final = 0.002  # seconds before the first retry; doubles up to max_pause
-
-
-class _RedisLease(LeaseBase):
-    __slots__ = ("_key", "_lock", "_name", "_token")
-
-    def __init__(self, lock: RedisLock, name: str, key: str, token: str) -> None:
-        self._lock = lock
-        self._name = name
-        self._key = key
-        self._token: str | None = token
-
-    def release(self) -> None:
-        """Give the lock up (compare-and-delete).
-
-        Raises:
-            LockError: the lease was already released.
-            StoreUnavailable: the server cannot be reached (the lease then expires by itself).
-        """
-        token = self._token
-        if token is None:
-            raise LockError(f"lock {self._name!r} released twice")
-        self._token = None
-        lock = self._lock
-        try:
-            deleted = lock._release_script()(keys=[self._key], args=[token])
-        except UNREACHABLE as exc:
-            raise lock._unavailable(exc) from exc
-        if not deleted:
-            log.warning(
-                "lock %r expired before it was released (held longer than expire=%gs): "
-                "another holder may have run meanwhile",
-                self._name,
-                lock.expire,
-            )
 
 
 @attrs.frozen
@@ -123,7 +86,14 @@ class RedisLock(RedisClientMixin):
             script = holder.extras["release"] = self.live_client().register_script(_RELEASE)
         return script
 
-    def acquire(self, name: str, timeout: float | None = None) -> _RedisLease:
+    def _give_back(self, name: str, target: str, token: str) -> bool:
+        """Compare-and-delete lock key ``target`` (one Lua script); whether it held ``token``."""
+        try:
+            return bool(self._release_script()(keys=[target], args=[token]))
+        except UNREACHABLE as exc:
+            raise self._unavailable(exc) from exc
+
+    def acquire(self, name: str, timeout: float | None = None) -> TokenLease[str]:
         """Hold ``name`` until the lease is released or ``expire`` seconds pass.
 
         Args:
@@ -137,23 +107,15 @@ class RedisLock(RedisClientMixin):
         key = self.key_of(name)
         token = secrets.token_hex(16)
         expire_ms = max(1, math.ceil(self.expire * 1000.0))
-        deadline = None if timeout is None else time.monotonic() + timeout
-        pause = _FIRST_PAUSE
-        while True:
+
+        def take() -> bool:
             try:
-                won = self.live_client().set(key, token, nx=True, px=expire_ms)
+                return bool(self.live_client().set(key, token, nx=True, px=expire_ms))
             except UNREACHABLE as exc:
                 raise self._unavailable(exc) from exc
-            if won:
-                return _RedisLease(self, name, key, token)
-            wait = pause * (0.5 + random.random())  # jitter: waiters do not retry in step
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise LockTimeout(name, timeout or 0.0)
-                wait = min(wait, left)
-            time.sleep(wait)
-            pause = min(pause * 2, self.max_pause)
+
+        poll(name, timeout, self.max_pause, take)
+        return TokenLease(self, name, key, token, log)
 
 
 @attrs.frozen
