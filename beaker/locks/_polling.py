@@ -2,9 +2,7 @@
 :mod:`beaker.locks.memcached`): :func:`poll` retries taking a free name with growing, jittered
 pauses until it wins or the timeout passes, and :class:`TokenLease` gives the name back with the
 lock's compare-and-delete, so a holder whose lease expired cannot remove its successor's.
-
-Each lock supplies only its server commands: a ``take`` callable for :func:`poll` and a
-:meth:`TokenLock._give_back` method for the lease.
+:class:`PollingLock` puts them together: a lock built on it supplies only its server commands.
 
 Imports only the lock protocol and :mod:`beaker.errors`; must not import the stores, client
 libraries, ``beaker.caching``, ``beaker.sessions`` or ``beaker.compat``.
@@ -16,15 +14,14 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from typing import Final, Generic, Protocol, TypeVar
+from typing import ClassVar, Final, Generic, TypeVar
 
 from beaker.errors import LockError, LockTimeout
 from beaker.locks.base import LeaseBase
 
-__all__ = ["TokenLease", "TokenLock", "poll"]
+__all__ = ["PollingLock", "TokenLease", "poll"]
 
 _T = TypeVar("_T")
-_T_contra = TypeVar("_T_contra", contravariant=True)
 
 _FIRST_PAUSE: Final = 0.002  # seconds before the first retry; doubles up to max_pause
 
@@ -57,45 +54,23 @@ def poll(name: str, timeout: float | None, max_pause: float, take: Callable[[], 
         pause = min(pause * 2, max_pause)
 
 
-class TokenLock(Protocol[_T_contra]):
-    """What a :class:`TokenLease` needs from its lock.
-
-    Attributes:
-        expire: seconds a lease lives unless released first (for the warning).
-    """
-
-    @property
-    def expire(self) -> float: ...
-
-    def _give_back(self, name: str, target: str, token: _T_contra) -> bool:
-        """Remove ``target`` if it still holds ``token``; whether it did.
-
-        Raises:
-            StoreUnavailable: the server cannot be reached.
-        """
-
-
 class TokenLease(LeaseBase, Generic[_T]):
-    """A lease proven by a random token stored at ``target`` on the lock's server.
+    """A lease proven by a random token stored at ``target`` on its lock's server.
 
     Args:
         lock: the lock that handed it out.
         name: the lock's name (``str``).
         target: the server-side key or item name holding the token.
         token: the random token the lock stored there.
-        log: where to warn when the lease had expired before its release.
     """
 
-    __slots__ = ("_lock", "_log", "_name", "_target", "_token")
+    __slots__ = ("_lock", "_name", "_target", "_token")
 
-    def __init__(
-        self, lock: TokenLock[_T], name: str, target: str, token: _T, log: logging.Logger
-    ) -> None:
+    def __init__(self, lock: PollingLock[_T], name: str, target: str, token: _T) -> None:
         self._lock = lock
         self._name = name
         self._target = target
         self._token: _T | None = token
-        self._log = log
 
     def release(self) -> None:
         """Give the lock up (the lock's compare-and-delete).
@@ -110,9 +85,68 @@ class TokenLease(LeaseBase, Generic[_T]):
         self._token = None
         lock = self._lock
         if not lock._give_back(self._name, self._target, token):
-            self._log.warning(
+            lock._log.warning(
                 "lock %r expired before it was released (held longer than expire=%gs): "
                 "another holder may have run meanwhile",
                 self._name,
                 lock.expire,
             )
+
+
+class PollingLock(Generic[_T]):
+    """Base of the locks whose lease is a random token stored on a server under a name only one
+    holder can create: :meth:`acquire` tries that until it wins (:func:`poll`), and the
+    :class:`TokenLease` it returns removes the token only while it is still there.
+
+    A subclass (an ``attrs`` class with ``expire`` and ``max_pause`` fields, in seconds) gives
+    the server commands: :meth:`_target`, :meth:`_new_token`, :meth:`_take`,
+    :meth:`_give_back`, and the logger :attr:`_log`.
+    """
+
+    __slots__ = ()
+
+    #: Where a lease that expired before its release is reported.
+    _log: ClassVar[logging.Logger]
+    expire: float
+    max_pause: float
+
+    def _target(self, name: str) -> str:  # pragma: no cover - overridden
+        """The server-side key or item name of lock ``name``."""
+        raise NotImplementedError
+
+    def _new_token(self) -> _T:  # pragma: no cover - overridden
+        """A fresh random token for one lease."""
+        raise NotImplementedError
+
+    def _take(self, name: str, target: str, token: _T) -> bool:  # pragma: no cover - overridden
+        """Store ``token`` at ``target`` for ``expire`` seconds if ``target`` is free; whether it
+        was.
+
+        Raises:
+            StoreUnavailable: the server cannot be reached.
+        """
+        raise NotImplementedError
+
+    def _give_back(self, name: str, target: str, token: _T) -> bool:  # pragma: no cover
+        """Remove ``target`` if it still holds ``token``; whether it did.
+
+        Raises:
+            StoreUnavailable: the server cannot be reached.
+        """
+        raise NotImplementedError
+
+    def acquire(self, name: str, timeout: float | None = None) -> TokenLease[_T]:
+        """Hold ``name`` until the lease is released or ``expire`` seconds pass.
+
+        Args:
+            name: the lock's name (``str``).
+            timeout: seconds to wait at most; ``None`` waits forever, ``0`` tries once.
+
+        Raises:
+            LockTimeout: ``timeout`` passed while another holder kept the lock.
+            StoreUnavailable: the server cannot be reached.
+        """
+        target = self._target(name)
+        token = self._new_token()
+        poll(name, timeout, self.max_pause, lambda: self._take(name, target, token))
+        return TokenLease(self, name, target, token)

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import attrs
 
 from beaker.errors import ConfigError
-from beaker.locks._polling import TokenLease, poll
+from beaker.locks._polling import PollingLock
 from beaker.locks.base import Scope
 from beaker.stores.memcached import (
     MAX_NAME,
@@ -47,7 +47,7 @@ def _check_expire(instance: Any, attribute: attrs.Attribute[Any], value: Any) ->
 
 
 @attrs.frozen
-class MemcachedLock(MemcachedClientMixin):
+class MemcachedLock(PollingLock[bytes], MemcachedClientMixin):
     """Hands out leases held in memcached: exclusion across processes and machines sharing the
     servers (scope ``"cluster"``). Not re-entrant.
 
@@ -82,39 +82,32 @@ class MemcachedLock(MemcachedClientMixin):
             return self.prefix + name
         return self.prefix + digest_name(name)
 
+    # -- the server commands of PollingLock ----------------------------------------------------
+
+    _log: ClassVar[logging.Logger] = log
+
+    def _target(self, name: str) -> str:
+        return self.item_name(name)
+
+    def _new_token(self) -> bytes:
+        return secrets.token_hex(16).encode()
+
+    def _take(self, name: str, target: str, token: bytes) -> bool:
+        """``add`` item ``target`` (stored only if absent) with the lease's expiry."""
+        try:
+            return bool(
+                self.live_client().add(
+                    target, token, expire=expire_seconds(self.expire), noreply=False
+                )
+            )
+        except Exception as exc:
+            raise self._failed(exc, f"acquire lock {name!r}") from exc
+
     def _give_back(self, name: str, target: str, token: bytes) -> bool:
-        """``gets`` item ``target``, then a ``cas`` that expires it if it still holds ``token``;
-        whether it did."""
+        """``gets`` item ``target``, then a ``cas`` that expires it if it still holds ``token``."""
         try:
             client = self.live_client()
             value, cas = client.gets(target)
             return bool(value == token and client.cas(target, b"", cas, expire=-1, noreply=False))
         except Exception as exc:
             raise self._failed(exc, f"release lock {name!r}") from exc
-
-    def acquire(self, name: str, timeout: float | None = None) -> TokenLease[bytes]:
-        """Hold ``name`` until the lease is released or ``expire`` seconds pass.
-
-        Args:
-            name: the lock's name (``str``).
-            timeout: seconds to wait at most; ``None`` waits forever, ``0`` tries once.
-
-        Raises:
-            LockTimeout: ``timeout`` passed while another holder kept the lock.
-            StoreUnavailable: the server cannot be reached.
-        """
-        item = self.item_name(name)
-        token = secrets.token_hex(16).encode()
-
-        def take() -> bool:
-            try:
-                return bool(
-                    self.live_client().add(
-                        item, token, expire=expire_seconds(self.expire), noreply=False
-                    )
-                )
-            except Exception as exc:
-                raise self._failed(exc, f"acquire lock {name!r}") from exc
-
-        poll(name, timeout, self.max_pause, take)
-        return TokenLease(self, name, item, token, log)

@@ -25,7 +25,7 @@ from typing import Any, ClassVar, Final
 
 import attrs
 
-from beaker.locks._polling import TokenLease, poll
+from beaker.locks._polling import PollingLock
 from beaker.locks.base import Scope
 from beaker.stores.redis import UNREACHABLE, RedisClientMixin, _positive, _prefix
 
@@ -41,7 +41,7 @@ return 0
 
 
 @attrs.frozen
-class RedisLock(RedisClientMixin):
+class RedisLock(PollingLock[str], RedisClientMixin):
     """Hands out leases held in Redis: exclusion across processes and machines sharing the
     server (scope ``"cluster"``). Not re-entrant.
 
@@ -86,36 +86,30 @@ class RedisLock(RedisClientMixin):
             script = holder.extras["release"] = self.live_client().register_script(_RELEASE)
         return script
 
+    # -- the server commands of PollingLock ----------------------------------------------------
+
+    _log: ClassVar[logging.Logger] = log
+
+    def _target(self, name: str) -> str:
+        return self.key_of(name)
+
+    def _new_token(self) -> str:
+        return secrets.token_hex(16)
+
+    def _take(self, name: str, target: str, token: str) -> bool:
+        """``SET target token NX PX expire``."""
+        expire_ms = max(1, math.ceil(self.expire * 1000.0))
+        try:
+            return bool(self.live_client().set(target, token, nx=True, px=expire_ms))
+        except UNREACHABLE as exc:
+            raise self._unavailable(exc) from exc
+
     def _give_back(self, name: str, target: str, token: str) -> bool:
-        """Compare-and-delete lock key ``target`` (one Lua script); whether it held ``token``."""
+        """Compare-and-delete lock key ``target`` (one Lua script)."""
         try:
             return bool(self._release_script()(keys=[target], args=[token]))
         except UNREACHABLE as exc:
             raise self._unavailable(exc) from exc
-
-    def acquire(self, name: str, timeout: float | None = None) -> TokenLease[str]:
-        """Hold ``name`` until the lease is released or ``expire`` seconds pass.
-
-        Args:
-            name: the lock's name (``str``).
-            timeout: seconds to wait at most; ``None`` waits forever, ``0`` tries once.
-
-        Raises:
-            LockTimeout: ``timeout`` passed while another holder kept the lock.
-            StoreUnavailable: the server cannot be reached.
-        """
-        key = self.key_of(name)
-        token = secrets.token_hex(16)
-        expire_ms = max(1, math.ceil(self.expire * 1000.0))
-
-        def take() -> bool:
-            try:
-                return bool(self.live_client().set(key, token, nx=True, px=expire_ms))
-            except UNREACHABLE as exc:
-                raise self._unavailable(exc) from exc
-
-        poll(name, timeout, self.max_pause, take)
-        return TokenLease(self, name, key, token, log)
 
 
 @attrs.frozen
