@@ -6,7 +6,8 @@ Options come as Beaker takes them: a ``config`` dict of ``session.*`` / ``beaker
 coerced and validated when the middleware is built, so a bad option fails at start-up with
 one :class:`~beaker.errors.ConfigError` naming it, not on the first request.
 
-Imports the compat session, session setup, cache and config modules.
+Imports the compat session, session setup, cache and config modules, and the native
+middleware's ``Vary`` handling.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from beaker.compat.cache import CacheManager
 from beaker.compat.config import coerce_session_params, parse_cache_config_options
 from beaker.compat.session import Session, SessionObject
 from beaker.compat.session_setup import session_setup
+from beaker.sessions.middleware import add_vary_cookie
 
 __all__ = [
     "CacheMiddleware",
@@ -39,16 +41,6 @@ _SESSION_DEFAULTS = {
     "secret": None,
     "log_file": None,
 }
-
-
-def _add_vary_cookie(headers: list[tuple[str, str]]) -> None:
-    for index, (name, value) in enumerate(headers):
-        if name.lower() == "vary":
-            fields = [field.strip().lower() for field in value.split(",")]
-            if "cookie" not in fields and "*" not in fields:
-                headers[index] = (name, f"{value}, Cookie")
-            return
-    headers.append(("Vary", "Cookie"))
 
 
 class SessionMiddleware:
@@ -122,7 +114,7 @@ class SessionMiddleware:
                     cookie = out["cookie_out"]
                     if cookie:
                         headers.append(("Set-Cookie", cookie))
-                _add_vary_cookie(headers)
+                add_vary_cookie(headers)
             return start_response(status, headers, exc_info)
 
         return self.wrap_app(environ, session_start_response)

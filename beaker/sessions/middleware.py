@@ -33,7 +33,10 @@ def _sessions(instance: Any, attribute: attrs.Attribute[Any], value: object) -> 
         raise ComponentTypeError(attribute.name, value, "a beaker.sessions.Sessions")
 
 
-def _add_vary_cookie(headers: Headers) -> None:
+def add_vary_cookie(headers: Headers) -> None:
+    """Add ``Cookie`` to the ``Vary`` header in ``headers`` (a WSGI header list, changed in
+    place): appended to an existing ``Vary`` unless it already names ``Cookie`` or ``*``, else
+    a new ``Vary: Cookie`` header. Used by this middleware and the compat one."""
     for index, (name, value) in enumerate(headers):
         if name.lower() == "vary":
             fields = [field.strip().lower() for field in value.split(",")]
@@ -80,7 +83,7 @@ class SessionMiddleware:
             if session.loaded:
                 cookie = session.finish(commit=exc_info is None)
                 headers = list(headers)
-                _add_vary_cookie(headers)
+                add_vary_cookie(headers)
                 if cookie is not None:
                     headers.append(("Set-Cookie", cookie))
             if exc_info is None:
