@@ -103,6 +103,17 @@ SameSite = NewType("SameSite", str)
 DataSerializer = NewType("DataSerializer", object)  # "pickle" | "json" | dumps/loads object
 
 
+def _bool_word(value: str) -> bool | None:
+    """``True``/``False`` for an INI boolean word (any case, blanks around it ignored), else
+    ``None``."""
+    word = value.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    return None
+
+
 def asbool(value: Any) -> bool:
     """Beaker's boolean coercion: ``true/yes/on/y/t/1`` and ``false/no/off/n/f/0`` (any case,
     surrounding blanks ignored) for strings, ``bool(value)`` for anything else.
@@ -111,12 +122,10 @@ def asbool(value: Any) -> bool:
         ValueError: a string that is none of those words.
     """
     if isinstance(value, str):
-        word = value.strip().lower()
-        if word in _TRUE:
-            return True
-        if word in _FALSE:
-            return False
-        raise ValueError(f"String is not true/false: {value!r}")
+        flag = _bool_word(value)
+        if flag is None:
+            raise ValueError(f"String is not true/false: {value!r}")
+        return flag
     return bool(value)
 
 
@@ -164,13 +173,10 @@ def _flag(value: Any, _: Any) -> bool:
         return value
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in _TRUE:
-            return True
-        if word in _FALSE:
-            return False
-    raise _Invalid("true or false (or yes/no, on/off, 1/0)")
+    flag = _bool_word(value) if isinstance(value, str) else None
+    if flag is None:
+        raise _Invalid("true or false (or yes/no, on/off, 1/0)")
+    return flag
 
 
 def _whole(value: Any, minimum: int, expected: str) -> int:
@@ -230,23 +236,16 @@ def _session_type(value: Any, _: Any) -> str:
 def _cookie_expires(value: Any, _: Any) -> bool | timedelta | datetime:
     if isinstance(value, (bool, timedelta, datetime)):
         return value
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in _TRUE:
-            return True
-        if word in _FALSE:
-            return False
-    seconds = None
-    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
-        seconds = int(value.strip())
-    elif isinstance(value, int):
-        seconds = value
-    if seconds is not None and seconds > 0:
-        return timedelta(seconds=seconds)
-    raise _Invalid(
+    flag = _bool_word(value) if isinstance(value, str) else None
+    if flag is not None:
+        return flag
+    seconds = _whole(
+        value,
+        1,
         "true (browser-session cookie), false (no expiry), a number of seconds > 0, "
-        "a timedelta or a datetime"
+        "a timedelta or a datetime",
     )
+    return timedelta(seconds=seconds)
 
 
 def _samesite(value: Any, _: Any) -> str:

@@ -140,21 +140,8 @@ class CookieSession(Session):
         """The session id (``_id``)."""
         return self["_id"]  # type: ignore[no-any-return]
 
-    @property
-    def domain(self) -> str | None:
-        return self["_domain"]  # type: ignore[no-any-return]
-
-    @domain.setter
-    def domain(self, value: str | None) -> None:
-        self["_domain"] = value
-
-    @property
-    def path(self) -> str:
-        return self.get("_path") or "/"
-
-    @path.setter
-    def path(self, value: str) -> None:
-        self["_path"] = value
+    def _cookie_scope_changed(self) -> None:
+        """Nothing to send now: the data cookie takes the new domain or path when saved."""
 
     def _create_cookie(self) -> None:
         setup = self._setup

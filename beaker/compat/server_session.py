@@ -164,6 +164,16 @@ class Session(dict):  # type: ignore[type-arg]
         )
         self.request["set_cookie"] = set_cookie
 
+    def _resend_cookie(self) -> None:
+        """Send the id cookie with this response (its id or scope changed)."""
+        self._send_cookie = True
+        if self.use_cookies:
+            self._update_cookie_out()
+
+    def _cookie_scope_changed(self) -> None:
+        """The cookie's domain or path was set: send it again."""
+        self._resend_cookie()
+
     def _delete_cookie(self) -> None:
         self.request["cookie_out"] = self._setup.cookie.delete_cookie(
             path=self.path, domain=self.domain
@@ -172,27 +182,25 @@ class Session(dict):  # type: ignore[type-arg]
 
     @property
     def domain(self) -> str | None:
-        """The cookie's ``Domain`` for this session; setting it re-sends the cookie."""
+        """The cookie's ``Domain`` for this session; setting it re-sends the cookie (a
+        cookie-only session's cookie carries it when next saved)."""
         return self["_domain"]  # type: ignore[no-any-return]
 
     @domain.setter
     def domain(self, value: str | None) -> None:
         self["_domain"] = value
-        self._send_cookie = True
-        if self.use_cookies:
-            self._update_cookie_out()
+        self._cookie_scope_changed()
 
     @property
     def path(self) -> str:
-        """The cookie's ``Path`` for this session; setting it re-sends the cookie."""
+        """The cookie's ``Path`` for this session; setting it re-sends the cookie (a
+        cookie-only session's cookie carries it when next saved)."""
         return self.get("_path") or "/"
 
     @path.setter
     def path(self, value: str) -> None:
         self["_path"] = value
-        self._send_cookie = True
-        if self.use_cookies:
-            self._update_cookie_out()
+        self._cookie_scope_changed()
 
     @property
     def created(self) -> float:
@@ -313,9 +321,7 @@ class Session(dict):  # type: ignore[type-arg]
         self._fresh()
         if old is not None and old != self.id:
             self._setup.backend.remove(old)
-        self._send_cookie = True
-        if self.use_cookies:
-            self._update_cookie_out()
+        self._resend_cookie()
 
     def regenerate_id(self) -> None:
         """Keep the data under a new id (against session fixation; call on login). The old
@@ -324,9 +330,7 @@ class Session(dict):  # type: ignore[type-arg]
             self._retired = []
         self._retired.append(self.id)
         self.id = self._setup.ids.new()
-        self._send_cookie = True
-        if self.use_cookies:
-            self._update_cookie_out()
+        self._resend_cookie()
 
     def revert(self) -> None:
         """Put the data back as it was loaded at the start of the request."""

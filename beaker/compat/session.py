@@ -72,22 +72,21 @@ class SessionObject:
     """
 
     def __init__(self, environ: dict[str, Any], **params: Any) -> None:
-        state = self.__dict__
-        state["_params"] = params
-        state["_environ"] = environ
-        state["_sess"] = None
-        state["_headers"] = {}
+        self._start(environ, params)
 
     @classmethod
     def _for(cls, environ: dict[str, Any], params: dict[str, Any]) -> SessionObject:
         """A session object sharing ``params`` (never modified) — the middleware's fast path."""
         self = cls.__new__(cls)
+        self._start(environ, params)
+        return self
+
+    def _start(self, environ: dict[str, Any], params: dict[str, Any]) -> None:
         state = self.__dict__
         state["_params"] = params
         state["_environ"] = environ
         state["_sess"] = None
         state["_headers"] = {}
-        return self
 
     def _session(self) -> Session:
         """The session, built on first use."""
