@@ -2,6 +2,9 @@
 
 Every figure is nanoseconds per operation, the best of several repeats (the least disturbed
 run), and every comparison is a ratio of two figures taken in the same run.
+
+Imported by the baseline scripts too, which run inside real Beaker 1.14.1's virtualenv, so it
+must not import ``beaker`` (either one) or anything beyond the standard library.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import timeit
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -47,6 +51,45 @@ def run_baseline(venv: str | os.PathLike[str], script: Path, args: list[str]) ->
     ).stdout
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     return result
+
+
+def keep_best(best: dict[str, float], new: Mapping[str, float]) -> None:
+    """Fold ``new`` figures into ``best``, keeping each workload's lowest."""
+    for workload, value in new.items():
+        best[workload] = min(value, best.get(workload, value))
+
+
+def alternate(
+    rounds: int,
+    measure: Callable[[str], Mapping[str, float]],
+    venv: str | None,
+    script: Path,
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Measure ours (``measure`` of a fresh temporary directory) and, with ``venv``, the
+    baseline ``script`` (:func:`run_baseline`) in turn, ``rounds`` times (at least once);
+    return each one's best figures (the baseline's empty without ``venv``)."""
+    ours: dict[str, float] = {}
+    theirs: dict[str, float] = {}
+    for _ in range(max(1, rounds)):
+        with tempfile.TemporaryDirectory() as tmp:
+            keep_best(ours, measure(tmp))
+        if venv:
+            keep_best(theirs, run_baseline(venv, script, []))
+    return ours, theirs
+
+
+def print_targets(
+    ours: Mapping[str, float],
+    theirs: Mapping[str, float],
+    targets: Mapping[str, float],
+    width: int,
+) -> None:
+    """Print each target ratio (ours / theirs) with ``met`` or ``MISSED``."""
+    print("\ntargets (ours / Beaker's):")
+    for workload, target in targets.items():
+        ratio = ours[workload] / theirs[workload]
+        verdict = "met" if ratio <= target else "MISSED"
+        print(f"  {workload:<{width}} {ratio:6.3f} <= {target:<4} {verdict}")
 
 
 def report(

@@ -16,58 +16,16 @@ import os
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from _timing import ns_per_op
+from _wsgi import counter_app, requester, untouched_app
 
 from beaker.cache import CacheManager, cache_region, cache_regions
 from beaker.middleware import SessionMiddleware
 
 VALUE = {"title": "a cached page fragment", "items": list(range(20))}
-BASE_ENVIRON = {
-    "REQUEST_METHOD": "GET",
-    "PATH_INFO": "/",
-    "QUERY_STRING": "",
-    "SERVER_NAME": "localhost",
-    "SERVER_PORT": "80",
-    "HTTP_HOST": "localhost",
-    "SERVER_PROTOCOL": "HTTP/1.1",
-    "wsgi.url_scheme": "http",
-}
-
-
-def counter_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-    session = environ["beaker.session"]
-    session["count"] = session.get("count", 0) + 1
-    session.save()
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"ok"]
-
-
-def untouched_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"ok"]
-
-
-def requester(app: Callable[..., Iterable[bytes]]) -> Callable[[], None]:
-    """One request carrying the cookie that the first response set."""
-    captured: list[tuple[str, str]] = []
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        captured[:] = headers
-
-    list(app(dict(BASE_ENVIRON), start_response))
-    cookies = [v.split(";")[0] for k, v in captured if k.lower() == "set-cookie"]
-    environ = dict(BASE_ENVIRON)
-    if cookies:
-        environ["HTTP_COOKIE"] = cookies[0]
-
-    def request() -> None:
-        list(app(dict(environ), start_response))
-
-    request()
-    return request
 
 
 def _cache_workloads(name: str, manager_options: dict[str, Any]) -> dict[str, Callable[[], Any]]:

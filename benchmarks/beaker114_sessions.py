@@ -8,55 +8,12 @@ import json
 import tempfile
 
 from _timing import ns_per_op
+from _wsgi import counter_app, requester, untouched_app
 
 import beaker
 from beaker.middleware import SessionMiddleware
 
 assert beaker.__version__ == "1.14.1", beaker.__version__
-
-BASE_ENVIRON = {
-    "REQUEST_METHOD": "GET",
-    "PATH_INFO": "/",
-    "QUERY_STRING": "",
-    "SERVER_NAME": "localhost",
-    "SERVER_PORT": "80",
-    "HTTP_HOST": "localhost",
-    "SERVER_PROTOCOL": "HTTP/1.1",
-    "wsgi.url_scheme": "http",
-}
-
-
-def counter_app(environ, start_response):
-    session = environ["beaker.session"]
-    session["count"] = session.get("count", 0) + 1
-    session.save()
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"ok"]
-
-
-def untouched_app(environ, start_response):
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"ok"]
-
-
-def requester(app):
-    """A no-argument callable making one request with the cookie the first response set."""
-    captured = []
-
-    def start_response(status, headers, exc_info=None):
-        captured[:] = headers
-
-    list(app(dict(BASE_ENVIRON), start_response))
-    cookies = [value.split(";")[0] for name, value in captured if name.lower() == "set-cookie"]
-    environ = dict(BASE_ENVIRON)
-    if cookies:
-        environ["HTTP_COOKIE"] = cookies[0]
-
-    def request():
-        list(app(dict(environ), start_response))
-
-    request()
-    return request
 
 
 def main():

@@ -16,18 +16,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from pathlib import Path
 
-from _timing import report, run_baseline
+from _timing import alternate, print_targets, report
 from beaker114_compat import measure
 
 HALF = ("memory get hit", "cache_region hit", "session: cookie request")
-
-
-def _keep_best(best: dict[str, float], new: dict[str, float]) -> None:
-    for workload, value in new.items():
-        best[workload] = min(value, best.get(workload, value))
 
 
 def main() -> int:
@@ -43,27 +37,15 @@ def main() -> int:
     import beaker
 
     assert not beaker.__version__.startswith("1."), "run with this package's environment"
-    ours: dict[str, float] = {}
-    theirs: dict[str, float] = {}
     script = Path(__file__).with_name("beaker114_compat.py")
-    for _ in range(max(1, args.rounds)):
-        with tempfile.TemporaryDirectory() as tmp:
-            _keep_best(ours, measure(tmp))
-        if args.beaker_venv:
-            _keep_best(theirs, run_baseline(args.beaker_venv, script, []))
+    ours, theirs = alternate(args.rounds, measure, args.beaker_venv, script)
     baselines = {"beaker 1.14.1": theirs} if theirs else {}
     report(
         "Beaker API: compat layer vs Beaker 1.14.1 (ns/op; ratio = ours / Beaker)", ours, baselines
     )
     if theirs:
-        print("\ntargets (ours / Beaker's):")
-        for workload, value in ours.items():
-            if workload not in theirs:
-                continue
-            target = 0.5 if workload in HALF else 1.0
-            ratio = value / theirs[workload]
-            verdict = "met" if ratio <= target else "MISSED"
-            print(f"  {workload:<36} {ratio:6.3f} <= {target:<4} {verdict}")
+        targets = {name: 0.5 if name in HALF else 1.0 for name in ours if name in theirs}
+        print_targets(ours, theirs, targets, 36)
         only_ours = sorted(set(ours) - set(theirs))
         if only_ours:
             print(f"  not measurable under Beaker 1.14.1: {', '.join(only_ours)}")

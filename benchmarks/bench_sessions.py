@@ -16,63 +16,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _timing import ns_per_op, report, run_baseline
+from _timing import alternate, ns_per_op, print_targets, report
+from _wsgi import counter_app, requester, untouched_app
 
 from beaker.locks.file import FileLock
 from beaker.serializers.aead import AESGCMEncrypter
 from beaker.serializers.signing import HMACSigner
 from beaker.sessions import SessionMiddleware, Sessions, cookie_only, server_side
 from beaker.stores.file import FileStore
-
-BASE_ENVIRON = {
-    "REQUEST_METHOD": "GET",
-    "PATH_INFO": "/",
-    "QUERY_STRING": "",
-    "SERVER_NAME": "localhost",
-    "SERVER_PORT": "80",
-    "HTTP_HOST": "localhost",
-    "SERVER_PROTOCOL": "HTTP/1.1",
-    "wsgi.url_scheme": "http",
-}
-
-
-def counter_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-    session = environ["beaker.session"]
-    session["count"] = session.get("count", 0) + 1
-    session.save()
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"ok"]
-
-
-def untouched_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"ok"]
-
-
-def requester(app: Callable[..., Iterable[bytes]]) -> Callable[[], None]:
-    """A no-argument callable making one request with the cookie the first response set."""
-    captured: list[tuple[str, str]] = []
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        captured[:] = headers
-        return None
-
-    list(app(dict(BASE_ENVIRON), start_response))
-    cookies = [value.split(";")[0] for name, value in captured if name == "Set-Cookie"]
-    environ = dict(BASE_ENVIRON)
-    if cookies:
-        environ["HTTP_COOKIE"] = cookies[0]
-
-    def request() -> None:
-        list(app(dict(environ), start_response))
-
-    request()
-    return request
 
 
 def measure(tmp: Path) -> dict[str, float]:
@@ -98,11 +53,6 @@ def measure(tmp: Path) -> dict[str, float]:
     }
 
 
-def _keep_best(best: dict[str, float], new: dict[str, float]) -> None:
-    for workload, value in new.items():
-        best[workload] = min(value, best.get(workload, value))
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--beaker-venv", help="virtualenv with beaker==1.14.1 installed")
@@ -114,14 +64,8 @@ def main() -> int:
         " file writes on a shared disk are noisy)",
     )
     args = parser.parse_args()
-    ours: dict[str, float] = {}
-    theirs: dict[str, float] = {}
     script = Path(__file__).with_name("beaker114_sessions.py")
-    for _ in range(max(1, args.rounds)):
-        with tempfile.TemporaryDirectory() as tmp:
-            _keep_best(ours, measure(Path(tmp)))
-        if args.beaker_venv:
-            _keep_best(theirs, run_baseline(args.beaker_venv, script, []))
+    ours, theirs = alternate(args.rounds, lambda tmp: measure(Path(tmp)), args.beaker_venv, script)
     baselines = {"beaker 1.14.1": theirs} if theirs else {}
     report("sessions: one counter request (ns/request; ratio = ours / baseline)", ours, baselines)
     if baselines:
@@ -130,11 +74,7 @@ def main() -> int:
             "encrypted cookie request": 0.5,
             "file session request": 1.0,
         }
-        print("\ntargets (ours / Beaker's):")
-        for workload, target in targets.items():
-            ratio = ours[workload] / theirs[workload]
-            verdict = "met" if ratio <= target else "MISSED"
-            print(f"  {workload:<30} {ratio:6.3f} <= {target:<4} {verdict}")
+        print_targets(ours, theirs, targets, 30)
     return 0
 
 
