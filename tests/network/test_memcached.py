@@ -575,3 +575,30 @@ def test_threads_share_the_pool_without_mixing_replies(private_memcached: Memcac
     store.close()
     assert len(store.live_client().idle) == 0  # close() emptied the pool; a new one is built
     store.close()
+
+
+def test_a_server_that_stops_answering_times_out_as_unavailable() -> None:
+    import threading
+
+    # A socket that accepts connections (the kernel completes them) but never replies.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    address = f"127.0.0.1:{silent.getsockname()[1]}"
+    store = MemcachedStore(address, socket_timeout=0.3)
+    outcome: list[BaseException | None] = []
+
+    def call() -> None:
+        try:
+            store.get("ns", "k")
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - checked below
+            outcome.append(exc)
+
+    worker = threading.Thread(target=call, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), "get() blocked on a silent server: no socket timeout"
+    assert isinstance(outcome[0], StoreUnavailable) and outcome[0].address == address
+    store.close()
+    silent.close()
