@@ -4,13 +4,7 @@ of acquire/release calls."""
 
 from __future__ import annotations
 
-import logging
-import multiprocessing
-import multiprocessing.synchronize
-import os
-import pickle
 import secrets
-import signal
 import socket
 import time
 import urllib.parse
@@ -22,19 +16,21 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 from pymemcache.client.base import Client
 
-from beaker.caching import compose
 from beaker.errors import ComponentTypeError, ConfigError, LockError, LockTimeout, StoreUnavailable
 from beaker.locks.base import Lease, Lock
 from beaker.locks.memcached import MemcachedLock
 from beaker.stores.memcached import MAX_NAME, MemcachedStore
 from beaker.testing import check_lock_exclusion
+from tests.network._lease_checks import (
+    check_creator_runs_once_across_processes,
+    check_double_release,
+    check_expired_lease_keeps_successor,
+    check_pickles_without_connections,
+    check_timeouts,
+    killed_holder,
+    name,
+)
 from tests.network.test_memcached import free_port
-
-SPAWN = multiprocessing.get_context("spawn")
-
-
-def name() -> str:
-    return f"lock-{secrets.token_hex(4)}"
 
 
 def admin(servers: str) -> Client:
@@ -78,18 +74,7 @@ def test_excludes_processes(memcached_servers: str) -> None:
 
 def test_timeouts(memcached_servers: str) -> None:
     lock = MemcachedLock(memcached_servers)
-    held = name()
-    lease = lock.acquire(held)
-    with pytest.raises(LockTimeout) as caught:
-        lock.acquire(held, timeout=0)
-    assert caught.value.name == held and caught.value.timeout == 0
-    with pytest.raises(LockTimeout):
-        lock.acquire(held, timeout=0.05)
-    lease.release()
-    with lock.acquire(held, timeout=0):  # free again: one try suffices
-        pass
-    with lock.acquire(held, timeout=None):
-        pass
+    check_timeouts(lock)
     lock.close()
 
 
@@ -113,10 +98,7 @@ def test_a_waiter_gets_the_lock_when_it_is_released(memcached_servers: str) -> N
 
 def test_double_release_is_an_error(memcached_servers: str) -> None:
     lock = MemcachedLock(memcached_servers)
-    lease = lock.acquire(name())
-    lease.release()
-    with pytest.raises(LockError, match="released twice"):
-        lease.release()
+    check_double_release(lock)
     lock.close()
 
 
@@ -124,16 +106,13 @@ def test_an_expired_lease_does_not_release_its_successor(
     memcached_servers: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     lock = MemcachedLock(memcached_servers, expire=0.1)  # lives 1-2 s: whole seconds
-    held = name()
-    first = lock.acquire(held)
-    second = lock.acquire(held, timeout=30)  # waits for the first lease to expire
-    with caplog.at_level(logging.WARNING, logger="beaker.locks.memcached"):
-        first.release()  # gets + cas: the token no longer matches, nothing is touched
-    assert "expired before it was released" in caplog.text
     client = admin(memcached_servers)
-    assert client.get(lock.item_name(held)) is not None  # the successor still holds it
-    second.release()
-    assert client.get(lock.item_name(held)) is None
+    check_expired_lease_keeps_successor(
+        lock,
+        "beaker.locks.memcached",
+        caplog,
+        lambda held: client.get(lock.item_name(held)) is not None,
+    )
     client.close()
     lock.close()
 
@@ -233,67 +212,22 @@ def test_bad_arguments_are_named(kwargs: dict[str, object], error: type, argumen
 
 
 def test_pickles_without_connections(memcached_servers: str) -> None:
-    lock = MemcachedLock(memcached_servers, expire=3.0)
-    with lock.acquire(name()):
-        clone = pickle.loads(pickle.dumps(lock))
-    assert clone == lock
-    with clone.acquire(name(), timeout=0):
-        pass
-    lock.close()
-    clone.close()
+    check_pickles_without_connections(MemcachedLock(memcached_servers, expire=3.0))
 
 
 # -- across processes ----------------------------------------------------------------------------
 
 
-def _dogpile_worker(
-    servers: str, namespace: str, log_path: str, barrier: multiprocessing.synchronize.Barrier
-) -> None:
-    cache = compose(MemcachedStore(servers), lock=MemcachedLock(servers), namespace=namespace)
-
-    def creator() -> str:
-        with open(log_path, "a") as log:
-            log.write(f"{os.getpid()}\n")
-        time.sleep(0.3)  # long enough that the others arrive while it runs
-        return f"made by {os.getpid()}"
-
-    barrier.wait()
-    value = cache.get_or_create("cold", creator)
-    with open(log_path + ".results", "a") as out:
-        out.write(value + "\n")
-
-
 def test_four_processes_on_a_cold_key_run_the_creator_once(
     memcached_servers: str, tmp_path: Path
 ) -> None:
-    log_path = str(tmp_path / "creator.log")
     namespace = name()
-    barrier = SPAWN.Barrier(4)
-    procs = [
-        SPAWN.Process(
-            target=_dogpile_worker, args=(memcached_servers, namespace, log_path, barrier)
-        )
-        for _ in range(4)
-    ]
-    for proc in procs:
-        proc.start()
-    for proc in procs:
-        proc.join(timeout=120)
-    assert [proc.exitcode for proc in procs] == [0, 0, 0, 0]
-    creators = Path(log_path).read_text().split()
-    assert len(creators) == 1, f"creator ran in {creators}"
-    results = Path(log_path + ".results").read_text().split("\n")[:-1]
-    assert results == [f"made by {creators[0]}"] * 4
+    check_creator_runs_once_across_processes(
+        MemcachedStore(memcached_servers), MemcachedLock(memcached_servers), namespace, tmp_path
+    )
     store = MemcachedStore(memcached_servers)
     store.clear(namespace)
     store.close()
-
-
-def _hold_forever(servers: str, lock_name: str, expire: float, ready: str) -> None:
-    MemcachedLock(servers, expire=expire).acquire(lock_name)
-    Path(ready).touch()
-    while True:
-        time.sleep(1)
 
 
 def test_a_killed_holder_blocks_others_only_until_expiry(
@@ -301,17 +235,7 @@ def test_a_killed_holder_blocks_others_only_until_expiry(
 ) -> None:
     lock = MemcachedLock(memcached_servers, expire=1.0)
     held = name()
-    ready = tmp_path / "ready"
-    holder = SPAWN.Process(target=_hold_forever, args=(memcached_servers, held, 1.0, str(ready)))
-    holder.start()
-    try:
-        for _ in range(1200):
-            if ready.exists() or not holder.is_alive():
-                break
-            time.sleep(0.05)
-        assert ready.exists(), "holder never acquired the lock"
-        os.kill(holder.pid, signal.SIGKILL)  # type: ignore[arg-type]
-        holder.join()
+    with killed_holder(lock, held, tmp_path):
         with pytest.raises(LockTimeout):
             lock.acquire(held, timeout=0)  # the dead holder's lease is still there...
         # ...but the server drops it within expire + 1 s (whole seconds): its deadline, as
@@ -320,8 +244,4 @@ def test_a_killed_holder_blocks_others_only_until_expiry(
         assert deadline is not None and deadline <= time.time() + 2.0
         with lock.acquire(held, timeout=60):  # and then it is ours
             pass
-    finally:
-        if holder.is_alive():
-            holder.kill()
-            holder.join()
     lock.close()

@@ -3,14 +3,6 @@ protection across processes, expiry of a SIGKILLed holder's lease."""
 
 from __future__ import annotations
 
-import logging
-import multiprocessing
-import multiprocessing.synchronize
-import os
-import pickle
-import secrets
-import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -19,19 +11,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from redis.crc import key_slot
 
-from beaker.caching import compose
-from beaker.errors import ComponentTypeError, ConfigError, LockError, LockTimeout, StoreUnavailable
+from beaker.errors import ComponentTypeError, ConfigError, LockTimeout, StoreUnavailable
 from beaker.locks.base import Lock
 from beaker.locks.redis import RedisLock
 from beaker.stores.redis import RedisStore
 from beaker.testing import check_lock_exclusion
+from tests.network._lease_checks import (
+    check_creator_runs_once_across_processes,
+    check_double_release,
+    check_expired_lease_keeps_successor,
+    check_pickles_without_connections,
+    check_timeouts,
+    killed_holder,
+    name,
+)
 from tests.network.test_redis import free_port
-
-SPAWN = multiprocessing.get_context("spawn")
-
-
-def name() -> str:
-    return f"lock-{secrets.token_hex(4)}"
 
 
 def test_is_a_cluster_scope_lock(redis_url: str) -> None:
@@ -49,27 +43,13 @@ def test_excludes_processes(redis_url: str) -> None:
 
 def test_timeouts(redis_url: str) -> None:
     lock = RedisLock(url=redis_url)
-    held = name()
-    lease = lock.acquire(held)
-    with pytest.raises(LockTimeout) as caught:
-        lock.acquire(held, timeout=0)
-    assert caught.value.name == held and caught.value.timeout == 0
-    with pytest.raises(LockTimeout):
-        lock.acquire(held, timeout=0.05)
-    lease.release()
-    with lock.acquire(held, timeout=0):  # free again: one try suffices
-        pass
-    with lock.acquire(held, timeout=None):
-        pass
+    check_timeouts(lock)
     lock.close()
 
 
 def test_double_release_is_an_error(redis_url: str) -> None:
     lock = RedisLock(url=redis_url)
-    lease = lock.acquire(name())
-    lease.release()
-    with pytest.raises(LockError, match="released twice"):
-        lease.release()
+    check_double_release(lock)
     lock.close()
 
 
@@ -77,16 +57,10 @@ def test_an_expired_lease_does_not_release_its_successor(
     redis_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     lock = RedisLock(url=redis_url, expire=0.05)
-    held = name()
-    first = lock.acquire(held)
-    second = lock.acquire(held, timeout=30)  # waits for the first lease to expire
-    with caplog.at_level(logging.WARNING, logger="beaker.locks.redis"):
-        first.release()  # compare-and-delete: the token no longer matches
-    assert "expired before it was released" in caplog.text
     admin = redis.Redis.from_url(redis_url)
-    assert admin.exists(lock.key_of(held)) == 1  # the successor still holds it
-    second.release()
-    assert admin.exists(lock.key_of(held)) == 0
+    check_expired_lease_keeps_successor(
+        lock, "beaker.locks.redis", caplog, lambda held: admin.exists(lock.key_of(held)) == 1
+    )
     admin.close()
 
 
@@ -143,77 +117,24 @@ def test_bad_arguments_are_named(kwargs: dict[str, object], error: type, argumen
 
 
 def test_pickles_without_connections(redis_url: str) -> None:
-    lock = RedisLock(url=redis_url, expire=3.0)
-    with lock.acquire(name()):
-        clone = pickle.loads(pickle.dumps(lock))
-    assert clone == lock
-    with clone.acquire(name(), timeout=0):
-        pass
-    lock.close()
-    clone.close()
+    check_pickles_without_connections(RedisLock(url=redis_url, expire=3.0))
 
 
 # -- across processes ----------------------------------------------------------------------------
 
 
-def _dogpile_worker(
-    url: str, namespace: str, log_path: str, barrier: multiprocessing.synchronize.Barrier
-) -> None:
-    cache = compose(RedisStore(url=url), lock=RedisLock(url=url), namespace=namespace)
-
-    def creator() -> str:
-        with open(log_path, "a") as log:
-            log.write(f"{os.getpid()}\n")
-        time.sleep(0.3)  # long enough that the others arrive while it runs
-        return f"made by {os.getpid()}"
-
-    barrier.wait()
-    value = cache.get_or_create("cold", creator)
-    with open(log_path + ".results", "a") as out:
-        out.write(value + "\n")
-
-
 def test_four_processes_on_a_cold_key_run_the_creator_once(redis_url: str, tmp_path: Path) -> None:
-    log_path = str(tmp_path / "creator.log")
     namespace = name()
-    barrier = SPAWN.Barrier(4)
-    procs = [
-        SPAWN.Process(target=_dogpile_worker, args=(redis_url, namespace, log_path, barrier))
-        for _ in range(4)
-    ]
-    for proc in procs:
-        proc.start()
-    for proc in procs:
-        proc.join(timeout=120)
-    assert [proc.exitcode for proc in procs] == [0, 0, 0, 0]
-    creators = Path(log_path).read_text().split()
-    assert len(creators) == 1, f"creator ran in {creators}"
-    results = Path(log_path + ".results").read_text().split("\n")[:-1]
-    assert results == [f"made by {creators[0]}"] * 4
+    check_creator_runs_once_across_processes(
+        RedisStore(url=redis_url), RedisLock(url=redis_url), namespace, tmp_path
+    )
     RedisStore(url=redis_url).clear(namespace)
-
-
-def _hold_forever(url: str, lock_name: str, expire: float, ready: str) -> None:
-    RedisLock(url=url, expire=expire).acquire(lock_name)
-    Path(ready).touch()
-    while True:
-        time.sleep(1)
 
 
 def test_a_killed_holder_blocks_others_only_until_expiry(redis_url: str, tmp_path: Path) -> None:
     lock = RedisLock(url=redis_url, expire=1.5)
     held = name()
-    ready = tmp_path / "ready"
-    holder = SPAWN.Process(target=_hold_forever, args=(redis_url, held, 1.5, str(ready)))
-    holder.start()
-    try:
-        for _ in range(1200):
-            if ready.exists() or not holder.is_alive():
-                break
-            time.sleep(0.05)
-        assert ready.exists(), "holder never acquired the lock"
-        os.kill(holder.pid, signal.SIGKILL)  # type: ignore[arg-type]
-        holder.join()
+    with killed_holder(lock, held, tmp_path):
         with pytest.raises(LockTimeout):
             lock.acquire(held, timeout=0)  # the dead holder's lease is still there...
         admin = redis.Redis.from_url(redis_url)
@@ -221,8 +142,4 @@ def test_a_killed_holder_blocks_others_only_until_expiry(redis_url: str, tmp_pat
         admin.close()
         with lock.acquire(held, timeout=60):  # and then it is ours
             pass
-    finally:
-        if holder.is_alive():
-            holder.kill()
-            holder.join()
     lock.close()
