@@ -15,10 +15,11 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from beaker.errors import ComponentTypeError, ConfigError, LockError, LockTimeout
+from beaker.errors import LockError, LockTimeout
 from beaker.locks.base import Lease, Lock
 from beaker.locks.file import FileLock
 from beaker.testing import check_lock_exclusion
+from tests._file_backed import check_unusable_dir, check_wrong_type, run_threads
 
 SPAWN = multiprocessing.get_context("spawn")
 
@@ -142,22 +143,12 @@ def test_lock_files_do_not_accumulate(lock: FileLock) -> None:
 
 
 def test_lock_files_do_not_accumulate_under_contention(lock: FileLock) -> None:
-    errors: list[BaseException] = []
-
     def work(n: int) -> None:
-        try:
-            for i in range(60):
-                with lock.acquire(f"name-{i % 7}", timeout=30):
-                    pass
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            errors.append(exc)
+        for i in range(60):
+            with lock.acquire(f"name-{i % 7}", timeout=30):
+                pass
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    run_threads(work)
     assert os.listdir(lock.lock_dir) == []
 
 
@@ -169,20 +160,12 @@ def test_lock_dir_removed_under_the_lock(lock: FileLock) -> None:
 
 
 def test_unusable_lock_dir_is_a_config_error(tmp_path: pathlib.Path) -> None:
-    regular = tmp_path / "a-file"
-    regular.write_text("x")
-    for bad in (regular, regular / "below"):
-        with pytest.raises(ConfigError) as info:
-            FileLock(bad)
-        assert info.value.option == "lock_dir"
-        assert "writable directory" in str(info.value)
+    check_unusable_dir(FileLock, tmp_path, "lock_dir")
 
 
 @pytest.mark.parametrize("bad", [None, 3, b"/tmp/x", ""])
 def test_lock_dir_of_wrong_type(bad: object) -> None:
-    with pytest.raises(ComponentTypeError) as info:
-        FileLock(bad)  # type: ignore[arg-type]
-    assert info.value.argument == "lock_dir"
+    check_wrong_type(FileLock, bad, "lock_dir")
 
 
 def test_is_picklable_and_comparable(lock: FileLock) -> None:

@@ -42,7 +42,7 @@ def check_timeouts(lock: Lock) -> None:
     lease = lock.acquire(held)
     with pytest.raises(LockTimeout) as caught:
         lock.acquire(held, timeout=0)
-    assert caught.value.name == held and caught.value.timeout == 0
+    assert caught.value.name == held and caught.value.timeout == 0, repr(caught.value)
     with pytest.raises(LockTimeout):
         lock.acquire(held, timeout=0.05)
     lease.release()
@@ -70,17 +70,17 @@ def check_expired_lease_keeps_successor(
     second = lock.acquire(held, timeout=30)  # waits for the first lease to expire
     with caplog.at_level(logging.WARNING, logger=logger):
         first.release()  # compare-and-delete: the token no longer matches, nothing is touched
-    assert "expired before it was released" in caplog.text
-    assert held_on_server(held)  # the successor still holds it
+    assert "expired before it was released" in caplog.text, caplog.text
+    assert held_on_server(held), "the successor's lease is gone"
     second.release()
-    assert not held_on_server(held)
+    assert not held_on_server(held), "the successor's lease outlived its release"
 
 
 def check_pickles_without_connections(lock: Any) -> None:
     """A pickled copy of a lock in use is equal to it and works on its own connections."""
     with lock.acquire(name()):
         clone = pickle.loads(pickle.dumps(lock))
-    assert clone == lock
+    assert clone == lock, f"{clone!r} != {lock!r}"
     with clone.acquire(name(), timeout=0):
         pass
     lock.close()
@@ -126,11 +126,12 @@ def check_creator_runs_once_across_processes(
         proc.start()
     for proc in procs:
         proc.join(timeout=120)
-    assert [proc.exitcode for proc in procs] == [0, 0, 0, 0]
+    exitcodes = [proc.exitcode for proc in procs]
+    assert exitcodes == [0, 0, 0, 0], f"worker exit codes {exitcodes}"
     creators = Path(log_path).read_text().split()
     assert len(creators) == 1, f"creator ran in {creators}"
     results = Path(log_path + ".results").read_text().split("\n")[:-1]
-    assert results == [f"made by {creators[0]}"] * 4
+    assert results == [f"made by {creators[0]}"] * 4, f"values {results} (creator {creators[0]})"
 
 
 def _hold_forever(lock: Lock, lock_name: str, ready: str) -> None:

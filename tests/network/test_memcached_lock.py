@@ -21,15 +21,7 @@ from beaker.locks.base import Lease, Lock
 from beaker.locks.memcached import MemcachedLock
 from beaker.stores.memcached import MAX_NAME, MemcachedStore
 from beaker.testing import check_lock_exclusion
-from tests.network._lease_checks import (
-    check_creator_runs_once_across_processes,
-    check_double_release,
-    check_expired_lease_keeps_successor,
-    check_pickles_without_connections,
-    check_timeouts,
-    killed_holder,
-    name,
-)
+from tests.network import _lease_checks as checks
 from tests.network.test_memcached import free_port
 
 
@@ -74,7 +66,7 @@ def test_excludes_processes(memcached_servers: str) -> None:
 
 def test_timeouts(memcached_servers: str) -> None:
     lock = MemcachedLock(memcached_servers)
-    check_timeouts(lock)
+    checks.check_timeouts(lock)
     lock.close()
 
 
@@ -82,7 +74,7 @@ def test_a_waiter_gets_the_lock_when_it_is_released(memcached_servers: str) -> N
     import threading
 
     lock = MemcachedLock(memcached_servers)
-    held = name()
+    held = checks.name()
     lease = lock.acquire(held)
     got: list[Lease] = []
     waiter = threading.Thread(target=lambda: got.append(lock.acquire(held, timeout=None)))
@@ -98,7 +90,7 @@ def test_a_waiter_gets_the_lock_when_it_is_released(memcached_servers: str) -> N
 
 def test_double_release_is_an_error(memcached_servers: str) -> None:
     lock = MemcachedLock(memcached_servers)
-    check_double_release(lock)
+    checks.check_double_release(lock)
     lock.close()
 
 
@@ -107,7 +99,7 @@ def test_an_expired_lease_does_not_release_its_successor(
 ) -> None:
     lock = MemcachedLock(memcached_servers, expire=0.1)  # lives 1-2 s: whole seconds
     client = admin(memcached_servers)
-    check_expired_lease_keeps_successor(
+    checks.check_expired_lease_keeps_successor(
         lock,
         "beaker.locks.memcached",
         caplog,
@@ -212,7 +204,7 @@ def test_bad_arguments_are_named(kwargs: dict[str, object], error: type, argumen
 
 
 def test_pickles_without_connections(memcached_servers: str) -> None:
-    check_pickles_without_connections(MemcachedLock(memcached_servers, expire=3.0))
+    checks.check_pickles_without_connections(MemcachedLock(memcached_servers, expire=3.0))
 
 
 # -- across processes ----------------------------------------------------------------------------
@@ -221,8 +213,8 @@ def test_pickles_without_connections(memcached_servers: str) -> None:
 def test_four_processes_on_a_cold_key_run_the_creator_once(
     memcached_servers: str, tmp_path: Path
 ) -> None:
-    namespace = name()
-    check_creator_runs_once_across_processes(
+    namespace = checks.name()
+    checks.check_creator_runs_once_across_processes(
         MemcachedStore(memcached_servers), MemcachedLock(memcached_servers), namespace, tmp_path
     )
     store = MemcachedStore(memcached_servers)
@@ -234,8 +226,8 @@ def test_a_killed_holder_blocks_others_only_until_expiry(
     memcached_servers: str, tmp_path: Path
 ) -> None:
     lock = MemcachedLock(memcached_servers, expire=1.0)
-    held = name()
-    with killed_holder(lock, held, tmp_path):
+    held = checks.name()
+    with checks.killed_holder(lock, held, tmp_path):
         with pytest.raises(LockTimeout):
             lock.acquire(held, timeout=0)  # the dead holder's lease is still there...
         # ...but the server drops it within expire + 1 s (whole seconds): its deadline, as

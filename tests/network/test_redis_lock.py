@@ -16,15 +16,7 @@ from beaker.locks.base import Lock
 from beaker.locks.redis import RedisLock
 from beaker.stores.redis import RedisStore
 from beaker.testing import check_lock_exclusion
-from tests.network._lease_checks import (
-    check_creator_runs_once_across_processes,
-    check_double_release,
-    check_expired_lease_keeps_successor,
-    check_pickles_without_connections,
-    check_timeouts,
-    killed_holder,
-    name,
-)
+from tests.network import _lease_checks as checks
 from tests.network.test_redis import free_port
 
 
@@ -43,13 +35,13 @@ def test_excludes_processes(redis_url: str) -> None:
 
 def test_timeouts(redis_url: str) -> None:
     lock = RedisLock(url=redis_url)
-    check_timeouts(lock)
+    checks.check_timeouts(lock)
     lock.close()
 
 
 def test_double_release_is_an_error(redis_url: str) -> None:
     lock = RedisLock(url=redis_url)
-    check_double_release(lock)
+    checks.check_double_release(lock)
     lock.close()
 
 
@@ -58,7 +50,7 @@ def test_an_expired_lease_does_not_release_its_successor(
 ) -> None:
     lock = RedisLock(url=redis_url, expire=0.05)
     admin = redis.Redis.from_url(redis_url)
-    check_expired_lease_keeps_successor(
+    checks.check_expired_lease_keeps_successor(
         lock, "beaker.locks.redis", caplog, lambda held: admin.exists(lock.key_of(held)) == 1
     )
     admin.close()
@@ -66,7 +58,7 @@ def test_an_expired_lease_does_not_release_its_successor(
 
 def test_lease_key_carries_the_expiry(redis_url: str) -> None:
     lock = RedisLock(url=redis_url, expire=7.5)
-    held = name()
+    held = checks.name()
     admin = redis.Redis.from_url(redis_url)
     with lock.acquire(held):
         assert 0 < admin.pttl(lock.key_of(held)) <= 7500
@@ -117,15 +109,15 @@ def test_bad_arguments_are_named(kwargs: dict[str, object], error: type, argumen
 
 
 def test_pickles_without_connections(redis_url: str) -> None:
-    check_pickles_without_connections(RedisLock(url=redis_url, expire=3.0))
+    checks.check_pickles_without_connections(RedisLock(url=redis_url, expire=3.0))
 
 
 # -- across processes ----------------------------------------------------------------------------
 
 
 def test_four_processes_on_a_cold_key_run_the_creator_once(redis_url: str, tmp_path: Path) -> None:
-    namespace = name()
-    check_creator_runs_once_across_processes(
+    namespace = checks.name()
+    checks.check_creator_runs_once_across_processes(
         RedisStore(url=redis_url), RedisLock(url=redis_url), namespace, tmp_path
     )
     RedisStore(url=redis_url).clear(namespace)
@@ -133,8 +125,8 @@ def test_four_processes_on_a_cold_key_run_the_creator_once(redis_url: str, tmp_p
 
 def test_a_killed_holder_blocks_others_only_until_expiry(redis_url: str, tmp_path: Path) -> None:
     lock = RedisLock(url=redis_url, expire=1.5)
-    held = name()
-    with killed_holder(lock, held, tmp_path):
+    held = checks.name()
+    with checks.killed_holder(lock, held, tmp_path):
         with pytest.raises(LockTimeout):
             lock.acquire(held, timeout=0)  # the dead holder's lease is still there...
         admin = redis.Redis.from_url(redis_url)

@@ -12,38 +12,35 @@ import pathlib
 import pickle
 import shutil
 import tempfile
-import threading
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from beaker.entry import Entry
-from beaker.errors import ComponentTypeError, ConfigError
+from beaker.errors import ComponentTypeError
 from beaker.stores.dbm import DBMStore
-from beaker.testing import StoreMachine
+from tests._file_backed import (
+    ANY_TEXT,
+    TempDirStoreMachine,
+    check_round_trip,
+    check_unusable_dir,
+    check_wrong_type,
+    run_threads,
+)
+from tests._file_backed import make_entry as _entry
 
-ANY_TEXT = st.text(st.one_of(st.characters(), st.characters(categories=["Cs"])), max_size=30)
 SPAWN = multiprocessing.get_context("spawn")
 
 
-class DBMStoreMachine(StoreMachine):
-    def make_store(self) -> DBMStore:
-        self.tmp = tempfile.mkdtemp(prefix="beaker-dbmstore-")
-        return DBMStore(self.tmp)
+class DBMStoreMachine(TempDirStoreMachine):
+    prefix = "beaker-dbmstore-"
 
-    def teardown(self) -> None:
-        super().teardown()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+    def make_store_in(self, directory: str) -> DBMStore:
+        return DBMStore(directory)
 
 
 TestDBMStoreConformance = DBMStoreMachine.TestCase
-
-
-def _entry(
-    value: bytes = b"value", stored_at: float = 100.0, expires_at: float | None = None
-) -> Entry:
-    return Entry(value, stored_at, expires_at)
 
 
 def _base(store: DBMStore, namespace: str) -> pathlib.Path:
@@ -80,11 +77,7 @@ def test_round_trip_any_key_and_value(
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = DBMStore(tmp)
-        store.set(namespace, key, Entry(value, stored_at, expires_at))
-        assert store.get(namespace, key) == Entry(value, stored_at, expires_at)
-        assert list(store.keys(namespace)) == [key]
-        store.delete(namespace, key)
-        assert store.get(namespace, key) is None
+        check_round_trip(store, namespace, key, value, stored_at, expires_at)
         store.close()
 
 
@@ -277,20 +270,12 @@ def test_directories_removed_under_the_store(store: DBMStore) -> None:
 
 
 def test_unusable_data_dir_is_a_config_error(tmp_path: pathlib.Path) -> None:
-    regular = tmp_path / "a-file"
-    regular.write_text("x")
-    for bad in (regular, regular / "below"):
-        with pytest.raises(ConfigError) as info:
-            DBMStore(bad)
-        assert info.value.option == "data_dir"
-        assert "writable directory" in str(info.value)
+    check_unusable_dir(DBMStore, tmp_path, "data_dir")
 
 
 @pytest.mark.parametrize("bad", [None, 3, b"/tmp/x", ""])
 def test_data_dir_of_wrong_type(bad: object) -> None:
-    with pytest.raises(ComponentTypeError) as info:
-        DBMStore(bad)  # type: ignore[arg-type]
-    assert info.value.argument == "data_dir"
+    check_wrong_type(DBMStore, bad, "data_dir")
 
 
 @pytest.mark.parametrize("bad", [0, -1, True, "8"])
@@ -326,21 +311,11 @@ def test_close_then_use_again(store: DBMStore) -> None:
 
 
 def test_threads_share_one_store(store: DBMStore) -> None:
-    errors: list[BaseException] = []
-
     def work(n: int) -> None:
-        try:
-            for i in range(25):
-                store.set("ns", f"{n}-{i}", _entry(bytes([n]) * (i * 40)))
-                entry = store.get("ns", f"{n}-{i}")
-                assert entry == _entry(bytes([n]) * (i * 40))
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            errors.append(exc)
+        for i in range(25):
+            store.set("ns", f"{n}-{i}", _entry(bytes([n]) * (i * 40)))
+            entry = store.get("ns", f"{n}-{i}")
+            assert entry == _entry(bytes([n]) * (i * 40))
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    run_threads(work)
     assert len(list(store.keys("ns"))) == 100

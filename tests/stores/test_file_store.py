@@ -15,31 +15,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from beaker.entry import Entry
-from beaker.errors import ComponentTypeError, ConfigError
+from beaker.errors import ComponentTypeError
 from beaker.stores.file import FileStore
-from beaker.testing import StoreMachine
+from tests._file_backed import (
+    ANY_TEXT,
+    TempDirStoreMachine,
+    check_round_trip,
+    check_unusable_dir,
+    check_wrong_type,
+)
+from tests._file_backed import make_entry as _entry
 
-# Any Python str, lone surrogates included.
-ANY_TEXT = st.text(st.one_of(st.characters(), st.characters(categories=["Cs"])), max_size=30)
 
+class FileStoreMachine(TempDirStoreMachine):
+    prefix = "beaker-filestore-"
 
-class FileStoreMachine(StoreMachine):
-    def make_store(self) -> FileStore:
-        self.tmp = tempfile.mkdtemp(prefix="beaker-filestore-")
-        return FileStore(self.tmp)
-
-    def teardown(self) -> None:
-        super().teardown()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+    def make_store_in(self, directory: str) -> FileStore:
+        return FileStore(directory)
 
 
 TestFileStoreConformance = FileStoreMachine.TestCase
-
-
-def _entry(
-    value: bytes = b"value", stored_at: float = 100.0, expires_at: float | None = None
-) -> Entry:
-    return Entry(value, stored_at, expires_at)
 
 
 def _entry_files(root: pathlib.Path) -> list[pathlib.Path]:
@@ -64,11 +59,7 @@ def test_round_trip_any_key_and_value(
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = FileStore(tmp)
-        store.set(namespace, key, Entry(value, stored_at, expires_at))
-        assert store.get(namespace, key) == Entry(value, stored_at, expires_at)
-        assert list(store.keys(namespace)) == [key]
-        store.delete(namespace, key)
-        assert store.get(namespace, key) is None
+        check_round_trip(store, namespace, key, value, stored_at, expires_at)
         assert list(store.keys(namespace)) == []
 
 
@@ -223,14 +214,9 @@ def test_a_file_where_a_directory_should_be_is_replaced(
 
 
 def test_unusable_data_dir_is_a_config_error(tmp_path: pathlib.Path) -> None:
+    errors = check_unusable_dir(FileStore, tmp_path, "data_dir")
     regular = tmp_path / "a-file"
-    regular.write_text("x")
-    for bad in (regular, regular / "below"):
-        with pytest.raises(ConfigError) as info:
-            FileStore(bad)
-        assert info.value.option == "data_dir"
-        assert info.value.value == str(bad)
-        assert "writable directory" in str(info.value)
+    assert [error.value for error in errors] == [str(regular), str(regular / "below")]
 
 
 def test_data_dir_is_created_and_accepts_path_like(tmp_path: pathlib.Path) -> None:
@@ -243,9 +229,7 @@ def test_data_dir_is_created_and_accepts_path_like(tmp_path: pathlib.Path) -> No
 
 @pytest.mark.parametrize("bad", [None, 3, b"/tmp/x", ""])
 def test_data_dir_of_wrong_type(bad: object) -> None:
-    with pytest.raises(ComponentTypeError) as info:
-        FileStore(bad)  # type: ignore[arg-type]
-    assert info.value.argument == "data_dir"
+    check_wrong_type(FileStore, bad, "data_dir")
 
 
 def test_fsync_must_be_a_bool(tmp_path: pathlib.Path) -> None:

@@ -1,0 +1,108 @@
+"""Helpers shared by the tests of the components that keep files in a directory
+(``tests/stores/test_file_store.py``, ``tests/stores/test_dbm_store.py``,
+``tests/locks/test_file_lock.py``): the Hypothesis text that reaches every Python ``str``, an
+entry builder, a conformance machine on a temporary directory, and the checks they run alike.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+
+import pytest
+from hypothesis import strategies as st
+
+from beaker.entry import Entry
+from beaker.errors import ComponentTypeError, ConfigError
+from beaker.stores.base import Store
+from beaker.testing import StoreMachine
+
+# Any Python str, lone surrogates included.
+ANY_TEXT = st.text(st.one_of(st.characters(), st.characters(categories=["Cs"])), max_size=30)
+
+
+def make_entry(
+    value: bytes = b"value", stored_at: float = 100.0, expires_at: float | None = None
+) -> Entry:
+    """An entry of bytes, as a byte store receives it."""
+    return Entry(value, stored_at, expires_at)
+
+
+class TempDirStoreMachine(StoreMachine):
+    """The conformance machine on a store in a fresh temporary directory, removed afterwards.
+    Subclasses give :meth:`make_store_in` (and may change :attr:`prefix`)."""
+
+    prefix = "beaker-store-"
+
+    def make_store_in(self, directory: str) -> Store:
+        raise NotImplementedError("override make_store_in() in your subclass")
+
+    def make_store(self) -> Store:
+        self.tmp = tempfile.mkdtemp(prefix=self.prefix)
+        return self.make_store_in(self.tmp)
+
+    def teardown(self) -> None:
+        super().teardown()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def check_round_trip(
+    store: Store, namespace: str, key: str, value: bytes, stored_at: float, expires_at: float | None
+) -> None:
+    """An entry set under (``namespace``, ``key``) reads back equal, is the namespace's only
+    key, and is gone after ``delete``."""
+    written = Entry(value, stored_at, expires_at)
+    store.set(namespace, key, written)
+    read = store.get(namespace, key)
+    assert read == written, f"wrote {written!r}, read {read!r}"
+    keys = list(store.keys(namespace))
+    assert keys == [key], f"keys {keys!r} after setting only {key!r}"
+    store.delete(namespace, key)
+    read = store.get(namespace, key)
+    assert read is None, f"read {read!r} after delete"
+
+
+def run_threads(work: Callable[[int], None], count: int = 4) -> None:
+    """Run ``work(0)`` … ``work(count - 1)`` in as many threads; fail with the first exception
+    any of them raised."""
+    errors: list[BaseException] = []
+
+    def guarded(n: int) -> None:
+        try:
+            work(n)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [], f"worker threads raised {errors!r}"
+
+
+def check_unusable_dir(
+    make: Callable[[pathlib.Path], object], tmp_path: pathlib.Path, option: str
+) -> list[ConfigError]:
+    """A regular file, or a path below one, as the directory is a ``ConfigError`` naming
+    ``option`` and asking for a writable directory; returns the errors, in that order."""
+    regular = tmp_path / "a-file"
+    regular.write_text("x")
+    errors = []
+    for bad in (regular, regular / "below"):
+        with pytest.raises(ConfigError) as info:
+            make(bad)
+        assert info.value.option == option, f"{info.value!r} does not name {option!r}"
+        assert "writable directory" in str(info.value), str(info.value)
+        errors.append(info.value)
+    return errors
+
+
+def check_wrong_type(make: Callable[[object], object], bad: object, argument: str) -> None:
+    """``make(bad)`` is a ``ComponentTypeError`` naming ``argument``."""
+    with pytest.raises(ComponentTypeError) as info:
+        make(bad)
+    assert info.value.argument == argument, f"{info.value!r} does not name {argument!r}"
