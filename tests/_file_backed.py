@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given
 from hypothesis import strategies as st
 
 from beaker.entry import Entry
@@ -49,6 +50,17 @@ class TempDirStoreMachine(StoreMachine):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+#: Hypothesis's ``@given`` for the arguments of :func:`check_round_trip` (beyond the store):
+#: any namespace and key, values up to 3000 bytes, any finite or infinite times.
+given_any_entry = given(
+    namespace=ANY_TEXT,
+    key=ANY_TEXT,
+    value=st.binary(max_size=3000),
+    stored_at=st.floats(allow_nan=False),
+    expires_at=st.none() | st.floats(allow_nan=False),
+)
+
+
 def check_round_trip(
     store: Store, namespace: str, key: str, value: bytes, stored_at: float, expires_at: float | None
 ) -> None:
@@ -63,6 +75,23 @@ def check_round_trip(
     store.delete(namespace, key)
     read = store.get(namespace, key)
     assert read is None, f"read {read!r} after delete"
+
+
+def check_namespaces_kept_apart(store: Store) -> None:
+    """``keys`` and ``clear`` of one namespace leave another alone; clearing a namespace never
+    written is no error."""
+    for key in ("a", "b", "c"):
+        store.set("one", key, make_entry())
+    store.set("two", "a", make_entry(b"other"))
+    keys = sorted(store.keys("one")), list(store.keys("two"))
+    assert keys == (["a", "b", "c"], ["a"]), f"keys of 'one', 'two': {keys}"
+    store.clear("one")
+    keys_left = list(store.keys("one"))
+    assert keys_left == [], f"keys {keys_left!r} after clear"
+    cleared, kept = store.get("one", "a"), store.get("two", "a")
+    assert cleared is None, f"read {cleared!r} from the cleared namespace"
+    assert kept == make_entry(b"other"), f"read {kept!r} from the other namespace"
+    store.clear("never-written")
 
 
 def run_threads(work: Callable[[int], None], count: int = 4) -> None:

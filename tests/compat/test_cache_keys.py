@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from beaker.compat import cache as compat_cache
 from tests.compat import _real_beaker
@@ -101,19 +102,25 @@ def _as_beaker_stores(key: str) -> str:
     return key.encode("ascii", "backslashreplace").decode("ascii")
 
 
-def test_decorator_keys_and_namespaces_match_beaker_114(tmp_path: Path) -> None:
+def _keys_of_both(tmp_path: Path, source: str) -> tuple[dict[str, list[str]], Any]:
+    """Run ``exercise()`` of module ``source`` (saved as keysmod.py) under real Beaker 1.14.1
+    and under ours; each one's memory keys by namespace (ours as Beaker would store them)."""
     path = tmp_path / "keysmod.py"
-    path.write_text(MODULE)
+    path.write_text(source)
     theirs = _real_beaker.run(REAL_DUMP.format(directory=str(tmp_path)), cwd=tmp_path)
-
     module = _import_ours(path)
     module.exercise()
     memory = compat_cache._backends.memory
     namespaces = {ns for ns, _ in memory._data}
     ours = {ns: sorted(_as_beaker_stores(k) for k in memory.keys(ns)) for ns in namespaces}
+    return ours, theirs
+
+
+def test_decorator_keys_and_namespaces_match_beaker_114(tmp_path: Path) -> None:
+    ours, theirs = _keys_of_both(tmp_path, MODULE)
     assert json.loads(json.dumps(_real_beaker.canon(ours))) == theirs
     # and the namespaces are the documented "<source file>|<name>"
-    assert f"{path}|load" in ours
+    assert f"{tmp_path / 'keysmod.py'}|load" in ours
 
 
 def test_region_invalidate_removes_what_the_decorator_stored(tmp_path: Path) -> None:
@@ -196,13 +203,6 @@ RANDOM_MODULE = textwrap.dedent(
 
 
 def test_random_calls_leave_the_same_keys_as_beaker_114(tmp_path: Path) -> None:
-    path = tmp_path / "keysmod.py"
-    path.write_text(RANDOM_MODULE)
-    theirs = _real_beaker.run(REAL_DUMP.format(directory=str(tmp_path)), cwd=tmp_path)
-    module = _import_ours(path)
-    module.exercise()
-    memory = compat_cache._backends.memory
-    namespaces = {ns for ns, _ in memory._data}
-    ours = {ns: sorted(_as_beaker_stores(k) for k in memory.keys(ns)) for ns in namespaces}
+    ours, theirs = _keys_of_both(tmp_path, RANDOM_MODULE)
     assert sum(len(keys) for keys in ours.values()) > 200
     assert json.loads(json.dumps(_real_beaker.canon(ours))) == theirs

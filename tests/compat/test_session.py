@@ -16,7 +16,7 @@ import pytest
 import webtest
 
 from beaker.compat.exceptions import BeakerException, BeakerWarning
-from beaker.compat.session import session_setup
+from beaker.compat.session import SessionSetup, session_setup
 from beaker.errors import ConfigError, CookieTooLarge, DeserializationError, LockError
 from beaker.middleware import SessionMiddleware
 from beaker.session import CookieSession, Session, SessionObject
@@ -262,15 +262,23 @@ def test_session_domain_and_path_set_per_request(tmp_path: Path) -> None:
     assert "Domain=.domain.com" in header and "Path=/admin" in header
 
 
-def test_timeout_replaces_an_idle_session(tmp_path: Path) -> None:
+def _saved_on_a_clock(
+    session_class: type[Session], opts: dict[str, Any]
+) -> tuple[list[float], SessionSetup, Session, str]:
+    """A new session holding ``a = 1``, saved at t=1000 s on a settable clock; returns the
+    clock (``clock[0]``), the setup using it, the session and the cookie it set."""
     clock = [1000.0]
-    opts = {"type": "file", "data_dir": str(tmp_path), "timeout": 60}
     setup = attrs.evolve(session_setup(opts), clock=lambda: clock[0])
-    first: dict[str, Any] = {}
-    session = Session(first, _setup=setup, **opts)
+    request: dict[str, Any] = {}
+    session = session_class(request, _setup=setup, **opts)
     session["a"] = 1
     session.save()
-    cookie = first["cookie_out"].split(";")[0]
+    return clock, setup, session, request["cookie_out"].split(";")[0]
+
+
+def test_timeout_replaces_an_idle_session(tmp_path: Path) -> None:
+    opts = {"type": "file", "data_dir": str(tmp_path), "timeout": 60}
+    clock, setup, session, cookie = _saved_on_a_clock(Session, opts)
     clock[0] += 30
     again = Session({"cookie": cookie}, _setup=setup, **opts)
     assert again["a"] == 1 and again.last_accessed == 1000.0
@@ -283,14 +291,8 @@ def test_timeout_replaces_an_idle_session(tmp_path: Path) -> None:
 
 
 def test_cookie_session_timeout_clears_data() -> None:
-    clock = [1000.0]
     opts = {"type": "cookie", "validate_key": "v", "timeout": 60}
-    setup = attrs.evolve(session_setup(opts), clock=lambda: clock[0])
-    request: dict[str, Any] = {}
-    session = CookieSession(request, _setup=setup, **opts)
-    session["a"] = 1
-    session.save()
-    cookie = request["cookie_out"].split(";")[0]
+    clock, setup, _, cookie = _saved_on_a_clock(CookieSession, opts)
     clock[0] += 30
     assert CookieSession({"cookie": cookie}, _setup=setup, **opts)["a"] == 1
     clock[0] += 61

@@ -21,11 +21,12 @@ from beaker.entry import Entry
 from beaker.errors import ComponentTypeError
 from beaker.stores.dbm import DBMStore
 from tests._file_backed import (
-    ANY_TEXT,
     TempDirStoreMachine,
+    check_namespaces_kept_apart,
     check_round_trip,
     check_unusable_dir,
     check_wrong_type,
+    given_any_entry,
     run_threads,
 )
 from tests._file_backed import make_entry as _entry
@@ -65,13 +66,7 @@ def test_uses_the_dbm_module_of_this_python(store: DBMStore) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(
-    namespace=ANY_TEXT,
-    key=ANY_TEXT,
-    value=st.binary(max_size=3000),
-    stored_at=st.floats(allow_nan=False),
-    expires_at=st.none() | st.floats(allow_nan=False),
-)
+@given_any_entry
 def test_round_trip_any_key_and_value(
     namespace: str, key: str, value: bytes, stored_at: float, expires_at: float | None
 ) -> None:
@@ -95,16 +90,7 @@ def test_overwrites_of_any_size_read_back_exactly(sizes: list[int]) -> None:
 
 
 def test_keys_and_clear_stay_within_their_namespace(store: DBMStore) -> None:
-    for key in ("a", "b", "c"):
-        store.set("one", key, _entry())
-    store.set("two", "a", _entry(b"other"))
-    assert sorted(store.keys("one")) == ["a", "b", "c"]
-    assert list(store.keys("two")) == ["a"]
-    store.clear("one")
-    assert list(store.keys("one")) == []
-    assert store.get("one", "a") is None
-    assert store.get("two", "a") == _entry(b"other")
-    store.clear("never-written")
+    check_namespaces_kept_apart(store)
     store.delete("never-written", "k")
     assert list(store.keys("never-written")) == []
     store.set("one", "again", _entry())

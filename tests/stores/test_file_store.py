@@ -11,18 +11,18 @@ import threading
 
 import attrs
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import settings
 
 from beaker.entry import Entry
 from beaker.errors import ComponentTypeError
 from beaker.stores.file import FileStore
 from tests._file_backed import (
-    ANY_TEXT,
     TempDirStoreMachine,
+    check_namespaces_kept_apart,
     check_round_trip,
     check_unusable_dir,
     check_wrong_type,
+    given_any_entry,
 )
 from tests._file_backed import make_entry as _entry
 
@@ -47,13 +47,7 @@ def store(tmp_path: pathlib.Path) -> FileStore:
 
 
 @settings(max_examples=50, deadline=None)
-@given(
-    namespace=ANY_TEXT,
-    key=ANY_TEXT,
-    value=st.binary(max_size=3000),
-    stored_at=st.floats(allow_nan=False),
-    expires_at=st.none() | st.floats(allow_nan=False),
-)
+@given_any_entry
 def test_round_trip_any_key_and_value(
     namespace: str, key: str, value: bytes, stored_at: float, expires_at: float | None
 ) -> None:
@@ -87,16 +81,7 @@ def test_overwrite_replaces_and_leaves_no_temp_files(store: FileStore) -> None:
 
 
 def test_keys_and_clear_stay_within_their_namespace(store: FileStore) -> None:
-    for key in ("a", "b", "c"):
-        store.set("one", key, _entry())
-    store.set("two", "a", _entry(b"other"))
-    assert sorted(store.keys("one")) == ["a", "b", "c"]
-    assert list(store.keys("two")) == ["a"]
-    store.clear("one")
-    assert list(store.keys("one")) == []
-    assert store.get("one", "a") is None
-    assert store.get("two", "a") == _entry(b"other")
-    store.clear("never-written")  # not an error
+    check_namespaces_kept_apart(store)
     store.set("one", "again", _entry())
     assert list(store.keys("one")) == ["again"]
     # Nothing left behind by the clear (the renamed-aside directory is gone).
