@@ -19,7 +19,7 @@ from beaker.errors import LockError, LockTimeout
 from beaker.locks.base import Lease, Lock
 from beaker.locks.file import FileLock
 from beaker.testing import check_lock_exclusion
-from tests._file_backed import check_unusable_dir, check_wrong_type, run_threads
+from tests import _file_backed as shared
 
 SPAWN = multiprocessing.get_context("spawn")
 
@@ -148,7 +148,7 @@ def test_lock_files_do_not_accumulate_under_contention(lock: FileLock) -> None:
             with lock.acquire(f"name-{i % 7}", timeout=30):
                 pass
 
-    run_threads(work)
+    shared.run_threads(work)
     assert os.listdir(lock.lock_dir) == []
 
 
@@ -160,12 +160,12 @@ def test_lock_dir_removed_under_the_lock(lock: FileLock) -> None:
 
 
 def test_unusable_lock_dir_is_a_config_error(tmp_path: pathlib.Path) -> None:
-    check_unusable_dir(FileLock, tmp_path, "lock_dir")
+    shared.check_unusable_dir(FileLock, tmp_path, "lock_dir")
 
 
 @pytest.mark.parametrize("bad", [None, 3, b"/tmp/x", ""])
 def test_lock_dir_of_wrong_type(bad: object) -> None:
-    check_wrong_type(FileLock, bad, "lock_dir")
+    shared.check_wrong_type(FileLock, bad, "lock_dir")
 
 
 def test_is_picklable_and_comparable(lock: FileLock) -> None:

@@ -20,21 +20,13 @@ from hypothesis import strategies as st
 from beaker.entry import Entry
 from beaker.errors import ComponentTypeError
 from beaker.stores.dbm import DBMStore
-from tests._file_backed import (
-    TempDirStoreMachine,
-    check_namespaces_kept_apart,
-    check_round_trip,
-    check_unusable_dir,
-    check_wrong_type,
-    given_any_entry,
-    run_threads,
-)
+from tests import _file_backed as shared
 from tests._file_backed import make_entry as _entry
 
 SPAWN = multiprocessing.get_context("spawn")
 
 
-class DBMStoreMachine(TempDirStoreMachine):
+class DBMStoreMachine(shared.TempDirStoreMachine):
     prefix = "beaker-dbmstore-"
 
     def make_store_in(self, directory: str) -> DBMStore:
@@ -66,13 +58,13 @@ def test_uses_the_dbm_module_of_this_python(store: DBMStore) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given_any_entry
+@shared.given_any_entry
 def test_round_trip_any_key_and_value(
     namespace: str, key: str, value: bytes, stored_at: float, expires_at: float | None
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = DBMStore(tmp)
-        check_round_trip(store, namespace, key, value, stored_at, expires_at)
+        shared.check_round_trip(store, namespace, key, value, stored_at, expires_at)
         store.close()
 
 
@@ -90,7 +82,7 @@ def test_overwrites_of_any_size_read_back_exactly(sizes: list[int]) -> None:
 
 
 def test_keys_and_clear_stay_within_their_namespace(store: DBMStore) -> None:
-    check_namespaces_kept_apart(store)
+    shared.check_namespaces_kept_apart(store)
     store.delete("never-written", "k")
     assert list(store.keys("never-written")) == []
     store.set("one", "again", _entry())
@@ -256,12 +248,12 @@ def test_directories_removed_under_the_store(store: DBMStore) -> None:
 
 
 def test_unusable_data_dir_is_a_config_error(tmp_path: pathlib.Path) -> None:
-    check_unusable_dir(DBMStore, tmp_path, "data_dir")
+    shared.check_unusable_dir(DBMStore, tmp_path, "data_dir")
 
 
 @pytest.mark.parametrize("bad", [None, 3, b"/tmp/x", ""])
 def test_data_dir_of_wrong_type(bad: object) -> None:
-    check_wrong_type(DBMStore, bad, "data_dir")
+    shared.check_wrong_type(DBMStore, bad, "data_dir")
 
 
 @pytest.mark.parametrize("bad", [0, -1, True, "8"])
@@ -303,5 +295,5 @@ def test_threads_share_one_store(store: DBMStore) -> None:
             entry = store.get("ns", f"{n}-{i}")
             assert entry == _entry(bytes([n]) * (i * 40))
 
-    run_threads(work)
+    shared.run_threads(work)
     assert len(list(store.keys("ns"))) == 100

@@ -16,18 +16,11 @@ from hypothesis import settings
 from beaker.entry import Entry
 from beaker.errors import ComponentTypeError
 from beaker.stores.file import FileStore
-from tests._file_backed import (
-    TempDirStoreMachine,
-    check_namespaces_kept_apart,
-    check_round_trip,
-    check_unusable_dir,
-    check_wrong_type,
-    given_any_entry,
-)
+from tests import _file_backed as shared
 from tests._file_backed import make_entry as _entry
 
 
-class FileStoreMachine(TempDirStoreMachine):
+class FileStoreMachine(shared.TempDirStoreMachine):
     prefix = "beaker-filestore-"
 
     def make_store_in(self, directory: str) -> FileStore:
@@ -47,13 +40,13 @@ def store(tmp_path: pathlib.Path) -> FileStore:
 
 
 @settings(max_examples=50, deadline=None)
-@given_any_entry
+@shared.given_any_entry
 def test_round_trip_any_key_and_value(
     namespace: str, key: str, value: bytes, stored_at: float, expires_at: float | None
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = FileStore(tmp)
-        check_round_trip(store, namespace, key, value, stored_at, expires_at)
+        shared.check_round_trip(store, namespace, key, value, stored_at, expires_at)
         assert list(store.keys(namespace)) == []
 
 
@@ -81,7 +74,7 @@ def test_overwrite_replaces_and_leaves_no_temp_files(store: FileStore) -> None:
 
 
 def test_keys_and_clear_stay_within_their_namespace(store: FileStore) -> None:
-    check_namespaces_kept_apart(store)
+    shared.check_namespaces_kept_apart(store)
     store.set("one", "again", _entry())
     assert list(store.keys("one")) == ["again"]
     # Nothing left behind by the clear (the renamed-aside directory is gone).
@@ -199,7 +192,7 @@ def test_a_file_where_a_directory_should_be_is_replaced(
 
 
 def test_unusable_data_dir_is_a_config_error(tmp_path: pathlib.Path) -> None:
-    errors = check_unusable_dir(FileStore, tmp_path, "data_dir")
+    errors = shared.check_unusable_dir(FileStore, tmp_path, "data_dir")
     regular = tmp_path / "a-file"
     assert [error.value for error in errors] == [str(regular), str(regular / "below")]
 
@@ -214,7 +207,7 @@ def test_data_dir_is_created_and_accepts_path_like(tmp_path: pathlib.Path) -> No
 
 @pytest.mark.parametrize("bad", [None, 3, b"/tmp/x", ""])
 def test_data_dir_of_wrong_type(bad: object) -> None:
-    check_wrong_type(FileStore, bad, "data_dir")
+    shared.check_wrong_type(FileStore, bad, "data_dir")
 
 
 def test_fsync_must_be_a_bool(tmp_path: pathlib.Path) -> None:
