@@ -80,13 +80,18 @@ class _CorruptDatabase(Exception):
     """The database files exist but cannot be opened."""
 
 
-def _open_existing(base: str, readonly: bool) -> Any:
+def _open_existing(base: str, readonly: bool, kind: str | None = None) -> Any:
     """Open the database at ``base`` with the module that wrote it; ``None`` if there is none.
+
+    Args:
+        kind: the module's name when already known (skips ``dbm.whichdb``, which reads the
+            files to find out).
 
     Raises:
         _CorruptDatabase: files are there but unrecognised or unreadable.
     """
-    kind = dbm.whichdb(base)
+    if kind is None:
+        kind = dbm.whichdb(base)
     if kind is None:
         if any(os.path.exists(base + suffix) for suffix in _ALL_SUFFIXES):
             raise _CorruptDatabase("database files present but their format is unrecognised")
@@ -122,10 +127,21 @@ class _Namespace:
     """One namespace's lock file descriptor and cached read handle. Every method but
     :meth:`close` runs with :attr:`mutex` held by the caller."""
 
-    __slots__ = ("base", "closed", "db", "db_files", "lock_fd", "lock_id", "mutex", "signature")
+    __slots__ = (
+        "base",
+        "closed",
+        "db",
+        "db_files",
+        "kind",
+        "lock_fd",
+        "lock_id",
+        "mutex",
+        "signature",
+    )
 
     def __init__(self, base: str) -> None:
         self.base = base
+        self.kind: str | None = None  # the dbm module of the files, once seen
         self.mutex = threading.Lock()
         self.closed = False
         self.lock_fd: int | None = None
@@ -201,7 +217,9 @@ class _Namespace:
         if self.db is not None and self.signature == (generation, self._stat_files()):
             return self.db
         self.close_db()
-        db = _open_existing(self.base, readonly=True)
+        db = self._open_known_kind(readonly=True)
+        if db is None:
+            db = _open_existing(self.base, readonly=True)
         if db is not None:
             self.db = db
             self.db_files = tuple(
@@ -216,7 +234,9 @@ class _Namespace:
         self.close_db()
         try:
             try:
-                db = _open_existing(self.base, readonly=False)
+                db = self._open_known_kind(readonly=False)
+                if db is None:
+                    db = _open_existing(self.base, readonly=False)
                 if db is None and create:
                     db = _create(self.base)
             except _CorruptDatabase as exc:
@@ -229,10 +249,24 @@ class _Namespace:
                 action(db)
             finally:
                 db.close()
+            if self.kind is None:
+                self.kind = dbm.whichdb(self.base) or None
         finally:
             self.bump_generation()
 
+    def _open_known_kind(self, readonly: bool) -> Any:
+        """Open with the module seen last time, or ``None`` when that fails (the files were
+        removed or replaced): the caller then detects the format afresh."""
+        if self.kind is None:
+            return None
+        try:
+            return _open_existing(self.base, readonly=readonly, kind=self.kind)
+        except _CorruptDatabase:
+            self.kind = None
+            return None
+
     def remove_files(self) -> None:
+        self.kind = None
         for suffix in _ALL_SUFFIXES:
             try:
                 os.unlink(self.base + suffix)
