@@ -11,6 +11,9 @@ import os
 
 import pytest
 
+# Shared check helpers get pytest's assertion messages too (they are imported, not collected).
+pytest.register_assert_rewrite("tests._file_backed", "tests.network._lease_checks")
+
 _HINT = "start the test servers with `bash .ci/services.sh start` and source the env file it prints"
 
 
