@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from beaker._lazy import lazy_getattr
 from beaker.locks.base import Lease, Lock, Scope
 from beaker.locks.null import NullLock
 from beaker.locks.thread import ThreadLock
@@ -28,10 +27,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'beaker.locks' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr("beaker.locks", _LAZY)

@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from beaker._lazy import lazy_getattr
 from beaker.stores.base import Store
 from beaker.stores.memory import MemoryStore
 
@@ -29,10 +28,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'beaker.stores' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr("beaker.stores", _LAZY)
