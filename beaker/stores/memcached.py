@@ -27,6 +27,10 @@ for items written before the call, like Redis ``SCAN``, at a cost proportional t
 the servers — and unlike Beaker's ``flush_all``, other namespaces and other applications' items
 survive.
 
+Connections are pymemcache's own: a ``PooledClient`` for one server, a pooling ``HashClient`` for
+several (see :class:`MemcachedClientMixin`); the ``metadump`` listing reads its long reply on a
+connection of its own, outside the pool.
+
 This module also holds the client plumbing that :mod:`beaker.locks.memcached` reuses. It imports
 ``pymemcache`` (the ``memcached`` extra) and must not import ``beaker.caching``,
 ``beaker.sessions`` or ``beaker.compat``.
@@ -34,7 +38,6 @@ This module also holds the client plumbing that :mod:`beaker.locks.memcached` re
 
 from __future__ import annotations
 
-import collections
 import hashlib
 import logging
 import math
@@ -250,94 +253,6 @@ class KernelTimeoutSockets:
         return sock
 
 
-class ClientPool:
-    """pymemcache ``Client`` connections to one server, shared by threads: each call takes an
-    idle connection (or opens one), runs one pymemcache command on it and puts it back.
-
-    ``collections.deque`` ``pop``/``append`` are atomic, so taking and returning a connection
-    costs well under a microsecond — pymemcache's ``PooledClient`` spends ~2 µs per call in its
-    lock and context manager, over 10% of a loopback round trip. A connection whose command
-    raised is closed and dropped (pymemcache's ``destroy_on_fail``); the next call opens a
-    fresh one, which is how the store recovers after a server restart. There are as many
-    connections as threads ever used the server at once.
-
-    Args:
-        server: a pymemcache server spec (``(host, port)`` or a unix socket path).
-        options: keyword arguments for each ``pymemcache.Client``.
-    """
-
-    __slots__ = ("idle", "options", "server")
-
-    key_prefix = b""
-    tls_context = None
-
-    def __init__(self, server: Any, **options: Any) -> None:
-        self.server = server
-        self.options = options
-        self.idle: collections.deque[Any] = collections.deque()
-
-    def _take(self) -> Any:
-        try:
-            return self.idle.pop()
-        except IndexError:
-            return Client(self.server, **self.options)
-
-    def get(self, key: str) -> Any:
-        """``get`` one item (the hot path, written out)."""
-        try:
-            client = self.idle.pop()
-        except IndexError:
-            client = Client(self.server, **self.options)
-        try:
-            item = client.get(key)
-        except BaseException:
-            client.close()
-            raise
-        self.idle.append(client)
-        return item
-
-    def call(self, command: str, *args: Any, **kwargs: Any) -> Any:
-        """Run ``pymemcache.Client.<command>(*args, **kwargs)`` on a pooled connection."""
-        client = self._take()
-        try:
-            result = getattr(client, command)(*args, **kwargs)
-        except BaseException:
-            client.close()
-            raise
-        self.idle.append(client)
-        return result
-
-    def set(self, key: str, value: bytes, expire: int = 0, noreply: bool = False) -> Any:
-        return self.call("set", key, value, expire=expire, noreply=noreply)
-
-    def add(self, key: str, value: bytes, expire: int = 0, noreply: bool = False) -> Any:
-        return self.call("add", key, value, expire=expire, noreply=noreply)
-
-    def gets(self, key: str) -> Any:
-        return self.call("gets", key)
-
-    def cas(self, key: str, value: bytes, cas: Any, expire: int = 0, noreply: bool = False) -> Any:
-        return self.call("cas", key, value, cas, expire=expire, noreply=noreply)
-
-    def delete(self, key: str, noreply: bool = False) -> Any:
-        return self.call("delete", key, noreply=noreply)
-
-    def get_many(self, keys: list[str]) -> Any:
-        return self.call("get_many", keys)
-
-    def delete_many(self, keys: list[str], noreply: bool = False) -> Any:
-        return self.call("delete_many", keys, noreply=noreply)
-
-    def close(self) -> None:
-        """Close every idle connection (ones in use are closed when they come back after a
-        later ``close``, or reused)."""
-        while True:
-            try:
-                self.idle.pop().close()
-            except IndexError:
-                return
-
-
 class _Holder:
     """The live client of one component, built on first use and dropped on ``close()``, and
     memos derived from the configuration. Pickling yields an empty holder: a copy in another
@@ -394,11 +309,14 @@ class MemcachedClientMixin:
     :class:`~beaker.locks.memcached.MemcachedLock`: a lazily built pymemcache client and
     :class:`~beaker.errors.StoreUnavailable` naming the servers.
 
-    One server gets a :class:`ClientPool`; several get a ``HashClient`` (rendezvous hashing, pooled
-    connections) configured so that keys never move to another server: while a server is down
-    its keys raise ``StoreUnavailable`` (each call tries it again) instead of failing over, so
-    no stale item can reappear when it returns. Reconnection: a connection whose command failed
-    is closed and dropped from the pool, and the next call opens a new one (no retry loop).
+    One server gets pymemcache's ``PooledClient`` (a thread-safe pool of ``Client``
+    connections, one per thread using the server at once); several get a ``HashClient``
+    (rendezvous hashing, a ``PooledClient`` per server) configured so that keys never move to
+    another server: while a server is down its keys raise ``StoreUnavailable`` (each call tries
+    it again) instead of failing over, so no stale item can reappear when it returns.
+    Reconnection is the pool's own: a connection whose command raised is closed and dropped
+    (``PooledClient`` destroys a client on failure), and the next call opens a new one (no
+    retry loop).
     Connections are not shared across ``fork``: call :meth:`close` in a child that inherited a
     used component (e.g. a post-fork hook), or build components after forking.
     """
@@ -441,7 +359,7 @@ class MemcachedClientMixin:
         if sys.platform.startswith("linux"):  # same timeouts, without a poll per call
             options.update(timeout=None, socket_module=KernelTimeoutSockets(self.socket_timeout))
         if len(specs) == 1:
-            return ClientPool(specs[0], **options)
+            return PooledClient(specs[0], **options)
         return HashClient(
             specs,
             use_pooling=True,
@@ -488,7 +406,8 @@ class MemcachedStore(MemcachedClientMixin):
             open.
         socket_timeout: seconds to connect and to wait for a reply (clients built here).
 
-    Thread-safe (pooled connections) and process-safe (memcached is the only shared state);
+    Thread-safe (a server's connections are pooled by pymemcache's ``PooledClient``, one per
+    thread using it at once) and process-safe (memcached is the only shared state);
     picklable without a ``client``. Values up to memcached's item size (1 MB by default, the
     server's ``-I``) fit.
 

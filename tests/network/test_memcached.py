@@ -72,11 +72,16 @@ class MemcachedServer:
         self.process = subprocess.Popen(
             [*args, *self.options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        for _ in range(200):  # up to ~10 s for the server to accept connections
+        # Up to ~10 s for the server to answer. The probe is the admin connection itself, kept
+        # open: a probe connection closed at once could still be counted (or uncounted) in the
+        # ``stats`` connection figures a test reads next.
+        for _ in range(200):
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                self.admin().version()
                 return self
             except OSError:
+                self.admin().close()
+                self._admin = None
                 if self.process.poll() is not None:
                     raise RuntimeError(f"memcached exited with {self.process.returncode}")
                 time.sleep(0.05)
@@ -94,7 +99,7 @@ class MemcachedServer:
     def admin(self) -> Client:
         """One plain connection for inspecting the server (not the client under test)."""
         if self._admin is None:
-            self._admin = Client(("127.0.0.1", self.port), default_noreply=False)
+            self._admin = Client(("127.0.0.1", self.port), connect_timeout=1, default_noreply=False)
         return self._admin
 
     def stats(self) -> dict[str, int]:
@@ -125,6 +130,16 @@ def private_memcached() -> Iterator[MemcachedServer]:
     server = MemcachedServer().start()
     yield server
     server.stop()
+
+
+def wait_for_connections(server: MemcachedServer, count: int) -> None:
+    """Poll ``stats`` until the server holds ``count`` client connections (it notices closed
+    ones asynchronously); fail after ~10 s."""
+    for _ in range(200):
+        if server.stats()["curr_connections"] == count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{server.stats()['curr_connections']} connections, expected {count}")
 
 
 def fresh(prefix: str = "ns") -> str:
@@ -494,11 +509,16 @@ def test_an_oversized_value_is_a_store_error_not_unavailable(
     private_memcached: MemcachedServer,
 ) -> None:
     store = MemcachedStore(private_memcached.address)
+    store.set("ns", "small", entry(b"x"))
+    before = private_memcached.stats()
     with pytest.raises(StoreError) as caught:
         store.set("ns", "big", entry(b"x" * (2 * 1024 * 1024)))  # over the 1 MB default
     assert not isinstance(caught.value, StoreUnavailable)
-    store.set("ns", "small", entry(b"x"))  # the connection is still usable
-    assert store.get("ns", "small") is not None
+    # The connection whose command failed was closed, not put back in the pool...
+    wait_for_connections(private_memcached, before["curr_connections"] - 1)
+    assert store.get("ns", "small") is not None  # ...and the next call opens a fresh one
+    after = private_memcached.stats()
+    assert after["total_connections"] - before["total_connections"] == 1
     store.close()
 
 
@@ -552,6 +572,7 @@ def test_threads_share_the_pool_without_mixing_replies(private_memcached: Memcac
     import threading
 
     store = MemcachedStore(private_memcached.address)
+    before = private_memcached.stats()
     errors: list[BaseException] = []
 
     def work(worker: int) -> None:
@@ -571,9 +592,17 @@ def test_threads_share_the_pool_without_mixing_replies(private_memcached: Memcac
     for thread in threads:
         thread.join()
     assert not errors, errors
-    assert 1 <= len(store.live_client().idle) <= 8  # at most one connection per thread
+    # Counted by the server: the pool opened at most one connection per thread...
+    opened = private_memcached.stats()["total_connections"] - before["total_connections"]
+    assert 1 <= opened <= 8, opened
+    # ...close() closes them all (the server sees them go)...
     store.close()
-    assert len(store.live_client().idle) == 0  # close() emptied the pool; a new one is built
+    wait_for_connections(private_memcached, before["curr_connections"])
+    # ...and the store stays usable: the next call opens a new connection.
+    got = store.get("threads", "0-0")
+    assert got is not None
+    reopened = private_memcached.stats()["total_connections"] - before["total_connections"]
+    assert reopened == opened + 1, (opened, reopened)
     store.close()
 
 
