@@ -98,17 +98,19 @@ def report(
     """Print one table: each workload's ns/op, then each baseline's ns/op and ours / theirs."""
     print(f"\n{title}")
     names = list(baselines)
-    header = f"{'workload':<34}{'ours ns/op':>12}"
-    for name in names:
-        header += f"{name + ' ns/op':>22}{'ratio':>8}"
+    first = max([len("workload"), *map(len, ours)]) + 2
+    widths = [max(len(name) + 8, 12) for name in names]  # room for "<name> ns/op"
+    header = f"{'workload':<{first}}{'ours ns/op':>12}"
+    for name, width in zip(names, widths):
+        header += f"{name + ' ns/op':>{width}}{'ratio':>8}"
     print(header)
     for workload, value in ours.items():
-        row = f"{workload:<34}{value:>12.0f}"
-        for name in names:
+        row = f"{workload:<{first}}{value:>12.0f}"
+        for name, width in zip(names, widths):
             theirs = baselines[name].get(workload)
             if theirs is None:
-                row += f"{'-':>22}{'-':>8}"
+                row += f"{'-':>{width}}{'-':>8}"
             else:
-                row += f"{theirs:>22.0f}{value / theirs:>8.3f}"
+                row += f"{theirs:>{width}.0f}{value / theirs:>8.3f}"
         print(row)
     sys.stdout.flush()
