@@ -235,6 +235,14 @@ class RedisClientMixin:
             client.close()
 
 
+def _set_command(name: str, entry: Entry) -> tuple[Any, ...]:
+    """``SET name record [PX ms]`` as arguments for ``execute_command``: the same command
+    redis-py's ``set()`` sends, without its per-call option parsing (~4 µs a write)."""
+    ms = _ttl_ms(entry)
+    record = pack_entry(entry)
+    return ("SET", name, record) if ms is None else ("SET", name, record, "PX", ms)
+
+
 def _ttl_ms(entry: Entry) -> int | None:
     ttl = entry.ttl()
     if ttl is None:
@@ -319,10 +327,8 @@ class RedisStore(RedisClientMixin):
     def set(self, namespace: str, key: str, entry: Entry) -> None:
         """One ``SET name record [PX ms]``; the entry's TTL becomes the key's expiry."""
         try:
-            (self._holder.client or self._connect()).set(
-                f"{self.prefix}{{{len(namespace)}:{namespace}}}:{key}",
-                pack_entry(entry),
-                px=_ttl_ms(entry),
+            (self._holder.client or self._connect()).execute_command(
+                *_set_command(f"{self.prefix}{{{len(namespace)}:{namespace}}}:{key}", entry)
             )
         except UNREACHABLE as exc:
             raise self._unavailable(exc) from exc
@@ -367,7 +373,7 @@ class RedisStore(RedisClientMixin):
         try:
             with self.live_client().pipeline(transaction=False) as pipe:
                 for key, entry in entries.items():
-                    pipe.set(space + key, pack_entry(entry), px=_ttl_ms(entry))
+                    pipe.execute_command(*_set_command(space + key, entry))
                 pipe.execute()
         except UNREACHABLE as exc:
             raise self._unavailable(exc) from exc
