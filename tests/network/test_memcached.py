@@ -12,7 +12,6 @@ import logging
 import os
 import pickle
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -31,25 +30,14 @@ from beaker.errors import ComponentTypeError, ConfigError, StoreError, StoreUnav
 from beaker.locks.null import NullLock
 from beaker.stores.memcached import MAX_NAME, MemcachedStore, expire_seconds
 from beaker.testing import StoreMachine
+from tests.network._servers import await_answer, end, free_port, launch, server_bin
 
 # -- private servers ---------------------------------------------------------------------------
 
 
 def memcached_bin() -> str:
     """Path of memcached: ``BEAKER_TEST_MEMCACHED_BIN`` or the one on ``PATH``."""
-    found = os.environ.get("BEAKER_TEST_MEMCACHED_BIN") or shutil.which("memcached")
-    if found:
-        return found
-    message = "no memcached: run `bash .ci/services.sh start` (it installs one)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return server_bin("memcached", "BEAKER_TEST_MEMCACHED_BIN")
 
 
 class MemcachedServer:
@@ -69,31 +57,28 @@ class MemcachedServer:
         args = [memcached_bin(), "-l", "127.0.0.1", "-p", str(self.port), "-U", "0"]
         if os.geteuid() == 0:
             args += ["-u", "root"]
-        self.process = subprocess.Popen(
-            [*args, *self.options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        self.process = launch([*args, *self.options])
+        # The probe is the admin connection itself, kept open: a probe connection closed at once
+        # could still be counted (or uncounted) in the ``stats`` connection figures a test reads
+        # next.
+        await_answer(
+            self.process,
+            lambda: self.admin().version(),
+            OSError,
+            "memcached",
+            self.port,
+            on_error=self._drop_admin,
         )
-        # Up to ~10 s for the server to answer. The probe is the admin connection itself, kept
-        # open: a probe connection closed at once could still be counted (or uncounted) in the
-        # ``stats`` connection figures a test reads next.
-        for _ in range(200):
-            try:
-                self.admin().version()
-                return self
-            except OSError:
-                self.admin().close()
-                self._admin = None
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"memcached exited with {self.process.returncode}")
-                time.sleep(0.05)
-        raise RuntimeError(f"memcached on port {self.port} did not answer")
+        return self
 
-    def stop(self) -> None:
+    def _drop_admin(self) -> None:
         if self._admin is not None:
             self._admin.close()
             self._admin = None
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        self._drop_admin()
+        end(self.process)
         self.process = None
 
     def admin(self) -> Client:

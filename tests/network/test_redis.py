@@ -8,11 +8,8 @@ are not disturbed by anyone else's traffic.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
-import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -30,25 +27,14 @@ from beaker.errors import ComponentTypeError, ConfigError, StoreUnavailable
 from beaker.locks.null import NullLock
 from beaker.stores.redis import RedisStore, redact_url
 from beaker.testing import StoreMachine
+from tests.network._servers import await_answer, end, free_port, launch, server_bin
 
 # -- private servers ---------------------------------------------------------------------------
 
 
 def redis_server_bin() -> str:
     """Path of redis-server: ``BEAKER_TEST_REDIS_SERVER_BIN`` or the one on ``PATH``."""
-    found = os.environ.get("BEAKER_TEST_REDIS_SERVER_BIN") or shutil.which("redis-server")
-    if found:
-        return found
-    message = "no redis-server: run `bash .ci/services.sh start` (it installs one)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return server_bin("redis-server", "BEAKER_TEST_REDIS_SERVER_BIN")
 
 
 class RedisServer:
@@ -88,18 +74,9 @@ class RedisServer:
         ]
         if self.password is not None:
             args += ["--requirepass", self.password]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = launch(args)
         admin = self.admin()
-        for _ in range(200):  # up to ~10 s for the server to accept connections
-            try:
-                admin.ping()
-                break
-            except redis.ConnectionError:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"redis-server exited with {self.process.returncode}")
-                time.sleep(0.05)
-        else:
-            raise RuntimeError(f"redis-server on port {self.port} did not answer")
+        await_answer(self.process, admin.ping, redis.ConnectionError, "redis-server", self.port)
         admin.close()
         return self
 
@@ -107,9 +84,7 @@ class RedisServer:
         if self._stats is not None:
             self._stats.close()
             self._stats = None
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(sig)
-            self.process.wait(timeout=30)
+        end(self.process, sig)
         self.process = None
 
     def commands(self) -> dict[str, int]:
