@@ -33,6 +33,23 @@ def ns_per_op(operation: Callable[[], object], min_seconds: float = 0.2) -> floa
     return best / number * 1e9
 
 
+def best_alternating(
+    operation: Callable[[], object],
+    baselines: list[Callable[[], object]],
+    min_seconds: float,
+    rounds: int,
+) -> tuple[float, list[float]]:
+    """Best ns/op of ``operation`` and of each baseline over ``rounds`` rounds, measured in
+    alternation, so drift in the machine's load (other processes) falls on every side alike."""
+    mine = float("inf")
+    theirs = [float("inf")] * len(baselines)
+    for _ in range(rounds):
+        mine = min(mine, ns_per_op(operation, min_seconds))
+        for index, baseline in enumerate(baselines):
+            theirs[index] = min(theirs[index], ns_per_op(baseline, min_seconds))
+    return mine, theirs
+
+
 def run_baseline(venv: str | os.PathLike[str], script: Path, args: list[str]) -> dict[str, float]:
     """Run ``script`` with the python of the virtualenv ``venv`` (e.g. one holding real Beaker
     1.14.1, which shares our import name) and return the JSON object it prints last."""

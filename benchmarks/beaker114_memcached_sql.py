@@ -17,31 +17,15 @@ import json
 import os
 import socket
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from _timing import ns_per_op
+from _network import measure_beaker_cache, memcached_command_total
 
 import beaker
 from beaker.cache import CacheManager
 
 assert beaker.__version__ == "1.14.1", beaker.__version__
-
-VALUE = {"title": "a cached page fragment", "items": list(range(20))}
-COUNTED = 2000
-MEMCACHED_COMMANDS = (
-    "cmd_get",
-    "cmd_set",
-    "cmd_touch",
-    "cmd_flush",
-    "delete_hits",
-    "delete_misses",
-    "incr_hits",
-    "incr_misses",
-    "decr_hits",
-    "decr_misses",
-)
 
 
 def memcached_commands(address: str) -> int:
@@ -57,30 +41,7 @@ def memcached_commands(address: str) -> int:
         parts = line.split()
         if len(parts) == 3 and parts[0] == "STAT":
             stats[parts[1]] = parts[2]
-    return sum(int(stats.get(name, 0)) for name in MEMCACHED_COMMANDS)
-
-
-def per_op(count: Callable[[], int], operation: Callable[[], object]) -> float:
-    before = count()
-    for _ in range(COUNTED):
-        operation()
-    return (count() - before) / COUNTED
-
-
-def measure(
-    label: str, cache: Any, count: Callable[[], int], min_seconds: float
-) -> dict[str, float]:
-    cache.put("k", VALUE)
-    assert cache.get("k") == VALUE
-    workloads: dict[str, Callable[[], object]] = {
-        f"{label} get hit: Cache.get": lambda: cache.get("k"),
-        f"{label} set: Cache.set": lambda: cache.put("k", VALUE),
-    }
-    results: dict[str, float] = {}
-    for workload, operation in workloads.items():
-        results[workload] = ns_per_op(operation, min_seconds)
-        results["commands: " + workload] = per_op(count, operation)
-    return results
+    return memcached_command_total(stats)
 
 
 def main() -> None:
@@ -103,12 +64,12 @@ def main() -> None:
         "bench", expire=3600
     )
     results.update(
-        measure(
+        measure_beaker_cache(
             "memcached", memcached, lambda: memcached_commands(args.memcached), args.min_seconds
         )
     )
     sqlite = CacheManager(type="ext:database", url=args.sqlite_url).get_cache("bench", expire=3600)
-    results.update(measure("sqlite", sqlite, lambda: statements[0], args.min_seconds))
+    results.update(measure_beaker_cache("sqlite", sqlite, lambda: statements[0], args.min_seconds))
     if args.postgresql_url and importlib.util.find_spec("psycopg") is None:
         print("no psycopg in this virtualenv: ext:database on PostgreSQL skipped", file=sys.stderr)
     elif args.postgresql_url:
@@ -116,7 +77,9 @@ def main() -> None:
         postgresql = CacheManager(
             type="ext:database", url=args.postgresql_url, table_name=table
         ).get_cache("bench", expire=3600)
-        results.update(measure("postgresql", postgresql, lambda: statements[0], args.min_seconds))
+        results.update(
+            measure_beaker_cache("postgresql", postgresql, lambda: statements[0], args.min_seconds)
+        )
         engine = sa.create_engine(args.postgresql_url)
         with engine.begin() as conn:
             conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))

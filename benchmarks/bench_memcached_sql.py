@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from _timing import ns_per_op, report, run_baseline
+from _network import VALUE, memcached_command_total, per_op, print_work, split_baseline
+from _timing import best_alternating, report, run_baseline
 from pymemcache.client.base import Client, PooledClient
 
 from beaker import compose
@@ -45,21 +46,7 @@ from beaker.serializers.pickle import PickleSerializer
 from beaker.stores.memcached import MemcachedStore, expire_seconds
 from beaker.stores.sqlalchemy import SQLAlchemyStore
 
-VALUE = {"title": "a cached page fragment", "items": list(range(20))}
-COUNTED = 2000
 ROUNDS = 7
-MEMCACHED_COMMANDS = (
-    "cmd_get",
-    "cmd_set",
-    "cmd_touch",
-    "cmd_flush",
-    "delete_hits",
-    "delete_misses",
-    "incr_hits",
-    "incr_misses",
-    "decr_hits",
-    "decr_misses",
-)
 
 
 # -- memcached -------------------------------------------------------------------------------------
@@ -92,29 +79,7 @@ def private_memcached() -> Iterator[str]:
 
 
 def memcached_commands(admin: Client) -> int:
-    stats = admin.stats()
-    return sum(int(stats.get(name.encode(), 0)) for name in MEMCACHED_COMMANDS)
-
-
-def per_op(count: Callable[[], int], operation: Callable[[], object]) -> float:
-    before = count()
-    for _ in range(COUNTED):
-        operation()
-    return (count() - before) / COUNTED
-
-
-def alternate(
-    operation: Callable[[], object], baselines: list[Callable[[], object]], min_seconds: float
-) -> tuple[float, list[float]]:
-    """Best ns/op of ``operation`` and of each baseline, measured in alternation, so drift in
-    the machine's load (other processes) falls on every side alike."""
-    mine = float("inf")
-    theirs = [float("inf")] * len(baselines)
-    for _ in range(ROUNDS):
-        mine = min(mine, ns_per_op(operation, min_seconds))
-        for index, baseline in enumerate(baselines):
-            theirs[index] = min(theirs[index], ns_per_op(baseline, min_seconds))
-    return mine, theirs
+    return memcached_command_total({k.decode(): v for k, v in admin.stats().items()})
 
 
 def measure_memcached(servers: str, min_seconds: float) -> dict[str, dict[str, float]]:
@@ -154,8 +119,8 @@ def measure_memcached(servers: str, min_seconds: float) -> dict[str, dict[str, f
         "commands": {},
     }
     for workload, (kind, operation) in ours.items():
-        mine, (pooled_ns, bare_ns) = alternate(
-            operation, [raw_pooled[kind], raw_bare[kind]], min_seconds
+        mine, (pooled_ns, bare_ns) = best_alternating(
+            operation, [raw_pooled[kind], raw_bare[kind]], min_seconds, ROUNDS
         )
         tables["ours"][workload] = mine
         tables["raw PooledClient"][workload] = pooled_ns
@@ -244,7 +209,7 @@ def measure_sql(label: str, url: str, min_seconds: float) -> dict[str, dict[str,
         "commands": {},
     }
     for workload, (kind, operation) in ours.items():
-        mine, theirs = alternate(operation, raw[kind], min_seconds)
+        mine, theirs = best_alternating(operation, raw[kind], min_seconds, ROUNDS)
         tables["ours"][workload] = mine
         tables["raw SQLAlchemy"][workload] = theirs[0]
         if len(theirs) > 1:
@@ -311,22 +276,12 @@ def main() -> int:
             else:
                 baselines.setdefault(table, {}).update(values)
     if theirs:
-        baselines["beaker 1.14.1"] = {
-            k: v for k, v in theirs.items() if not k.startswith("commands: ")
-        }
-        commands["beaker 1.14.1"] = {
-            k.removeprefix("commands: "): v for k, v in theirs.items() if k.startswith("commands: ")
-        }
+        baselines["beaker 1.14.1"], commands["beaker 1.14.1"] = split_baseline(theirs)
 
     report("memcached and SQL (ns/op; ratio = ours / baseline)", ours, baselines)
-    print("\nserver work per operation (memcached: stats commands; SQL: statements)")
-    print(f"{'workload':<34}" + "".join(f"{who:>16}" for who in commands))
-    for workload in ours:
-        line = f"{workload:<34}"
-        for table in commands.values():
-            count = table.get(workload)
-            line += f"{'-' if count is None else format(count, '.2f'):>16}"
-        print(line)
+    print_work(
+        "server work per operation (memcached: stats commands; SQL: statements)", ours, commands
+    )
     return 0
 
 

@@ -20,11 +20,9 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import redis
-import redis.cluster
-from _timing import ns_per_op, report, run_baseline
+from _network import VALUE, per_op, print_work, redis_command_count, split_baseline
+from _timing import best_alternating, report, run_baseline
 
 from beaker import compose
 from beaker.entry import Entry, pack_entry
@@ -32,31 +30,7 @@ from beaker.locks import NullLock
 from beaker.serializers.pickle import PickleSerializer
 from beaker.stores.redis import RedisClusterStore, RedisStore
 
-VALUE = {"title": "a cached page fragment", "items": list(range(20))}
-COUNTED = 2000
 ROUNDS = 5
-
-
-def command_count(client: Any) -> int:
-    """All commands the server (every primary of a cluster) ran so far, ``INFO`` excluded."""
-    if isinstance(client, redis.cluster.RedisCluster):
-        per_node = client.info("commandstats", target_nodes=redis.cluster.RedisCluster.PRIMARIES)
-        tables = list(per_node.values())
-    else:
-        tables = [client.info("commandstats")]
-    return sum(
-        int(row["calls"])
-        for table in tables
-        for name, row in table.items()
-        if name != "cmdstat_info"
-    )
-
-
-def commands_per_op(client: Any, operation: Callable[[], object]) -> float:
-    before = command_count(client)
-    for _ in range(COUNTED):
-        operation()
-    return (command_count(client) - before) / COUNTED
 
 
 def measure(name: str, store: RedisStore, min_seconds: float) -> tuple[dict[str, float], ...]:
@@ -85,14 +59,9 @@ def measure(name: str, store: RedisStore, min_seconds: float) -> tuple[dict[str,
     baseline: dict[str, float] = {}
     commands: dict[str, float] = {}
     for workload, (kind, operation) in ours.items():
-        # Ours and the raw client alternate, each keeping its best run, so drift in the
-        # machine's load (other processes) falls on both sides alike.
-        mine, theirs = float("inf"), float("inf")
-        for _ in range(ROUNDS):
-            mine = min(mine, ns_per_op(operation, min_seconds))
-            theirs = min(theirs, ns_per_op(raw[kind], min_seconds))
+        mine, (theirs,) = best_alternating(operation, [raw[kind]], min_seconds, ROUNDS)
         timings[workload], baseline[workload] = mine, theirs
-        commands[workload] = commands_per_op(client, operation)
+        commands[workload] = per_op(lambda: redis_command_count(client), operation)
     assert cache.get("k") == VALUE
     return timings, baseline, commands
 
@@ -130,22 +99,10 @@ def main() -> int:
         if args.cluster_url:
             extra += ["--cluster-url", args.cluster_url]
         theirs = run_baseline(args.beaker_venv, script, extra)
-        baselines["beaker 1.14.1"] = {
-            k: v for k, v in theirs.items() if not k.startswith("commands: ")
-        }
-        commands["beaker 1.14.1"] = {
-            k.removeprefix("commands: "): v for k, v in theirs.items() if k.startswith("commands: ")
-        }
+        baselines["beaker 1.14.1"], commands["beaker 1.14.1"] = split_baseline(theirs)
 
     report("redis (ns/op; ratio = ours / baseline)", ours, baselines)
-    print("\nserver commands per operation (INFO commandstats)")
-    print(f"{'workload':<34}" + "".join(f"{who:>16}" for who in commands))
-    for workload in ours:
-        row = f"{workload:<34}"
-        for table in commands.values():
-            count = table.get(workload)
-            row += f"{'-' if count is None else format(count, '.2f'):>16}"
-        print(row)
+    print_work("server commands per operation (INFO commandstats)", ours, commands)
     return 0
 
 
