@@ -1,12 +1,14 @@
-"""What the private-server helpers of the memcached and Redis tests share: finding the server
-program, a free loopback port, and starting, awaiting and stopping the server process.
+"""What the memcached and Redis store tests share: finding the server program, a free loopback
+port, starting, awaiting and stopping a private server process; fresh names, entries, and the
+check that ``clear``/``keys`` stay within one namespace.
 
-Imports only the standard library and pytest (never a client library or ``beaker``).
+Imports only the standard library, pytest and ``beaker`` (never a client library).
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -15,6 +17,9 @@ import time
 from collections.abc import Callable
 
 import pytest
+
+from beaker.entry import Entry
+from beaker.stores.base import Store
 
 
 def server_bin(program: str, variable: str) -> str:
@@ -73,3 +78,38 @@ def end(process: subprocess.Popen[bytes] | None, sig: int = signal.SIGKILL) -> N
     if process is not None and process.poll() is None:
         process.send_signal(sig)
         process.wait(timeout=30)
+
+
+def fresh(prefix: str = "ns") -> str:
+    """``prefix`` plus a random suffix, so runs never see each other's data."""
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def entry(value: bytes = b"v", ttl: float | None = None) -> Entry:
+    """An :class:`Entry` stored now, expiring ``ttl`` seconds from now (None: never)."""
+    now = time.time()
+    return Entry(value, now, None if ttl is None else now + ttl)
+
+
+def check_clear_and_keys_per_namespace(
+    store: Store, namespaces: list[str], keys: list[str]
+) -> None:
+    """Fill every namespace with ``keys``, clear the first: ``keys`` and ``get`` must show the
+    others untouched. Clears every namespace and closes ``store`` at the end."""
+    try:
+        for ns in namespaces:
+            for key in keys:
+                store.set(ns, key, entry(f"{ns}/{key}".encode()))
+        for ns in namespaces:
+            assert set(store.keys(ns)) == set(keys)
+        store.clear(namespaces[0])
+        assert set(store.keys(namespaces[0])) == set()
+        for ns in namespaces[1:]:
+            assert set(store.keys(ns)) == set(keys)
+            for key in keys:
+                got = store.get(ns, key)
+                assert got is not None and got.value == f"{ns}/{key}".encode()
+    finally:
+        for ns in namespaces:
+            store.clear(ns)
+        store.close()

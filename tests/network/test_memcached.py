@@ -11,7 +11,6 @@ import hashlib
 import logging
 import os
 import pickle
-import secrets
 import socket
 import subprocess
 import sys
@@ -30,7 +29,16 @@ from beaker.errors import ComponentTypeError, ConfigError, StoreError, StoreUnav
 from beaker.locks.null import NullLock
 from beaker.stores.memcached import MAX_NAME, MemcachedStore, expire_seconds
 from beaker.testing import StoreMachine
-from tests.network._servers import await_answer, end, free_port, launch, server_bin
+from tests.network._servers import (
+    await_answer,
+    check_clear_and_keys_per_namespace,
+    end,
+    entry,
+    free_port,
+    fresh,
+    launch,
+    server_bin,
+)
 
 # -- private servers ---------------------------------------------------------------------------
 
@@ -125,15 +133,6 @@ def wait_for_connections(server: MemcachedServer, count: int) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"{server.stats()['curr_connections']} connections, expected {count}")
-
-
-def fresh(prefix: str = "ns") -> str:
-    return f"{prefix}-{secrets.token_hex(4)}"
-
-
-def entry(value: bytes = b"v", ttl: float | None = None) -> Entry:
-    now = time.time()
-    return Entry(value, now, None if ttl is None else now + ttl)
 
 
 # -- conformance ---------------------------------------------------------------------------------
@@ -309,23 +308,7 @@ def test_clear_and_keys_are_exact_per_namespace(
     memcached_servers: str, namespaces: list[str], keys: list[str]
 ) -> None:
     store = MemcachedStore(memcached_servers, prefix=fresh("layout") + ":")
-    try:
-        for ns in namespaces:
-            for key in keys:
-                store.set(ns, key, entry(f"{ns}/{key}".encode()))
-        for ns in namespaces:
-            assert set(store.keys(ns)) == set(keys)
-        store.clear(namespaces[0])
-        assert set(store.keys(namespaces[0])) == set()
-        for ns in namespaces[1:]:
-            assert set(store.keys(ns)) == set(keys)
-            for key in keys:
-                got = store.get(ns, key)
-                assert got is not None and got.value == f"{ns}/{key}".encode()
-    finally:
-        for ns in namespaces:
-            store.clear(ns)
-        store.close()
+    check_clear_and_keys_per_namespace(store, namespaces, keys)
 
 
 def test_clear_is_seen_by_other_processes_and_spares_other_items(

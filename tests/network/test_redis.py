@@ -27,7 +27,16 @@ from beaker.errors import ComponentTypeError, ConfigError, StoreUnavailable
 from beaker.locks.null import NullLock
 from beaker.stores.redis import RedisStore, redact_url
 from beaker.testing import StoreMachine
-from tests.network._servers import await_answer, end, free_port, launch, server_bin
+from tests.network._servers import (
+    await_answer,
+    check_clear_and_keys_per_namespace,
+    end,
+    entry,
+    free_port,
+    fresh,
+    launch,
+    server_bin,
+)
 
 # -- private servers ---------------------------------------------------------------------------
 
@@ -132,15 +141,6 @@ TestRedisConformance.settings = settings(max_examples=25, stateful_step_count=20
 # -- layout and namespaces -------------------------------------------------------------------------
 
 
-def fresh(prefix: str = "ns") -> str:
-    return f"{prefix}-{secrets.token_hex(4)}"
-
-
-def entry(value: bytes = b"v", ttl: float | None = None) -> Entry:
-    now = time.time()
-    return Entry(value, now, None if ttl is None else now + ttl)
-
-
 NAMES = st.text(alphabet=st.sampled_from("ab:{}*?[]\\ é"), max_size=6)
 
 
@@ -155,23 +155,7 @@ def test_clear_and_keys_are_exact_per_namespace(
     # Glob characters, braces and separators in names must not let one namespace's SCAN
     # pattern match another's keys.
     store = RedisStore(url=redis_url, prefix=fresh("layout") + ":")
-    try:
-        for ns in namespaces:
-            for key in keys:
-                store.set(ns, key, entry(f"{ns}/{key}".encode()))
-        for ns in namespaces:
-            assert set(store.keys(ns)) == set(keys)
-        store.clear(namespaces[0])
-        assert set(store.keys(namespaces[0])) == set()
-        for ns in namespaces[1:]:
-            assert set(store.keys(ns)) == set(keys)
-            for key in keys:
-                got = store.get(ns, key)
-                assert got is not None and got.value == f"{ns}/{key}".encode()
-    finally:
-        for ns in namespaces:
-            store.clear(ns)
-        store.close()
+    check_clear_and_keys_per_namespace(store, namespaces, keys)
 
 
 def test_key_layout_is_documented_shape(redis_url: str) -> None:
