@@ -11,8 +11,12 @@ import os
 
 import pytest
 
+from tests._missing import skip_or_fail
+
 # Shared check helpers get pytest's assertion messages too (they are imported, not collected).
-pytest.register_assert_rewrite("tests._file_backed", "tests.network._lease_checks")
+pytest.register_assert_rewrite(
+    "tests._file_backed", "tests.network._lease_checks", "tests.network._servers"
+)
 
 _HINT = "start the test servers with `bash .ci/services.sh start` and source the env file it prints"
 
@@ -21,10 +25,7 @@ def _address(variable: str) -> str:
     value = os.environ.get(variable)
     if value:
         return value
-    message = f"{variable} is not set: {_HINT}"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    skip_or_fail(f"{variable} is not set: {_HINT}")
 
 
 @pytest.fixture(scope="session")

@@ -16,10 +16,9 @@ import subprocess
 import time
 from collections.abc import Callable
 
-import pytest
-
 from beaker.entry import Entry
 from beaker.stores.base import Store
+from tests._missing import skip_or_fail
 
 
 def server_bin(program: str, variable: str) -> str:
@@ -30,10 +29,7 @@ def server_bin(program: str, variable: str) -> str:
     found = os.environ.get(variable) or shutil.which(program)
     if found:
         return found
-    message = f"no {program}: run `bash .ci/services.sh start` (it installs one)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    skip_or_fail(f"no {program}: run `bash .ci/services.sh start` (it installs one)")
 
 
 def free_port() -> int:
