@@ -150,3 +150,21 @@ def test_line_progress_without_tqdm(clock: FakeClock) -> None:
     err = io.StringIO()
     assert purge(store, now=clock(), progress=line_progress(err)).expired == 150
     assert err.getvalue() == "\rsessions: 100/150\rsessions: 150/150\n"
+
+
+def test_python_m_beaker_sessions_purge(tmp_path: Any) -> None:
+    """The installed command line, as a user types it, on sessions that expired in real time."""
+    import subprocess
+    import sys
+    import time
+
+    data_dir = tmp_path / "sessions"
+    store = FileStore(str(data_dir))
+    make_sessions(store, FakeClock(time.time() - 3600), 2, timeout=60)  # idle for an hour
+    make_sessions(store, FakeClock(), 1, timeout=3600)  # fresh
+    store.close()
+    command = [sys.executable, "-m", "beaker", "sessions", "purge", "--store", f"file://{data_dir}"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "removed 2 expired session(s) of 3\n"
+    assert len(list(FileStore(str(data_dir)).keys(DEFAULT_NAMESPACE))) == 1
