@@ -167,6 +167,23 @@ class Cache:
             )
             return MISSING
 
+    def _lookup(self, key: str) -> tuple[Any, bool]:
+        """``(value, fresh)`` for a stored key: ``(value, True)`` when fresh, ``(value,
+        False)`` when expired but inside the stale-while-revalidate window, ``(MISSING,
+        False)`` for a miss, an expired or an unreadable entry."""
+        entry = self._read(key)
+        if entry is None:
+            return MISSING, False
+        expires_at = entry[2]
+        fresh = True
+        if expires_at is not None:
+            now = self.clock()
+            if now >= expires_at:
+                return MISSING, False
+            fresh = now < expires_at - self.stale_while_revalidate
+        value = self._decode(key, entry)
+        return value, fresh and value is not MISSING
+
     def get(self, key: str, default: Any = MISSING) -> Any:
         """Return the fresh value under ``key``, or ``default`` (:data:`~beaker.MISSING`) on a
         miss. Expired and unreadable entries are misses.
@@ -263,24 +280,16 @@ class Cache:
         """
         if not self._plain_key:
             key = self.key(self.name, key)
-        now = self.clock()
-        stale: Any = MISSING
-        entry = self._read(key)
-        if entry is not None:
-            value = self._decode(key, entry)
-            if value is not MISSING:
-                expires_at = entry.expires_at
-                if expires_at is None or now < expires_at - self.stale_while_revalidate:
-                    return value
-                if now < expires_at:
-                    stale = value
+        value, fresh = self._lookup(key)
+        if fresh:
+            return value
         lock_name = f"{len(self.name)}:{self.name}:{key}"
         try:
-            if stale is not MISSING:
+            if value is not MISSING:  # expired, but inside the stale window
                 try:
                     lease = self.lock.acquire(lock_name, timeout=0)
                 except LockTimeout:
-                    return stale  # another worker is recreating it
+                    return value  # another worker is recreating it
             else:
                 lease = self.lock.acquire(lock_name, timeout=self.lock_timeout)
         except StoreUnavailable as error:  # a distributed lock's server is down too
@@ -289,14 +298,9 @@ class Cache:
             self._write(key, value, ttl)
             return value
         with lease:
-            entry = self._read(key)  # the worker before us may have made it
-            if entry is not None and (
-                entry.expires_at is None
-                or self.clock() < entry.expires_at - self.stale_while_revalidate
-            ):
-                value = self._decode(key, entry)
-                if value is not MISSING:
-                    return value
+            value, fresh = self._lookup(key)  # the worker before us may have made it
+            if fresh:
+                return value
             value = creator()
             self._write(key, value, ttl)
             return value
