@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests._missing import skip_or_fail
 
 VENV = Path(os.environ.get("BEAKER114_VENV", "/tmp/beaker114"))
 PYTHON = VENV / "bin" / "python"
@@ -45,10 +45,7 @@ def require_beaker114() -> None:
     """Skip (or fail under CI) when the real-Beaker virtualenv is missing."""
     if PYTHON.exists():
         return
-    message = f"real Beaker 1.14.1 virtualenv not found at {VENV} (set BEAKER114_VENV)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    skip_or_fail(f"real Beaker 1.14.1 virtualenv not found at {VENV} (set BEAKER114_VENV)")
 
 
 def run(code: str, cwd: str | os.PathLike[str] = "/", timeout: float = 120) -> Any:

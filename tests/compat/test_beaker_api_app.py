@@ -18,6 +18,9 @@ HERE = Path(__file__).parent
 def test_the_same_tests_pass_against_real_beaker_114(tmp_path: Path) -> None:
     _real_beaker.require_beaker114()
     shutil.copy(HERE / "beaker_api_app.py", tmp_path / "test_beaker_api_app_real.py")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "__init__.py").touch()
+    shutil.copy(HERE.parent / "_missing.py", tmp_path / "tests" / "_missing.py")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     proc = subprocess.run(
         [

@@ -52,17 +52,6 @@ class _Database:
 database = _Database()
 
 
-def _needs_memcached() -> str:
-    import os
-
-    if importlib.util.find_spec("beaker.stores.memcached") is None:
-        pytest.skip("beaker.stores.memcached (MemcachedStore) is not in this checkout yet")
-    servers = os.environ.get("BEAKER_TEST_MEMCACHED")
-    if not servers:
-        pytest.skip("BEAKER_TEST_MEMCACHED is not set")
-    return servers
-
-
 # -- Configuration ----------------------------------------------------------------------------
 
 
@@ -128,10 +117,9 @@ def test_cache_manager_from_parsed_options(tmp_path: Path) -> None:
     assert cache.get_cache("ns").type == "file"
 
 
-def test_memcached_session_options() -> None:
+def test_memcached_session_options(memcached_servers: str) -> None:
     """``{'session.type': 'ext:memcached', 'session.url': '127.0.0.1:11211'}``."""
-    servers = _needs_memcached()
-    session_opts = {"session.type": "ext:memcached", "session.url": servers}
+    session_opts = {"session.type": "ext:memcached", "session.url": memcached_servers}
 
     def app(environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
         session = environ["beaker.session"]
@@ -144,15 +132,16 @@ def test_memcached_session_options() -> None:
     assert [client.get("/").text for _ in range(2)] == ["1", "2"]
 
 
-def test_region_options_short_term_memcached_long_term_file(tmp_path: Path) -> None:
+def test_region_options_short_term_memcached_long_term_file(
+    tmp_path: Path, memcached_servers: str
+) -> None:
     """The ``short_term`` / ``long_term`` regions example of the configuration docs."""
-    servers = _needs_memcached()
     cache_opts = {
         "cache.data_dir": str(tmp_path / "data"),
         "cache.lock_dir": str(tmp_path / "lock"),
         "cache.regions": "short_term, long_term",
         "cache.short_term.type": "ext:memcached",
-        "cache.short_term.url": servers,
+        "cache.short_term.url": memcached_servers,
         "cache.short_term.expire": "3600",
         "cache.long_term.type": "file",
         "cache.long_term.expire": "86400",
