@@ -9,6 +9,7 @@ import attrs
 
 from beaker.errors import LockError, LockTimeout
 from beaker.locks.base import LeaseBase, Scope
+from beaker.runtime import Lazy, lazy_field
 
 
 class _Slot:
@@ -73,7 +74,7 @@ class ThreadLock:
 
     scope: ClassVar[Scope] = "thread"
 
-    _registry: _Registry = attrs.field(init=False, factory=_Registry, eq=False, repr=False)
+    _registry: Lazy[_Registry] = lazy_field()
 
     def acquire(self, name: str, timeout: float | None = None) -> _ThreadLease:
         """Hold ``name``; ``timeout`` in seconds (``None`` forever, ``0`` try once).
@@ -81,7 +82,8 @@ class ThreadLock:
         Raises:
             LockTimeout: not acquired in time.
         """
-        slot = self._registry.enter(name)
+        registry = self._registry.get(_Registry)
+        slot = registry.enter(name)
         if timeout is None:
             acquired = slot.lock.acquire()
         elif timeout <= 0:
@@ -89,10 +91,11 @@ class ThreadLock:
         else:
             acquired = slot.lock.acquire(timeout=timeout)
         if not acquired:
-            self._registry.leave(name, slot)
+            registry.leave(name, slot)
             raise LockTimeout(name, timeout or 0.0)
-        return _ThreadLease(self._registry, name, slot)
+        return _ThreadLease(registry, name, slot)
 
     def held_names(self) -> int:
         """How many names are currently held or waited for (to check the registry's bound)."""
-        return len(self._registry.slots)
+        registry = self._registry.value
+        return 0 if registry is None else len(registry.slots)

@@ -39,6 +39,7 @@ import attrs
 
 from beaker.entry import Entry, pack_entry, unpack_entry
 from beaker.errors import ComponentTypeError, DeserializationError
+from beaker.runtime import Lazy, lazy_field
 from beaker.stores.file import directory_path, prepare_directory
 
 log = logging.getLogger("beaker.stores.dbm")
@@ -296,8 +297,9 @@ class _Namespace:
 class _Handles:
     """A bounded, thread-safe registry of open namespaces (least recently used first).
 
-    Pickles as a fresh empty registry, and starts afresh in a forked child, whose inherited
-    descriptors would otherwise share the parent's locks."""
+    Held by the store's :class:`~beaker.runtime.Lazy` (so a pickled copy starts empty), and
+    starts afresh in a forked child, whose inherited descriptors would otherwise share the
+    parent's locks."""
 
     __slots__ = ("limit", "mutex", "pid", "spaces")
 
@@ -306,9 +308,6 @@ class _Handles:
         self.mutex = threading.Lock()
         self.pid = os.getpid()
         self.spaces: OrderedDict[str, _Namespace] = OrderedDict()
-
-    def __reduce__(self) -> tuple[type[_Handles], tuple[int]]:
-        return (_Handles, (self.limit,))
 
     def get(self, base: str) -> _Namespace:
         evicted: list[_Namespace] = []
@@ -379,11 +378,16 @@ class DBMStore:
 
     data_dir: str = attrs.field(converter=_data_dir)
     max_open: int = attrs.field(default=64, validator=_max_open)
-    _handles: _Handles = attrs.field(init=False, eq=False, repr=False)
+    _handles: Lazy[_Handles] = lazy_field()
 
     def __attrs_post_init__(self) -> None:
         prepare_directory("data_dir", self.data_dir)
-        object.__setattr__(self, "_handles", _Handles(self.max_open))
+
+    def _open(self, base: str) -> _Namespace:
+        return (self._handles.value or self._handles.get(self._new_handles)).get(base)
+
+    def _new_handles(self) -> _Handles:
+        return _Handles(self.max_open)
 
     def _base(self, namespace: str) -> str:
         return os.path.join(self.data_dir, hashlib.sha1(_key_bytes(namespace)).hexdigest())
@@ -392,7 +396,7 @@ class DBMStore:
         """Run ``use(db)`` under the shared lock; ``empty`` when there is no usable database."""
         base = self._base(namespace)
         while True:
-            space = self._handles.get(base)
+            space = self._open(base)
             with space.mutex:
                 if space.closed:
                     continue  # evicted by another thread meanwhile
@@ -417,7 +421,7 @@ class DBMStore:
     def _write(self, namespace: str, action: Callable[[_Namespace], None]) -> None:
         base = self._base(namespace)
         while True:
-            space = self._handles.get(base)
+            space = self._open(base)
             with space.mutex:
                 if space.closed:
                     continue
@@ -500,4 +504,6 @@ class DBMStore:
 
     def close(self) -> None:
         """Close every handle and lock descriptor; the store reopens them when used again."""
-        self._handles.close_all()
+        handles = self._handles.drop()
+        if handles is not None:
+            handles.close_all()

@@ -98,7 +98,9 @@ def test_reads_do_not_create_files(store: DBMStore) -> None:
 def test_handle_is_kept_open_while_nothing_changes(store: DBMStore) -> None:
     store.set("ns", "k", _entry(b"v"))
     store.get("ns", "k")
-    space = store._handles.spaces[str(_base(store, "ns"))]
+    handles = store._handles.value
+    assert handles is not None
+    space = handles.spaces[str(_base(store, "ns"))]
     handle = space.db
     assert handle is not None
     for _ in range(5):
@@ -272,12 +274,13 @@ def test_open_handles_are_bounded(tmp_path: pathlib.Path) -> None:
     for n in range(4, 60):
         store.set(f"ns{n}", "k", _entry(str(n).encode()))
         assert store.get(f"ns{n}", "k") == _entry(str(n).encode())
-    assert len(store._handles.spaces) == 4
+    handles = store._handles.value
+    assert handles is not None and len(handles.spaces) == 4
     assert _open_fds() <= baseline
     for n in range(60):  # evicted namespaces reopen transparently
         assert store.get(f"ns{n}", "k") == _entry(str(n).encode())
     store.close()
-    assert len(store._handles.spaces) == 0
+    assert store._handles.value is None and len(handles.spaces) == 0
 
 
 def test_close_then_use_again(store: DBMStore) -> None:

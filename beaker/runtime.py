@@ -1,0 +1,76 @@
+"""The one holder of a component's runtime resource: :class:`Lazy`, and :func:`lazy_field`
+to declare it on an ``attrs`` component.
+
+A frozen component keeps its configuration as data; what it opens at run time (a connection
+pool, an open database handle, a registry of thread locks, a circuit breaker's counters) lives
+in a :class:`Lazy` in a private field, built on first use, never part of ``repr``, equality or
+hashing, and empty again in a pickled copy (a copy in another process builds its own).
+
+Any package of ``beaker`` may import this module; it imports only the standard library and
+``attrs``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+__all__ = ["Lazy", "lazy_field"]
+
+T = TypeVar("T")
+
+
+class Lazy(Generic[T]):
+    """A value built once, on first use, by the function the caller hands to :meth:`get`.
+
+    Thread-safe: concurrent first calls build the value once (under a mutex); later calls read
+    it without locking. :meth:`drop` forgets the value (e.g. on ``close()``) so that the next
+    :meth:`get` builds a new one. Pickles as an empty holder. ``None`` cannot be held (it means
+    "not built").
+    """
+
+    __slots__ = ("_mutex", "value")
+
+    def __init__(self) -> None:
+        #: The value, or ``None`` before the first :meth:`get` (read it directly on a hot path:
+        #: ``holder.value or holder.get(build)``).
+        self.value: T | None = None
+        self._mutex = threading.Lock()
+
+    def get(self, build: Callable[[], T]) -> T:
+        """The value, built with ``build()`` if there is none yet.
+
+        Raises:
+            Whatever ``build`` raises; nothing is kept then and the next call tries again.
+        """
+        value = self.value
+        if value is None:
+            with self._mutex:
+                value = self.value
+                if value is None:
+                    value = self.value = build()
+        return value
+
+    def drop(self) -> T | None:
+        """Forget the value and return it (``None`` if none was built), for the caller to
+        close."""
+        with self._mutex:
+            value, self.value = self.value, None
+        return value
+
+    def __reduce__(self) -> tuple[type[Lazy[Any]], tuple[()]]:
+        return (Lazy, ())
+
+    def __repr__(self) -> str:
+        return f"<Lazy {'built' if self.value is not None else 'empty'}>"
+
+
+def lazy_field() -> Any:
+    """An ``attrs`` field holding a fresh :class:`Lazy` for each instance: not an ``__init__``
+    argument, left out of ``repr``, equality and hashing. A copy made by ``attrs.evolve`` gets
+    its own (empty) holder; parts meant to share a resource share the component holding it
+    (e.g. a store and a lock taking one connection)."""
+    return attrs.field(init=False, factory=Lazy, repr=False, eq=False, hash=False)
