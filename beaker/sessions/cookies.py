@@ -151,17 +151,31 @@ def _samesite(instance: Any, attribute: attrs.Attribute[Any], value: object) -> 
         raise ConfigError(attribute.name, value, "'Lax', 'Strict', 'None' or None")
 
 
-def _expires(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+#: What a cookie's lifetime may be given as (see :attr:`CookieSettings.expires`).
+Expires = bool | float | dt.timedelta | dt.datetime
+
+
+def check_expires(value: object, option: str = "expires") -> Expires:
+    """Return ``value`` if it can be a cookie lifetime (:attr:`CookieSettings.expires`).
+
+    Raises:
+        ComponentTypeError: not a ``bool``, seconds, a ``timedelta`` or a ``datetime``.
+        ConfigError: a non-positive number of seconds.
+    """
     if isinstance(value, (bool, dt.datetime)):
-        return
-    if isinstance(value, dt.timedelta):
-        value = value.total_seconds()
-    if not isinstance(value, (int, float)):
+        return value
+    seconds = value.total_seconds() if isinstance(value, dt.timedelta) else value
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
         raise ComponentTypeError(
-            attribute.name, value, "a bool, seconds (int/float), a timedelta or a datetime"
+            option, value, "a bool, seconds (int/float), a timedelta or a datetime"
         )
-    if not value > 0:
-        raise ConfigError(attribute.name, value, "a positive number of seconds")
+    if not seconds > 0:
+        raise ConfigError(option, value, "a positive number of seconds")
+    return value  # type: ignore[return-value]
+
+
+def _expires(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    check_expires(value, attribute.name)
 
 
 def _max_size(instance: Any, attribute: attrs.Attribute[int], value: object) -> None:
@@ -222,9 +236,7 @@ class CookieSettings:
     secure: bool = attrs.field(default=False, validator=_bool)
     httponly: bool = attrs.field(default=True, validator=_bool)
     samesite: SameSite | None = attrs.field(default="Lax", validator=_samesite)
-    expires: bool | float | dt.timedelta | dt.datetime = attrs.field(
-        default=False, validator=_expires
-    )
+    expires: Expires = attrs.field(default=False, validator=_expires)
     max_size: int = attrs.field(default=COOKIE_LIMIT, validator=_max_size)
     # Set-Cookie text before and after the value, for the configured path and domain.
     _head: str = attrs.field(init=False, eq=False, repr=False)
@@ -253,10 +265,12 @@ class CookieSettings:
         head, _, tail = morsel.OutputString().partition(_SENTINEL)
         return head, tail
 
-    def lifetime(self, now: float) -> float | None:
+    def lifetime(self, now: float, expires: Expires | None = None) -> float | None:
         """Seconds from ``now`` until the cookie should expire, or ``None`` for a
-        browser-session cookie."""
-        expires = self.expires
+        browser-session cookie; ``expires`` (checked by the caller) overrides
+        :attr:`expires`."""
+        if expires is None:
+            expires = self.expires
         if expires is True:
             return None
         if expires is False:
@@ -270,7 +284,13 @@ class CookieSettings:
         return float(expires)
 
     def set_cookie(
-        self, value: str, now: float, *, path: str | None = None, domain: str | None = None
+        self,
+        value: str,
+        now: float,
+        *,
+        path: str | None = None,
+        domain: str | None = None,
+        expires: Expires | None = None,
     ) -> str:
         """The ``Set-Cookie`` header value that stores ``value`` in the browser.
 
@@ -279,6 +299,8 @@ class CookieSettings:
             now: the current time, seconds since the epoch (for ``Expires``).
             path: overrides :attr:`path` for this cookie (a session's ``path`` attribute).
             domain: overrides :attr:`domain` for this cookie (a session's ``domain``).
+            expires: overrides :attr:`expires` for this cookie (a session's
+                ``cookie_expires``), already checked by :func:`check_expires`.
 
         Raises:
             CookieTooLarge: the header value would exceed :attr:`max_size` bytes.
@@ -286,7 +308,7 @@ class CookieSettings:
         """
         head, tail = self._parts(path, domain)
         text = head + value + tail
-        lifetime = self.lifetime(now)
+        lifetime = self.lifetime(now, expires)
         if lifetime is not None:
             seconds = max(0, int(lifetime))
             text += f"; expires={self._dates.format(int(now) + seconds)}; Max-Age={seconds}"

@@ -135,6 +135,13 @@ class Sessions:
             )
 
     @property
+    def asynchronous(self) -> bool:
+        """Whether the records live in an async store, so that only the ASGI middleware
+        (:mod:`beaker.sessions.asgi`) can run these sessions."""
+        backend = self.backend
+        return isinstance(backend, ServerSideBackend) and backend.asynchronous
+
+    @property
     def refreshes_access(self) -> bool:
         """Whether a touched, stored session is rewritten just to record its access time."""
         if self.save_accessed_time is None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from beaker.errors import DeserializationError, LockError, SessionError
 from beaker.locks.base import Lease
-from beaker.sessions.cookies import check_domain, check_path, cookie_values
+from beaker.sessions.cookies import Expires, check_domain, check_expires, check_path, cookie_values
 from beaker.sessions.store import Loaded, SessionRecord
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ class Session(MutableMapping[str, Any]):
         "_created",
         "_data",
         "_domain",
+        "_expires",
         "_finished",
         "_id",
         "_is_new",
@@ -83,6 +84,7 @@ class Session(MutableMapping[str, Any]):
     _created: float
     _data: dict[str, Any]
     _domain: str | None
+    _expires: Expires | None
     _finished: bool
     _id: str
     _is_new: bool
@@ -128,6 +130,7 @@ class Session(MutableMapping[str, Any]):
         now = sessions.clock()
         self._domain = None
         self._path = None
+        self._expires = None
         self._save = False
         self._persisted = False
         self._cookie_out = None
@@ -264,6 +267,22 @@ class Session(MutableMapping[str, Any]):
     def path(self, value: str | None) -> None:
         self._ready()
         self._path = None if value is None else check_path(value)
+        self._version += 1
+
+    @property
+    def cookie_expires(self) -> Expires:
+        """The lifetime of this session's cookies (``None`` set: the configured
+        :attr:`CookieSettings.expires <beaker.sessions.cookies.CookieSettings.expires>`).
+        Settable, as Beaker's ``session.cookie_expires``: ``True`` for a browser-session
+        cookie, seconds, a ``timedelta`` or a ``datetime``; anything else raises
+        :class:`~beaker.errors.ConfigError` or :class:`~beaker.errors.ComponentTypeError`."""
+        self._ready()
+        return self._sessions.cookie.expires if self._expires is None else self._expires
+
+    @cookie_expires.setter
+    def cookie_expires(self, value: Expires | None) -> None:
+        self._ready()
+        self._expires = None if value is None else check_expires(value, "cookie_expires")
         self._version += 1
 
     @property
@@ -412,7 +431,11 @@ class Session(MutableMapping[str, Any]):
 
     def _cookie_for(self, value: str) -> str:
         return self._sessions.cookie.set_cookie(
-            value, self._sessions.clock(), path=self._path, domain=self._domain
+            value,
+            self._sessions.clock(),
+            path=self._path,
+            domain=self._domain,
+            expires=self._expires,
         )
 
     def _drop_retired(self) -> None:

@@ -249,6 +249,11 @@ class ServerSideBackend:
     secret: BytesCodec | None = attrs.field(default=None, converter=_secret, repr=False)
     ids: SessionIds = attrs.field(factory=SessionIds, validator=_ids)
 
+    @property
+    def asynchronous(self) -> bool:
+        """Whether :attr:`store` is an async store (``await``-ed by the ASGI front)."""
+        return not isinstance(self.store, Store)
+
     def session_id(self, cookie_value: str) -> str | None:
         """The id a cookie value carries, if it verifies and is well-formed; else ``None``."""
         if self.secret is None:

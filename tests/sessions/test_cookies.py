@@ -109,6 +109,29 @@ def test_session_domain_and_path_can_be_changed_per_session(clock: FakeClock) ->
     assert attributes["domain"] == ".example.org" and attributes["path"] == "/admin"
 
 
+@pytest.mark.parametrize("kind", ALL_KINDS)
+def test_cookie_lifetime_can_be_changed_per_session(kind: str, clock: FakeClock) -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        session = environ["beaker.session"]
+        assert session.cookie_expires is False  # the configured lifetime
+        session.cookie_expires = True if environ["PATH_INFO"] == "/browser" else 60
+        session["a"] = 1
+        session.save()
+        start_response("200 OK", [])
+        return [b""]
+
+    browser = TestApp(SessionMiddleware(app, sessions_of(kind, clock=clock)))
+    assert "max-age" not in parse(browser.get("/browser").headers["Set-Cookie"])[2]
+    assert parse(browser.get("/short").headers["Set-Cookie"])[2]["max-age"] == "60"
+    session = cookie_only("k", clock=clock).open(None)
+    with pytest.raises(ConfigError):
+        session.cookie_expires = -5
+    with pytest.raises(ComponentTypeError):
+        session.cookie_expires = "soon"  # type: ignore[assignment]
+    session.cookie_expires = None
+    assert session.cookie_expires is False
+
+
 def test_browser_session_cookie_has_no_expiry() -> None:
     header = CookieSettings(expires=True).set_cookie("v", 0.0)
     assert "expires" not in header.lower() and "max-age" not in header.lower()
