@@ -11,6 +11,11 @@ sent, less the optional pair of double quotes RFC 6265's grammar allows around a
 clients add them). There is no backslash unescaping: values this package issues are plain
 tokens, so anything else fails verification like any other altered value.
 
+When a header carries the session cookie several times (a stale cookie on a longer ``Path``
+and the live one, or a hostile client with thousands), :func:`session_candidates` says which
+values a request may try and in which order: last sent first, as Beaker (whose
+``SimpleCookie`` keeps the last duplicate), at most :data:`MAX_SESSION_COOKIES` of them.
+
 Imports only :mod:`beaker.errors` and the standard library; must not import from
 ``beaker.caching`` or ``beaker.compat``.
 """
@@ -29,6 +34,9 @@ import attrs
 
 from beaker.errors import ComponentTypeError, ConfigError, CookieTooLarge, DeserializationError
 
+#: At most this many values of the session cookie are looked at per request, however many the
+#: client sends, so one request costs at most this many store reads (and lock cycles).
+MAX_SESSION_COOKIES: Final = 4
 #: The limit browsers are required to honour for one cookie: name, value and attributes.
 COOKIE_LIMIT: Final = 4096
 #: Lifetime of a cookie configured to "never" expire (``cookie_expires=False``): 400 days,
@@ -89,6 +97,27 @@ def cookie_values(header: str | None, name: str) -> list[str]:
                 value = value[1:-1]
             values.append(value)
     return values
+
+
+def session_candidates(
+    header: str | None, name: str, limit: int = MAX_SESSION_COOKIES
+) -> list[str]:
+    """The values of cookie ``name`` a request should try, best first: the last sent first
+    (Beaker's rule, from ``http.cookies.SimpleCookie`` keeping the last duplicate), each
+    distinct value once, at most ``limit`` of them. The caller takes the first that loads.
+
+    Args:
+        header: the ``Cookie`` request header, or ``None``.
+        name: the session cookie's name.
+        limit: how many values at most (``int`` >= 1).
+    """
+    chosen: list[str] = []
+    for value in reversed(cookie_values(header, name)):
+        if value not in chosen:
+            chosen.append(value)
+            if len(chosen) == limit:
+                break
+    return chosen
 
 
 def _check_attribute(option: str, value: str) -> str:

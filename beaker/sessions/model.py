@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from beaker.errors import DeserializationError, LockError, SessionError
 from beaker.locks.base import Lease
-from beaker.sessions.cookies import Expires, check_domain, check_expires, check_path, cookie_values
+from beaker.sessions.cookies import (
+    Expires,
+    check_domain,
+    check_expires,
+    check_path,
+    session_candidates,
+)
 from beaker.sessions.store import Loaded, SessionRecord
 
 if TYPE_CHECKING:
@@ -139,7 +145,7 @@ class Session(MutableMapping[str, Any]):
         self._version = 0
         self._sealed = None
         found: Loaded | None = None
-        values = cookie_values(self._cookie_header, sessions.cookie.name)
+        values = session_candidates(self._cookie_header, sessions.cookie.name)
         if session_id is not None:
             if sessions.lock_requests:
                 self._acquire(session_id)
