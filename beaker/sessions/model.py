@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from beaker.errors import DeserializationError, LockError, SessionError
 from beaker.locks.base import Lease
+from beaker.sessions.changes import changes, merge
 from beaker.sessions.cookies import (
     Expires,
     check_domain,
@@ -31,6 +32,11 @@ if TYPE_CHECKING:
     from beaker.sessions.factory import Sessions
 
 log = logging.getLogger("beaker.sessions")
+
+#: How many times a save merges into a newer stored version before writing over it.
+_MAX_ATTEMPTS = 16
+#: ``_base_version`` when this request wrote the base itself (its version must be re-read).
+_REREAD = object()
 
 # Values that cannot change without the session seeing a __setitem__.
 _IMMUTABLE = frozenset({str, int, float, bool, bytes, type(None)})
@@ -60,6 +66,8 @@ class Session(MutableMapping[str, Any]):
 
     __slots__ = (
         "_accessed",
+        "_base",
+        "_base_version",
         "_cookie_header",
         "_cookie_out",
         "_created",
@@ -81,10 +89,13 @@ class Session(MutableMapping[str, Any]):
         "_sealed",
         "_sessions",
         "_stale_cookie",
+        "_touched",
         "_version",
     )
 
     _accessed: float
+    _base: SessionRecord | None
+    _base_version: object
     _cookie_header: str | None
     _cookie_out: str | None
     _created: float
@@ -106,6 +117,7 @@ class Session(MutableMapping[str, Any]):
     _sessions: Sessions
     _sealed: tuple[int, str] | None
     _stale_cookie: bool
+    _touched: set[str]
     _version: int
 
     def __init__(self, sessions: Sessions, cookie_header: str | None) -> None:
@@ -144,6 +156,7 @@ class Session(MutableMapping[str, Any]):
         self._stale_cookie = False
         self._version = 0
         self._sealed = None
+        self._touched = set()
         found: Loaded | None = None
         values = session_candidates(self._cookie_header, sessions.cookie.name)
         if session_id is not None:
@@ -167,11 +180,12 @@ class Session(MutableMapping[str, Any]):
         self._loaded = True
         if found is None:
             self._start(now)
-            self._original = None
+            self._original = self._base = None
             self._loaded_id = None
             return
         record = found.record
-        self._original = record
+        self._original = self._base = record
+        self._base_version = found.version
         self._loaded_id = record.id
         self._id = record.id
         self._created = record.created
@@ -303,10 +317,12 @@ class Session(MutableMapping[str, Any]):
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._ready()[key] = value
+        self._touched.add(key)
         self._version += 1
 
     def __delitem__(self, key: str) -> None:
         del self._ready()[key]
+        self._touched.add(key)
         self._version += 1
 
     def __iter__(self) -> Iterator[str]:
@@ -322,7 +338,9 @@ class Session(MutableMapping[str, Any]):
         return self._ready().get(key, default)
 
     def clear(self) -> None:
-        self._ready().clear()
+        data = self._ready()
+        self._touched.update(data)
+        data.clear()
         self._version += 1
 
     def __repr__(self) -> str:
@@ -346,6 +364,7 @@ class Session(MutableMapping[str, Any]):
         self._save = True
         if not self._sessions.backend.server_side:  # encoding only: check the size now
             header = self._cookie_for(self._write_record(self._sessions.clock(), full=True))
+            assert header is not None  # encoding a cookie always gives one
             self._sealed = (self._version, header)
 
     def persist(self) -> None:
@@ -397,6 +416,7 @@ class Session(MutableMapping[str, Any]):
             self._data = {}
         else:
             self._data = self._sessions.backend.serializer.loads(original.payload)
+        self._touched = set()
         self._version += 1
 
     def lock(self) -> None:
@@ -421,21 +441,85 @@ class Session(MutableMapping[str, Any]):
 
     # -------------------------------------------------------------- writing
 
-    def _write_record(self, now: float, *, full: bool) -> str:
-        """Write the record (``full``: the current data; else the data as loaded, with the new
-        access time); return the cookie value naming it. For a cookie backend writing is only
-        encoding, with no side effect."""
-        sessions = self._sessions
-        backend = sessions.backend
+    def _record(self, full: bool) -> SessionRecord:
+        """The record to write: the current data (``full``) or the data as loaded, with this
+        request's access time."""
         if full:
-            payload = backend.serializer.dumps(self._data)
+            payload = self._sessions.backend.serializer.dumps(self._data)
         else:
             assert self._original is not None
             payload = self._original.payload
-        record = SessionRecord(self._id, self._created, self._accessed, payload)
+        return SessionRecord(self._id, self._created, self._accessed, payload)
+
+    def _write_record(self, now: float, *, full: bool) -> str | None:
+        """Write the record (``full``: the current data; else the data as loaded, with the new
+        access time); return the cookie value naming it, or ``None`` when nothing was written
+        because another request removed the session, or (an access-time refresh) wrote it.
+        For a cookie backend writing is only encoding, with no side effect.
+
+        A stored session is written with the store's compare-and-set against the version
+        this request read; when another request saved it since, this request's changes
+        (:func:`~beaker.sessions.changes.changes`) are merged into that newer version and the
+        write is tried again.
+        """
+        sessions = self._sessions
+        backend = sessions.backend
+        base = self._base
+        if not backend.server_side or base is None or base.id != self._id:
+            # Cookie-only, a new session or a new id: no other request can have written it.
+            record = self._record(full)
+            self._base, self._base_version, self._touched = record, _REREAD, set()
+            return backend.write(record, sessions.expires_at(record), now)
+        for _ in range(_MAX_ATTEMPTS):
+            if self._base_version is not _REREAD:
+                record = self._record(full)
+                expires = sessions.expires_at(record)
+                value = backend.write_if(record, expires, now, self._base_version)
+                if value is not None:
+                    self._base, self._base_version, self._touched = record, _REREAD, set()
+                    return value
+                if not full:
+                    log.debug(
+                        "session %s…: saved by another request; no access-time write", self._id[:8]
+                    )
+                    return None
+            newer = self._read(backend.read_id, self._id)
+            if newer is None or sessions.expired(newer.record, now):
+                log.info(
+                    "session %s… was removed by another request meanwhile; this request's "
+                    "changes are dropped",
+                    self._id[:8],
+                )
+                self._stale_cookie = True
+                return None
+            self._merge_into(newer)
+        log.warning(
+            "session %s… still changed by other requests after %d merges: written over",
+            self._id[:8],
+            _MAX_ATTEMPTS,
+        )
+        record = self._record(full)
+        self._base, self._base_version, self._touched = record, _REREAD, set()
         return backend.write(record, sessions.expires_at(record), now)
 
-    def _cookie_for(self, value: str) -> str:
+    def _merge_into(self, newer: Loaded) -> None:
+        """Replay this request's changes onto ``newer`` (stored since this request read)."""
+        assert self._base is not None
+        before = self._sessions.backend.serializer.loads(self._base.payload)
+        merged, both = merge(changes(before, self._data, self._touched), before, newer.data)
+        for key in both:
+            log.debug(
+                "session %s…: key %r also changed by a concurrent request; this (later) write wins",
+                self._id[:8],
+                key,
+            )
+        self._data = merged
+        self._created = newer.record.created
+        self._base, self._base_version = newer.record, newer.version
+
+    def _cookie_for(self, value: str | None) -> str | None:
+        if value is None:
+            return None
         return self._sessions.cookie.set_cookie(
             value,
             self._sessions.clock(),

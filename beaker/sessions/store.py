@@ -28,7 +28,7 @@ import logging
 import math
 import struct
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Final, NamedTuple, Protocol, runtime_checkable
+from typing import Any, ClassVar, Final, NamedTuple, Protocol, cast, runtime_checkable
 
 import attrs
 
@@ -43,7 +43,7 @@ from beaker.serializers.pickle import PickleSerializer
 from beaker.serializers.signing import HMACSigner
 from beaker.sessions.cookies import decode_value, encode_value
 from beaker.sessions.ids import SessionIds
-from beaker.stores.base import Store
+from beaker.stores.base import Store, VersionedStore
 
 log = logging.getLogger("beaker.sessions")
 
@@ -73,10 +73,19 @@ class SessionRecord(NamedTuple):
 
 
 class Loaded(NamedTuple):
-    """A record read back, with its payload decoded into the data dict."""
+    """A record read back, with its payload decoded into the data dict.
+
+    Attributes:
+        record: the record.
+        data: its payload, decoded.
+        version: the store's version of it (see
+            :class:`~beaker.stores.base.VersionedStore`), for :meth:`SessionBackend.write_if`;
+            ``None`` where the store keeps no versions.
+    """
 
     record: SessionRecord
     data: dict[str, Any]
+    version: object = None
 
 
 def pack_record(record: SessionRecord) -> bytes:
@@ -164,6 +173,14 @@ class SessionBackend(Protocol):
             now: the current time, seconds since the epoch.
         """
 
+    def write_if(
+        self, record: SessionRecord, expires_at: float | None, now: float, version: object
+    ) -> str | None:
+        """Like :meth:`write`, but only if the stored session is still the version read
+        (``Loaded.version``); ``None`` when another request wrote it since (nothing written).
+        Where the store keeps no versions, or the cookie is the record, this is :meth:`write`.
+        """
+
     def remove(self, session_id: str) -> None:
         """Forget a session (no-op where the cookie is the record)."""
 
@@ -248,6 +265,10 @@ class ServerSideBackend:
     namespace: str = attrs.field(default=DEFAULT_NAMESPACE, validator=_namespace)
     secret: BytesCodec | None = attrs.field(default=None, converter=_secret, repr=False)
     ids: SessionIds = attrs.field(factory=SessionIds, validator=_ids)
+    _versioned: bool = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_versioned", isinstance(self.store, VersionedStore))
 
     @property
     def asynchronous(self) -> bool:
@@ -283,25 +304,45 @@ class ServerSideBackend:
         return self.read_id(session_id)
 
     def read_id(self, session_id: str) -> Loaded | None:
-        """Read a session by id (the id must already be trusted: issued by this server).
+        """Read a session by id (the id must already be trusted: issued by this server), with
+        its version when the store is a :class:`~beaker.stores.base.VersionedStore`.
 
         Raises:
             DeserializationError: the stored record is corrupt or names another id.
         """
-        entry = self.store.get(self.namespace, session_id)
+        if self._versioned:
+            entry, version = cast(VersionedStore, self.store).get_versioned(
+                self.namespace, session_id
+            )
+        else:
+            entry, version = self.store.get(self.namespace, session_id), None
         if entry is None:
             log.debug("session %s… not found", session_id[:8])
             return None
         record = unpack_record(entry.value)
         if record.id != session_id:
             raise DeserializationError("stored session record names a different id")
-        return Loaded(record, _decode_data(self.serializer, record.payload))
+        return Loaded(record, _decode_data(self.serializer, record.payload), version)
 
     def write(self, record: SessionRecord, expires_at: float | None, now: float) -> str:
         self.store.set(self.namespace, record.id, Entry(pack_record(record), now, expires_at))
+        return self._cookie_value(record.id)
+
+    def write_if(
+        self, record: SessionRecord, expires_at: float | None, now: float, version: object
+    ) -> str | None:
+        if not self._versioned:
+            return self.write(record, expires_at, now)
+        entry = Entry(pack_record(record), now, expires_at)
+        store = cast(VersionedStore, self.store)
+        if not store.compare_and_set(self.namespace, record.id, entry, version):
+            return None
+        return self._cookie_value(record.id)
+
+    def _cookie_value(self, session_id: str) -> str:
         if self.secret is None:
-            return record.id
-        return encode_value(self.secret.encode(record.id.encode("ascii")))
+            return session_id
+        return encode_value(self.secret.encode(session_id.encode("ascii")))
 
     def remove(self, session_id: str) -> None:
         self.store.delete(self.namespace, session_id)
@@ -372,6 +413,11 @@ class CookieBackend:
 
     def write(self, record: SessionRecord, expires_at: float | None, now: float) -> str:
         return encode_value(self.codec.encode(pack_record(record)))
+
+    def write_if(
+        self, record: SessionRecord, expires_at: float | None, now: float, version: object
+    ) -> str | None:
+        return self.write(record, expires_at, now)
 
     def remove(self, session_id: str) -> None:
         pass

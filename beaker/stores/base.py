@@ -1,4 +1,5 @@
-"""The :class:`Store` protocol: where entries live, keyed by ``(namespace, key)``.
+"""The :class:`Store` protocol: where entries live, keyed by ``(namespace, key)``; and
+:class:`VersionedStore`, the compare-and-set capability a store may add to it.
 
 A store knows nothing of expiry semantics or locking: it keeps what it is given and returns it.
 Stores with native TTL (Redis, memcached, SQL cleanup) may use ``entry.ttl()`` so that dead
@@ -10,7 +11,7 @@ Must not import from ``beaker.caching``, ``beaker.sessions`` or ``beaker.compat`
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, NamedTuple, Protocol, runtime_checkable
 
 from beaker.entry import Entry
 
@@ -48,3 +49,60 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release runtime resources (pools, handles); the store may be used again after."""
+
+
+class Versioned(NamedTuple):
+    """An entry as :meth:`VersionedStore.get_versioned` read it, with its version.
+
+    Attributes:
+        entry: the entry, or ``None`` when there is none (absent, or unreadable: logged).
+        version: an opaque token naming exactly what was read (absence included). Only the
+            store that returned it understands it: pass it back to that store's
+            :meth:`~VersionedStore.compare_and_set` unchanged.
+    """
+
+    entry: Entry | None
+    version: object
+
+
+@runtime_checkable
+class VersionedStore(Store, Protocol):
+    """A :class:`Store` that can also write an entry only if it is still as it was read
+    (optimistic concurrency: what sessions use so that concurrent requests lose no writes).
+
+    Each of ours implements it with its native primitive: a Lua script comparing the record's
+    SHA-1 (Redis, Redis Cluster), ``gets``/``cas`` and ``add`` (memcached), a conditional
+    ``UPDATE`` / ``INSERT`` (SQL), the database lock (dbm), a ``flock`` on the entry's
+    directory (file) and a thread lock (memory). The record format is the one :meth:`get`
+    and :meth:`set` use, so plain and versioned readers and writers share entries.
+
+    Atomicity: a successful :meth:`compare_and_set` replaced exactly the version it was
+    given; of several calls given the same version at most one succeeds (also across
+    processes, within the store's process-safety). A plain :meth:`set` or :meth:`delete`
+    racing with it is ordered before or after it, never merged.
+    """
+
+    def get_versioned(self, namespace: str, key: str) -> Versioned:
+        """Read the entry and its version (a missing entry has a version too).
+
+        Raises:
+            StoreUnavailable: the server cannot be reached.
+        """
+
+    def compare_and_set(self, namespace: str, key: str, entry: Entry, version: object) -> bool:
+        """Write ``entry`` if the stored entry is still the one ``version`` names (or still
+        absent, for the version of an absent entry).
+
+        Args:
+            namespace: the namespace (``str``).
+            key: the key (``str``).
+            entry: what to write (``bytes`` value unless the store holds objects).
+            version: what :meth:`get_versioned` returned for this ``(namespace, key)``.
+
+        Returns:
+            ``True`` if written; ``False`` if the entry changed since (nothing is written:
+            read it again, merge, retry).
+
+        Raises:
+            StoreUnavailable: the server cannot be reached.
+        """

@@ -15,9 +15,9 @@ database, write, and close it before the lock is released, so the index of ``dbm
 Records are framed (magic ``BKd1``, length, CRC-32) around :func:`~beaker.entry.pack_entry`,
 so a truncated or damaged value is detected as a miss rather than returned.
 
-Imports only :mod:`beaker.errors`, :mod:`beaker.entry` and :mod:`beaker.stores.file` (for the
-directory check); must not import from ``beaker.caching``, ``beaker.sessions`` or
-``beaker.compat``.
+Imports only :mod:`beaker.errors`, :mod:`beaker.entry`, :mod:`beaker.stores.base` and
+:mod:`beaker.stores.file` (for the directory check); must not import from ``beaker.caching``,
+``beaker.sessions`` or ``beaker.compat``.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ import attrs
 from beaker.entry import Entry, pack_entry, unpack_entry
 from beaker.errors import ComponentTypeError, DeserializationError
 from beaker.runtime import Lazy, lazy_field
+from beaker.stores.base import Versioned
 from beaker.stores.file import directory_path, prepare_directory
 
 log = logging.getLogger("beaker.stores.dbm")
@@ -57,6 +58,13 @@ T = TypeVar("T")
 
 def _key_bytes(key: str) -> bytes:
     return key.encode("utf-8", "surrogatepass")
+
+
+def _lookup(db: Any, raw_key: bytes) -> bytes | None:
+    try:
+        return bytes(db[raw_key])
+    except KeyError:
+        return None
 
 
 def _frame(record: bytes) -> bytes:
@@ -367,7 +375,9 @@ class DBMStore:
     process). A forked child starts with fresh handles. A damaged database or record is a
     miss with a warning on the ``beaker.stores.dbm`` logger; the next write to a damaged
     database starts it afresh. ``dbm.dumb`` never reuses the space of overwritten values:
-    :meth:`clear` is what reclaims it. Not for network file systems (``flock``).
+    :meth:`clear` is what reclaims it. Not for network file systems (``flock``). A
+    :class:`~beaker.stores.base.VersionedStore`: the version is the stored record, compared
+    under the exclusive lock.
 
     Raises:
         ComponentTypeError: ``data_dir`` is not a path, ``max_open`` not a positive ``int``.
@@ -436,16 +446,10 @@ class DBMStore:
 
     def get(self, namespace: str, key: str) -> Entry | None:
         raw_key = _key_bytes(key)
+        data = self._read(namespace, lambda db: _lookup(db, raw_key), None)
+        return None if data is None else self._decode(namespace, key, data)
 
-        def lookup(db: Any) -> bytes | None:
-            try:
-                return bytes(db[raw_key])
-            except KeyError:
-                return None
-
-        data = self._read(namespace, lookup, None)
-        if data is None:
-            return None
+    def _decode(self, namespace: str, key: str, data: bytes) -> Entry | None:
         try:
             return unpack_entry(_unframe(data))
         except DeserializationError as exc:
@@ -470,6 +474,32 @@ class DBMStore:
             db[raw_key] = record
 
         self._write(namespace, lambda space: space.write(store, create=True))
+
+    def get_versioned(self, namespace: str, key: str) -> Versioned:
+        """The entry and, as its version, its stored record (``None``: absent)."""
+        raw_key = _key_bytes(key)
+        data = self._read(namespace, lambda db: _lookup(db, raw_key), None)
+        return Versioned(None if data is None else self._decode(namespace, key, data), data)
+
+    def compare_and_set(self, namespace: str, key: str, entry: Entry, version: object) -> bool:
+        """Write ``entry`` if the stored record is still the one ``version`` names, compared
+        and written under the namespace's exclusive lock (so against every process).
+
+        Raises:
+            TypeError: ``entry.value`` is not bytes.
+            OSError: the disk is full or ``data_dir`` became unwritable.
+        """
+        raw_key, record = _key_bytes(key), _frame(pack_entry(entry))
+        written = False
+
+        def swap(db: Any) -> None:
+            nonlocal written
+            if _lookup(db, raw_key) == version:
+                db[raw_key] = record
+                written = True
+
+        self._write(namespace, lambda space: space.write(swap, create=True))
+        return written
 
     def delete(self, namespace: str, key: str) -> None:
         raw_key = _key_bytes(key)

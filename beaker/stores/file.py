@@ -16,12 +16,15 @@ never read as entries.
 Also holds :func:`prepare_directory`, the ``data_dir`` / ``lock_dir`` check shared with
 :mod:`beaker.stores.dbm` and :mod:`beaker.locks.file`.
 
-Imports only :mod:`beaker.errors` and :mod:`beaker.entry`; must not import from
+Imports only :mod:`beaker.errors`, :mod:`beaker.entry` and :mod:`beaker.stores.base`; must not
+import from
 ``beaker.caching``, ``beaker.sessions`` or ``beaker.compat``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -35,6 +38,7 @@ import attrs
 
 from beaker.entry import Entry, pack_entry, unpack_entry
 from beaker.errors import ComponentTypeError, ConfigError, DeserializationError
+from beaker.stores.base import Versioned
 
 log = logging.getLogger("beaker.stores.file")
 
@@ -176,6 +180,8 @@ class FileStore:
     missing directory are misses). A file that is corrupt, truncated or not ours is a miss
     with a warning on the ``beaker.stores.file`` logger. Files are created with the process
     umask: make ``data_dir`` itself private (mode 0700) to keep entries from other users.
+    A :class:`~beaker.stores.base.VersionedStore`: :meth:`compare_and_set` compares the
+    file's bytes under a ``flock`` of its directory.
 
     Raises:
         ComponentTypeError: ``data_dir`` is not a path, ``fsync`` not a ``bool``.
@@ -214,13 +220,20 @@ class FileStore:
     def get(self, namespace: str, key: str) -> Entry | None:
         """Read the entry's file; missing directories or file are a miss."""
         path = self._entry_path(namespace, key)
+        data = self._raw(path)
+        return None if data is None else self._decode(path, key, data)
+
+    def _raw(self, path: str) -> bytes | None:
+        """The entry file's bytes; ``None`` when missing or unreadable (logged)."""
         try:
-            data = _read_file(path)
+            return _read_file(path)
         except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as exc:
             log.warning("cannot read cache file %s (%s): treated as a miss", path, exc)
             return None
+
+    def _decode(self, path: str, key: str, data: bytes) -> Entry | None:
         try:
             stored_key, record = _unframe(data)
             if stored_key != _text_bytes(key):
@@ -275,6 +288,42 @@ class FileStore:
                 _fsync_dir(folder)
             return
         raise FileNotFoundError(f"directory {folder} kept disappearing while writing {path}")
+
+    def get_versioned(self, namespace: str, key: str) -> Versioned:
+        """The entry and, as its version, the file's bytes (``None``: no file)."""
+        path = self._entry_path(namespace, key)
+        data = self._raw(path)
+        return Versioned(None if data is None else self._decode(path, key, data), data)
+
+    def compare_and_set(self, namespace: str, key: str, entry: Entry, version: object) -> bool:
+        """Write ``entry`` if the file still holds the bytes ``version`` names, holding an
+        exclusive ``flock`` on the entry's directory (so against every process's
+        ``compare_and_set`` on that directory), then renaming as :meth:`set` does.
+
+        Raises:
+            TypeError: ``entry.value`` is not bytes.
+            OSError: the disk is full or ``data_dir`` became unwritable.
+        """
+        path = self._entry_path(namespace, key)
+        with self._locked_dir(namespace, os.path.dirname(path)):
+            if self._raw(path) != version:
+                return False
+            self.set(namespace, key, entry)
+            return True
+
+    @contextlib.contextmanager
+    def _locked_dir(self, namespace: str, folder: str) -> Iterator[None]:
+        """Hold an exclusive ``flock`` on ``folder`` (created if missing)."""
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError):
+            self._make_dirs(namespace, folder)
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the flock
 
     def delete(self, namespace: str, key: str) -> None:
         path = self._entry_path(namespace, key)

@@ -10,6 +10,7 @@ from typing import ClassVar
 import attrs
 
 from beaker.entry import Entry
+from beaker.stores.base import Versioned
 
 
 def _max_entries(instance: object, attribute: attrs.Attribute[int | None], value: object) -> None:
@@ -29,7 +30,8 @@ class MemoryStore:
             evicted.
 
     Thread-safe; not shared between processes. Evolved copies share nothing: the dict belongs
-    to the instance.
+    to the instance. A :class:`~beaker.stores.base.VersionedStore`: an entry's version is the
+    entry object itself, compared under the store's lock.
 
     Raises:
         ValueError: ``max_entries`` is not a positive ``int``.
@@ -55,11 +57,26 @@ class MemoryStore:
 
     def set(self, namespace: str, key: str, entry: Entry) -> None:
         with self._mutex:
-            self._data[(namespace, key)] = entry
-            if self.max_entries is not None:
-                self._data.move_to_end((namespace, key))
-                while len(self._data) > self.max_entries:
-                    self._data.popitem(last=False)
+            self._put((namespace, key), entry)
+
+    def _put(self, item: tuple[str, str], entry: Entry) -> None:
+        """Write with the mutex held."""
+        self._data[item] = entry
+        if self.max_entries is not None:
+            self._data.move_to_end(item)
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+
+    def get_versioned(self, namespace: str, key: str) -> Versioned:
+        entry = self.get(namespace, key)
+        return Versioned(entry, entry)
+
+    def compare_and_set(self, namespace: str, key: str, entry: Entry, version: object) -> bool:
+        with self._mutex:
+            if self._data.get((namespace, key)) is not version:
+                return False
+            self._put((namespace, key), entry)
+            return True
 
     def delete(self, namespace: str, key: str) -> None:
         with self._mutex:

@@ -17,10 +17,25 @@ Locks::
     def test_my_lock_excludes():
         check_lock_exclusion(MyLock(...), workers=4, rounds=20, processes=True)
 
+Session stores (concurrent requests of one browser lose no write)::
+
+    from beaker.testing import check_session_store_no_lost_writes
+
+    def test_my_store_keeps_concurrent_session_writes():
+        check_compare_and_set(MyStore(...))     # the VersionedStore contract
+        check_session_store_no_lost_writes(MyStore(...), threads=3, processes=2)
+
 Needs the ``test`` extra (Hypothesis, pytest).
 """
 
 from beaker.testing.locks import check_lock_exclusion
+from beaker.testing.sessions import check_compare_and_set, check_session_store_no_lost_writes
 from beaker.testing.stores import FakeClock, StoreMachine
 
-__all__ = ["FakeClock", "StoreMachine", "check_lock_exclusion"]
+__all__ = [
+    "FakeClock",
+    "StoreMachine",
+    "check_compare_and_set",
+    "check_lock_exclusion",
+    "check_session_store_no_lost_writes",
+]

@@ -1,0 +1,218 @@
+"""The session-store checks: a store's compare-and-set keeps its contract
+(:func:`check_compare_and_set`), and concurrent requests of one browser, each changing its
+own key, lose no write without any request lock (:func:`check_session_store_no_lost_writes`,
+the optimistic concurrency of :class:`~beaker.stores.base.VersionedStore`).
+
+Requests go through the native :class:`~beaker.sessions.SessionMiddleware` as WSGI calls
+with the browser's ``Cookie`` header, from threads of this process or from worker processes
+(``multiprocessing`` with ``spawn``: the store must pickle, as ours do).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from beaker.entry import Entry
+from beaker.sessions import SessionMiddleware, Sessions, server_side
+from beaker.stores.base import Store, VersionedStore
+
+_COOKIE = "beaker.session.id"
+
+
+def _counting_app(think: float) -> Callable[..., Iterable[bytes]]:
+    """``/?worker=W`` adds one to the session's key ``W`` and saves, ``think`` seconds after
+    reading it (the window in which another request may save)."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        session = environ["beaker.session"]
+        key = environ["QUERY_STRING"].removeprefix("worker=")
+        count = session.get(key, 0)
+        if think:
+            time.sleep(think)
+        session[key] = count + 1
+        session.save()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [str(count + 1).encode()]
+
+    return app
+
+
+def _request(app: Callable[..., Iterable[bytes]], query: str, cookie: str | None) -> str | None:
+    """One WSGI GET; returns the session cookie the response sets (or ``None``)."""
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/",
+        "QUERY_STRING": query,
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+    }
+    if cookie is not None:
+        environ["HTTP_COOKIE"] = f"{_COOKIE}={cookie}"
+    got: list[str] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        if not status.startswith("200"):
+            raise AssertionError(f"request failed: {status}")
+        got.extend(value for name, value in headers if name.lower() == "set-cookie")
+        return lambda data: None
+
+    body = app(environ, start_response)
+    try:
+        b"".join(body)
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+    for header in got:
+        name, _, rest = header.partition("=")
+        if name == _COOKIE:
+            return rest.split(";", 1)[0]
+    return None
+
+
+def _sessions(store: Store, namespace: str) -> Sessions:
+    return server_side(store, namespace=namespace)
+
+
+def _run_worker(
+    store: Store, namespace: str, cookie: str, worker: str, requests: int, think: float
+) -> None:
+    app = SessionMiddleware(_counting_app(think), _sessions(store, namespace))
+    for _ in range(requests):
+        _request(app, f"worker={worker}", cookie)
+
+
+def _process_worker(*args: Any) -> None:
+    store: Store = args[0]
+    try:
+        _run_worker(*args)
+    finally:
+        store.close()
+
+
+def check_session_store_no_lost_writes(
+    store: Store,
+    *,
+    threads: int = 3,
+    processes: int = 0,
+    requests: int = 60,
+    think: float = 0.002,
+) -> int:
+    """Run ``threads`` threads and ``processes`` processes, each sending ``requests`` requests
+    of one session (no request lock) that add one to the worker's own key; every increment
+    must be in the stored session at the end.
+
+    Args:
+        store: the store under test (a fresh namespace of it is used).
+        threads: worker threads in this process (``int`` >= 0).
+        processes: worker processes (``int`` >= 0; ``spawn``, so ``store`` must pickle).
+        requests: requests per worker (``int`` >= 1).
+        think: seconds each request waits between reading and saving its session, so that
+            concurrent requests overlap.
+
+    Returns:
+        The number of requests sent.
+
+    Raises:
+        AssertionError: a write was lost (naming how many), or a request failed.
+    """
+    namespace = f"lost-writes-{secrets.token_hex(4)}"
+    sessions = _sessions(store, namespace)
+    app = SessionMiddleware(_counting_app(0), sessions)
+    cookie = _request(app, "worker=start", None)
+    assert cookie is not None, "the first request set no session cookie"
+    workers = [f"t{n}" for n in range(threads)] + [f"p{n}" for n in range(processes)]
+    errors: list[BaseException] = []
+
+    def thread_main(worker: str) -> None:
+        try:
+            _run_worker(store, namespace, cookie, worker, requests, think)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    context = multiprocessing.get_context("spawn")
+    children = [
+        context.Process(
+            target=_process_worker, args=(store, namespace, cookie, worker, requests, think)
+        )
+        for worker in workers[threads:]
+    ]
+    running = [threading.Thread(target=thread_main, args=(w,)) for w in workers[:threads]]
+    for child in children:
+        child.start()
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join()
+    for child in children:
+        child.join()
+        assert child.exitcode == 0, f"worker process exited with {child.exitcode}"
+    assert not errors, f"a request failed: {errors[0]!r}"
+    final = sessions.open(f"{_COOKIE}={cookie}")
+    try:
+        counts = {worker: final.get(worker, 0) for worker in workers}
+    finally:
+        final.finish(commit=False)
+    lost = sum(requests - count for count in counts.values())
+    total = requests * len(workers)
+    assert lost == 0, f"{lost} of {total} session writes lost: {counts}"
+    store.clear(namespace)
+    return total
+
+
+def check_compare_and_set(store: VersionedStore, *, threads: int = 8) -> None:
+    """Check :class:`~beaker.stores.base.VersionedStore`'s contract on ``store``: an absent
+    entry has a version; a write with a stale version is refused and writes nothing; of
+    ``threads`` concurrent writes given one version exactly one succeeds.
+
+    Raises:
+        AssertionError: naming the broken rule.
+    """
+    assert isinstance(store, VersionedStore), f"{store!r} has no get_versioned/compare_and_set"
+    namespace, key = f"cas-{secrets.token_hex(4)}", "k"
+    now = time.time()
+
+    def made(value: bytes) -> Entry:
+        return Entry(value, now, now + 3600)
+
+    try:
+        absent = store.get_versioned(namespace, key)
+        assert absent.entry is None, "a key never written read as present"
+        assert store.compare_and_set(namespace, key, made(b"one"), absent.version)
+        assert not store.compare_and_set(namespace, key, made(b"stale"), absent.version), (
+            "a write with the version of the absent entry succeeded over a written one"
+        )
+        first = store.get_versioned(namespace, key)
+        assert first.entry is not None and first.entry.value == b"one"
+        store.set(namespace, key, made(b"plain"))
+        assert not store.compare_and_set(namespace, key, made(b"stale"), first.version), (
+            "a write with a stale version succeeded after a plain set()"
+        )
+        current = store.get_versioned(namespace, key)
+        assert current.entry is not None and current.entry.value == b"plain"
+        wins: list[bytes] = []
+        start = threading.Barrier(threads)
+
+        def race(n: int) -> None:
+            value = f"racer-{n}".encode()
+            start.wait()
+            if store.compare_and_set(namespace, key, made(value), current.version):
+                wins.append(value)
+
+        racers = [threading.Thread(target=race, args=(n,)) for n in range(threads)]
+        for racer in racers:
+            racer.start()
+        for racer in racers:
+            racer.join()
+        assert len(wins) == 1, f"{len(wins)} of {threads} writes with one version succeeded"
+        final = store.get(namespace, key)
+        assert final is not None and final.value == wins[0], "the winning write is not stored"
+        assert final.expires_at == now + 3600, "compare_and_set lost the entry's metadata"
+    finally:
+        store.clear(namespace)
