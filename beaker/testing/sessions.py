@@ -14,6 +14,7 @@ import multiprocessing
 import secrets
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -128,13 +129,9 @@ def check_session_store_no_lost_writes(
     cookie = _request(app, "worker=start", None)
     assert cookie is not None, "the first request set no session cookie"
     workers = [f"t{n}" for n in range(threads)] + [f"p{n}" for n in range(processes)]
-    errors: list[BaseException] = []
 
     def thread_main(worker: str) -> None:
-        try:
-            _run_worker(store, namespace, cookie, worker, requests, think)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        _run_worker(store, namespace, cookie, worker, requests, think)
 
     context = multiprocessing.get_context("spawn")
     children = [
@@ -143,17 +140,17 @@ def check_session_store_no_lost_writes(
         )
         for worker in workers[threads:]
     ]
-    running = [threading.Thread(target=thread_main, args=(w,)) for w in workers[:threads]]
     for child in children:
         child.start()
-    for thread in running:
-        thread.start()
-    for thread in running:
-        thread.join()
+    try:
+        if threads:
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(thread_main, workers[:threads]))  # re-raises a request's error
+    finally:
+        for child in children:
+            child.join()
     for child in children:
-        child.join()
         assert child.exitcode == 0, f"worker process exited with {child.exitcode}"
-    assert not errors, f"a request failed: {errors[0]!r}"
     final = sessions.open(f"{_COOKIE}={cookie}")
     try:
         counts = {worker: final.get(worker, 0) for worker in workers}
@@ -205,11 +202,8 @@ def check_compare_and_set(store: VersionedStore, *, threads: int = 8) -> None:
             if store.compare_and_set(namespace, key, made(value), current.version):
                 wins.append(value)
 
-        racers = [threading.Thread(target=race, args=(n,)) for n in range(threads)]
-        for racer in racers:
-            racer.start()
-        for racer in racers:
-            racer.join()
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(race, range(threads)))
         assert len(wins) == 1, f"{len(wins)} of {threads} writes with one version succeeded"
         final = store.get(namespace, key)
         assert final is not None and final.value == wins[0], "the winning write is not stored"

@@ -4,16 +4,14 @@ store; the same run on a store without versions loses writes, so the check can f
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import attrs
 import pytest
 
-from beaker.entry import Entry
 from beaker.stores.base import Store, VersionedStore
-from beaker.stores.file import FileStore
 from beaker.testing import check_compare_and_set, check_session_store_no_lost_writes
+
+from .conftest import RecordingStore
 
 #: Stores whose compare-and-set runs across processes.
 SHARED = {"file", "dbm", "redis", "memcached", "sqlite", "postgresql"}
@@ -45,35 +43,9 @@ def test_processes_lose_no_write(versioned_store: Store, request: pytest.Fixture
     assert total == 120
 
 
-@attrs.frozen
-class Unversioned:
-    """A real FileStore seen through the plain Store protocol only (no compare-and-set)."""
-
-    inner: FileStore
-    holds_objects = False
-
-    def get(self, namespace: str, key: str) -> Entry | None:
-        return self.inner.get(namespace, key)
-
-    def set(self, namespace: str, key: str, entry: Entry) -> None:
-        self.inner.set(namespace, key, entry)
-
-    def delete(self, namespace: str, key: str) -> None:
-        self.inner.delete(namespace, key)
-
-    def clear(self, namespace: str) -> None:
-        self.inner.clear(namespace)
-
-    def keys(self, namespace: str) -> Iterator[str]:
-        return self.inner.keys(namespace)
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-def test_without_versions_writes_are_lost(tmp_path: Any) -> None:
+def test_without_versions_writes_are_lost() -> None:
     """The control: the same check on a store without versions fails (about half lost)."""
-    store = Unversioned(FileStore(tmp_path / "s"))
+    store = RecordingStore()  # a MemoryStore seen through the plain Store protocol only
     assert not isinstance(store, VersionedStore)
     with pytest.raises(AssertionError, match="session writes lost"):
         check_session_store_no_lost_writes(store, threads=3, requests=60)
