@@ -15,8 +15,8 @@ database, write, and close it before the lock is released, so the index of ``dbm
 Records are framed (magic ``BKd1``, length, CRC-32) around :func:`~beaker.entry.pack_entry`,
 so a truncated or damaged value is detected as a miss rather than returned.
 
-Imports only :mod:`beaker.errors`, :mod:`beaker.entry`, :mod:`beaker.stores.base` and
-:mod:`beaker.stores.file` (for the directory check); must not import from ``beaker.caching``,
+Imports only :mod:`beaker.errors`, :mod:`beaker.entry`, :mod:`beaker.runtime`,
+:mod:`beaker.stores.base` and :mod:`beaker.stores.file` (for the directory check); must not import from ``beaker.caching``,
 ``beaker.sessions`` or ``beaker.compat``.
 """
 
