@@ -10,7 +10,9 @@ This module may import stores, locks, policies and serializers; never sessions o
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any, Literal, ParamSpec, Protocol, TypeVar
@@ -58,6 +60,15 @@ def _optional_seconds(instance: Any, attribute: attrs.Attribute[Any], value: Any
         raise ConfigError(attribute.name, value, "a number of seconds >= 0, or None")
 
 
+def _optional_time(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(
+            attribute.name, value, "seconds since the epoch (a finite number), or None"
+        )
+
+
 def _seconds(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise ConfigError(attribute.name, value, "a number of seconds >= 0")
@@ -97,6 +108,8 @@ class Cache:
         on_store_error: ``"raise"`` propagates :class:`~beaker.errors.StoreUnavailable`;
             ``"compute"`` logs it, treats reads as misses and skips writes, so a cache outage
             does not become a site outage.
+        fresh_after: entries written before this time (seconds since the epoch) are stale,
+            whatever their expiry (Beaker's ``starttime``); ``None`` for no such bound.
 
     Raises:
         ComponentTypeError: a part does not implement its protocol.
@@ -126,11 +139,14 @@ class Cache:
     on_store_error: StoreErrorMode = attrs.field(
         default="raise", validator=attrs.validators.in_(("raise", "compute"))
     )
+    fresh_after: float | None = attrs.field(default=None, validator=_optional_time)
 
     # Derived once from the configuration above; never part of equality or repr.
     _codec: Serializer | None = attrs.field(init=False, eq=False, repr=False)
     _plain_key: bool = attrs.field(init=False, eq=False, repr=False)
+    _key_limit: int = attrs.field(init=False, eq=False, repr=False)
     _store_get: Callable[[str, str], Entry | None] = attrs.field(init=False, eq=False, repr=False)
+    _not_before: float = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         codec = self.serializer
@@ -138,7 +154,12 @@ class Cache:
             codec = PickleSerializer()
         object.__setattr__(self, "_codec", codec)
         object.__setattr__(self, "_plain_key", type(self.key) is PlainKey)
+        # Keys up to this length the strategy promises to return unchanged: not called for them.
+        unchanged = getattr(self.key, "unchanged_up_to", None)
+        object.__setattr__(self, "_key_limit", -1 if unchanged is None else unchanged(self.name))
         object.__setattr__(self, "_store_get", self.store.get)
+        not_before = -math.inf if self.fresh_after is None else self.fresh_after
+        object.__setattr__(self, "_not_before", not_before)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -172,7 +193,7 @@ class Cache:
         False)`` when expired but inside the stale-while-revalidate window, ``(MISSING,
         False)`` for a miss, an expired or an unreadable entry."""
         entry = self._read(key)
-        if entry is None:
+        if entry is None or entry[1] < self._not_before:
             return MISSING, False
         expires_at = entry[2]
         fresh = True
@@ -192,14 +213,14 @@ class Cache:
             StoreUnavailable: the store's server is down and ``on_store_error="raise"``.
         """
         # The hot path: everything below is precomputed attribute access (see post-init).
-        if not self._plain_key:
+        if not self._plain_key and len(key) > self._key_limit:
             key = self.key(self.name, key)
         try:
             entry = self._store_get(self.name, key)
         except StoreUnavailable as error:
             self._outage(error, key, "treated as a miss")
             return default
-        if entry is None:
+        if entry is None or entry[1] < self._not_before:
             return default
         expires_at = entry[2]
         if expires_at is not None and self.clock() >= expires_at - self.stale_while_revalidate:
@@ -211,6 +232,26 @@ class Cache:
 
     def __contains__(self, key: str) -> bool:
         return self.get(key) is not MISSING
+
+    def entry(self, key: str) -> Entry | None:
+        """The entry stored under ``key`` with its value decoded, fresh or not (``None`` when
+        there is none or it is unreadable): for callers that judge freshness themselves, such
+        as Beaker's namespace managers.
+
+        Raises:
+            StoreUnavailable: the store's server is down and ``on_store_error="raise"``.
+        """
+        if not self._plain_key and len(key) > self._key_limit:
+            key = self.key(self.name, key)
+        entry = self._read(key)
+        if entry is None:
+            return None
+        value = self._decode(key, entry)
+        return None if value is MISSING else entry._replace(value=value)
+
+    def keys(self) -> list[str]:
+        """The stored keys of this namespace, fresh or not (as the store names them)."""
+        return list(self.store.keys(self.name))
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -242,13 +283,13 @@ class Cache:
             SerializationError: the serializer cannot encode ``value``; names the key.
             StoreUnavailable: the store's server is down and ``on_store_error="raise"``.
         """
-        if not self._plain_key:
+        if not self._plain_key and len(key) > self._key_limit:
             key = self.key(self.name, key)
         self._write(key, value, ttl)
 
     def delete(self, key: str) -> None:
         """Remove ``key``; a missing key is not an error."""
-        if not self._plain_key:
+        if not self._plain_key and len(key) > self._key_limit:
             key = self.key(self.name, key)
         try:
             self.store.delete(self.name, key)
@@ -278,7 +319,7 @@ class Cache:
             LockTimeout: ``lock_timeout`` passed while another worker was creating.
             SerializationError: the created value cannot be encoded.
         """
-        if not self._plain_key:
+        if not self._plain_key and len(key) > self._key_limit:
             key = self.key(self.name, key)
         value, fresh = self._lookup(key)
         if fresh:
@@ -335,35 +376,64 @@ class Cache:
         """
 
         def decorate(func: Callable[P, R]) -> Memoized[P, R]:
-            make_key = ArgsKey.of(func, key_parts)
             cache = self.namespace(namespace or function_namespace(func))
-            get, get_or_create = cache.get, cache.get_or_create
-            # The common call (positional arguments, no self) formats its key inline.
-            formats = make_key.formats if not make_key.call.skip_first else ()
-
-            @functools.wraps(func)
-            def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-                if kwargs or len(args) >= len(formats):
-                    key = make_key(args, kwargs)
-                else:
-                    key = formats[len(args)] % args
-                value = get(key)
-                if value is MISSING:
-                    value = get_or_create(key, functools.partial(func, *args, **kwargs), ttl)
-                return value  # type: ignore[no-any-return]
-
-            def key(*args: P.args, **kwargs: P.kwargs) -> str:
-                return make_key(args, kwargs)
-
-            def invalidate(*args: P.args, **kwargs: P.kwargs) -> None:
-                cache.delete(make_key(args, kwargs))
-
-            wrapper.cache = cache  # type: ignore[attr-defined]
-            wrapper.key = key  # type: ignore[attr-defined]
-            wrapper.invalidate = invalidate  # type: ignore[attr-defined]
-            return wrapper  # type: ignore[return-value]
+            wrapper = memoized(func, itertools.repeat(cache).__next__, key_parts, ttl)
+            wrapper.cache = cache
+            return wrapper
 
         return decorate
+
+
+def memoized(
+    func: Callable[P, R],
+    current: Callable[[], Cache | None],
+    key_parts: tuple[Any, ...] = (),
+    ttl: float | None = None,
+) -> Memoized[P, R]:
+    """Wrap ``func`` so its results are cached in the cache ``current()`` returns at each call
+    (``None``: call ``func`` straight through), with Beaker's decorator keys (see
+    :meth:`Cache.memoize`). The engine behind :meth:`Cache.memoize` and Beaker's decorators,
+    whose region may be configured, replaced or disabled after decoration.
+
+    Args:
+        func: the function (not yet bound).
+        current: ``() -> Cache | None``, already in the function's namespace; cheap (it runs
+            on every call).
+        key_parts: values put in front of every key (``str()``-ed).
+        ttl: seconds results stay fresh, overriding the expiry policy.
+
+    Returns:
+        The wrapper, with ``key(*args, **kwargs)`` and ``invalidate(*args, **kwargs)``.
+    """
+    make_key = ArgsKey.of(func, key_parts)
+    # The common call (positional arguments, no self) formats its key inline.
+    formats = make_key.formats if not make_key.call.skip_first else ()
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        cache = current()
+        if cache is None:
+            return func(*args, **kwargs)
+        if kwargs or len(args) >= len(formats):
+            key = make_key(args, kwargs)
+        else:
+            key = formats[len(args)] % args
+        value = cache.get(key)
+        if value is MISSING:
+            value = cache.get_or_create(key, functools.partial(func, *args, **kwargs), ttl)
+        return value  # type: ignore[no-any-return]
+
+    def key(*args: P.args, **kwargs: P.kwargs) -> str:
+        return make_key(args, kwargs)
+
+    def invalidate(*args: P.args, **kwargs: P.kwargs) -> None:
+        cache = current()
+        if cache is not None:
+            cache.delete(make_key(args, kwargs))
+
+    wrapper.key = key  # type: ignore[attr-defined]
+    wrapper.invalidate = invalidate  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
 
 
 def compose(

@@ -1,57 +1,54 @@
-"""Beaker's backend type names mapped to our stores and locks.
+"""Beaker's backend type names translated onto :mod:`beaker.stores.registry`, and
+third-party Beaker backends (``NamespaceManager`` classes) adapted into native stores.
 
-=====================  ===========================================  ==========================
-type                   store                                        dogpile lock
-=====================  ===========================================  ==========================
-``memory``             :class:`~beaker.stores.MemoryStore`          ThreadLock
-``file``               :class:`~beaker.stores.FileStore`            FileLock (``lock_dir``)
-``dbm``                :class:`~beaker.stores.DBMStore`             FileLock (``lock_dir``)
-``ext:redis``          :class:`~beaker.stores.RedisStore`           RedisLock
-``ext:rediscluster``   :class:`~beaker.stores.RedisClusterStore`    RedisClusterLock
-``ext:memcached``      :class:`~beaker.stores.MemcachedStore`       MemcachedLock
-``ext:database``       :class:`~beaker.stores.SQLAlchemyStore`      FileLock / ThreadLock
-``ext:sqla``           :class:`~beaker.stores.SQLAlchemyStore`      FileLock / ThreadLock
-=====================  ===========================================  ==========================
+=====================  ======================================================================
+Beaker type            native backend (see :mod:`beaker.stores.registry`)
+=====================  ======================================================================
+``memory``             ``memory``: one MemoryStore for the whole process, as Beaker's
+``file``, ``dbm``      ``file`` / ``dbm`` in ``<data_dir>/beaker_file`` / ``beaker_dbm`` (or
+                       ``file_dir`` / ``dbm_dir``), locks in ``lock_dir`` or
+                       ``<data_dir>/beaker_lock``
+``ext:redis``          ``redis`` (``url`` a URL or a ready client)
+``ext:rediscluster``   ``rediscluster`` (``url`` or Beaker's ``urls``)
+``ext:memcached``      ``memcached`` (``url`` = ``host:port;host:port``)
+``ext:database``       ``sqlalchemy`` (``url`` and Beaker's ``sa.*`` engine options), table
+                       ``beaker_entries`` unless ``table_name`` says otherwise
+``ext:sqla``           ``sqlalchemy`` over a ready ``bind`` Engine (``table``'s name is used)
+anything else          a ``beaker.backends`` entry point (or ``clsmap[name] = cls``): the
+                       ``NamespaceManager`` class behind :class:`NamespaceManagerStore`, with
+                       our FileLock (``lock_dir``/``data_dir`` given) or ThreadLock for dogpile
+                       protection
+=====================  ======================================================================
 
-``ext:database`` takes ``url`` (and Beaker's ``sa.*`` engine options), ``ext:sqla`` a ready
-``bind`` Engine (and ``table``, whose name is used); both use the table ``beaker_entries``
-unless ``table_name`` says otherwise. Their dogpile lock is a FileLock when ``lock_dir`` or
-``data_dir`` is given, else a ThreadLock.
+A backend is built once per distinct :class:`~beaker.compat.config.CacheOptions` (frozen,
+compared by value, front-end options such as ``expire`` left out) and shared, as Beaker
+shares a namespace's storage between all ``Cache`` objects of a process.
 
-``file`` and ``dbm`` keep their data in ``<data_dir>/beaker_file`` and
-``<data_dir>/beaker_dbm`` (so they can share a ``data_dir`` with each other and with files
-Beaker left there) and their locks in ``lock_dir``, or ``<data_dir>/beaker_lock`` when no
-``lock_dir`` is given. Network stores are imported only when their type is first used, so
-their client libraries stay optional.
-
-A :class:`BackendRegistry` builds each backend once per distinct configuration and shares it,
-as Beaker shares a namespace's storage between all ``Cache`` objects of a process: two caches
-of type ``memory`` with the same namespace see the same entries.
-
-Imports stores, locks, :mod:`beaker.caching` and :mod:`beaker.compat.config`; never sessions.
+Imports the registry, the locks, :mod:`beaker.compat.config` and the standard library.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
-from typing import Any, Final
+import warnings
+from collections.abc import Callable, Iterator
+from importlib.metadata import entry_points
+from typing import Any, ClassVar, Final
 
 import attrs
 
-from beaker.caching import Cache as CoreCache
-from beaker.caching import compose
-from beaker.compat.config import CacheOptions
-from beaker.compat.exceptions import InvalidCacheBackendError, MissingOption
+from beaker.compat.config import ENTRY_POINT_GROUP, CacheOptions, add_cache_type
+from beaker.compat.exceptions import BeakerException, InvalidCacheBackendError, MissingOption
+from beaker.entry import Entry
+from beaker.errors import ConfigError
 from beaker.locks.base import Lock
 from beaker.locks.thread import ThreadLock
-from beaker.stores.base import Store
-from beaker.stores.memory import MemoryStore
+from beaker.stores import registry
+from beaker.stores.registry import Backend
 
-__all__ = ["Backend", "BackendRegistry"]
+__all__ = ["Backend", "NamespaceManagerStore", "backend", "close_all", "clsmap"]
 
 log = logging.getLogger("beaker.compat")
 
@@ -64,218 +61,270 @@ LOCK_SUBDIR: Final = "beaker_lock"
 DATABASE_TABLE: Final = "beaker_entries"
 
 
-@attrs.frozen
-class Backend:
-    """A store and its dogpile lock, built for one backend configuration.
-
-    Attributes:
-        type: the Beaker type name (``str``).
-        store: the :class:`~beaker.stores.base.Store`.
-        lock: the :class:`~beaker.locks.base.Lock` used by ``get_or_create``.
-    """
-
-    type: str
-    store: Store
-    lock: Lock
-
-    def cache(self, namespace: str) -> CoreCache:
-        """A composed cache over this backend working in ``namespace``."""
-        return compose(self.store, lock=self.lock, namespace=namespace)
-
-
-def _load(module: str, name: str, type_name: str) -> Any:
-    try:
-        return getattr(importlib.import_module(module), name)
-    except ImportError as exc:
-        raise InvalidCacheBackendError(
-            f"cache type {type_name!r} needs {module}.{name}, which cannot be imported ({exc}); "
-            "install the client library it needs (the 'redis', 'memcached' or 'sqlalchemy' extra)"
-        ) from exc
-
-
-def _require(options: CacheOptions, name: str, type_name: str, what: str) -> Any:
+def _require(options: CacheOptions, name: str, what: str) -> Any:
     value = getattr(options, name)
     if value is None:
-        raise MissingOption(name, None, f"{what} for cache type {type_name!r}")
+        raise MissingOption(options.option(name), None, f"{what} for cache type {options.type!r}")
     return value
 
 
 def _lock_dir(options: CacheOptions) -> str:
     if options.lock_dir is not None:
         return options.lock_dir
-    return os.path.join(_require(options, "data_dir", "file", "a directory"), LOCK_SUBDIR)
+    return os.path.join(_require(options, "data_dir", "a data directory (data_dir)"), LOCK_SUBDIR)
 
 
-def _file_lock(options: CacheOptions) -> Lock:
-    return _load("beaker.locks.file", "FileLock", "file")(_lock_dir(options))  # type: ignore[no-any-return]
-
-
-def _build_file(options: CacheOptions, extras: Mapping[str, Any]) -> Backend:
-    data_dir = extras.get("file_dir") or os.path.join(
-        _require(options, "data_dir", "file", "a data directory (data_dir)"), FILE_SUBDIR
-    )
-    store = _load("beaker.stores.file", "FileStore", "file")(data_dir)
-    return Backend("file", store, _file_lock(options))
-
-
-def _build_dbm(options: CacheOptions, extras: Mapping[str, Any]) -> Backend:
-    data_dir = extras.get("dbm_dir") or os.path.join(
-        _require(options, "data_dir", "dbm", "a data directory (data_dir)"), DBM_SUBDIR
-    )
-    store = _load("beaker.stores.dbm", "DBMStore", "dbm")(data_dir)
-    return Backend("dbm", store, _file_lock(options))
-
-
-def _build_redis(options: CacheOptions, extras: Mapping[str, Any]) -> Backend:
-    url = _require(options, "url", "ext:redis", "a redis:// URL")
-    where = {"url": url} if isinstance(url, str) else {"client": url}  # a ready client
-    store = _load("beaker.stores.redis", "RedisStore", "ext:redis")(**where)
-    lock = _load("beaker.locks.redis", "RedisLock", "ext:redis")(**where)
-    return Backend("ext:redis", store, lock)
-
-
-def _build_redis_cluster(options: CacheOptions, extras: Mapping[str, Any]) -> Backend:
-    url = _require(options, "url", "ext:rediscluster", "a redis:// URL of a cluster node")
-    where = {"url": url} if isinstance(url, str) else {"client": url}
-    store = _load("beaker.stores.redis", "RedisClusterStore", "ext:rediscluster")(**where)
-    lock = _load("beaker.locks.redis", "RedisClusterLock", "ext:rediscluster")(**where)
-    return Backend("ext:rediscluster", store, lock)
-
-
-def _build_memcached(options: CacheOptions, extras: Mapping[str, Any]) -> Backend:
-    if options.memcache_module not in (None, "auto"):
-        log.info(
-            "memcache_module=%r ignored: the memcached client is pymemcache",
-            options.memcache_module,
+def _directory(subdir: str, own: str) -> Callable[[CacheOptions], dict[str, Any]]:
+    def translate(options: CacheOptions) -> dict[str, Any]:
+        data_dir = options.extra(own) or os.path.join(
+            _require(options, "data_dir", "a data directory (data_dir)"), subdir
         )
-    url = _require(options, "url", "ext:memcached", "'host:port' (';'-separated for several)")
-    servers = ";".join(part.strip() for part in str(url).split(";") if part.strip())
-    store = _load("beaker.stores.memcached", "MemcachedStore", "ext:memcached")(servers=servers)
-    lock = _load("beaker.locks.memcached", "MemcachedLock", "ext:memcached")(servers=servers)
-    return Backend("ext:memcached", store, lock)
+        return {"data_dir": data_dir, "lock_dir": _lock_dir(options)}
+
+    return translate
 
 
-def _build_database(options: CacheOptions, extras: Mapping[str, Any]) -> Backend:
-    type_name = "ext:database"
-    table_name = extras.get("table_name", DATABASE_TABLE)
-    bind = extras.get("bind")  # ext:sqla style: an Engine instead of a URL
-    url = None if bind is not None else _require(options, "url", type_name, "a SQLAlchemy URL")
-    store_class = _load("beaker.stores.sqlalchemy", "SQLAlchemyStore", type_name)
-    sa_options = {key: value for key, value in extras.items() if key.startswith("sa.")}
-    if bind is None and sa_options:  # Beaker's sa.* options configure the engine
+def _server(options: CacheOptions) -> dict[str, Any]:
+    url = _require(options, "url", "a redis:// URL")
+    return {"url": url} if isinstance(url, str) else {"client": url}
+
+
+def _memcached(options: CacheOptions) -> dict[str, Any]:
+    if options.memcache_module not in (None, "auto"):
+        log.info("memcache_module=%r ignored: the client is pymemcache", options.memcache_module)
+    url = _require(options, "url", "'host:port' (';'-separated for several)")
+    return {"servers": ";".join(part.strip() for part in str(url).split(";") if part.strip())}
+
+
+def _database(options: CacheOptions) -> dict[str, Any]:
+    engine = options.extra("bind")  # ext:sqla: a ready Engine instead of a URL
+    table = options.extra("table")
+    table_name = options.extra("table_name", table.name if table is not None else DATABASE_TABLE)
+    sa_options = {name: value for name, value in options.backend_options if name[:3] == "sa."}
+    if engine is None and options.type == "ext:sqla":
+        raise MissingOption(options.option("bind"), None, "a SQLAlchemy Engine for 'ext:sqla'")
+    if engine is None and sa_options:  # Beaker's sa.* options configure the engine
         import sqlalchemy
 
-        bind = sqlalchemy.engine_from_config({**sa_options, "sa.url": url}, prefix="sa.")
-    if bind is not None:
-        store = store_class(engine=bind, table_name=table_name)
-    else:
-        store = store_class(url=url, table_name=table_name)
+        url = _require(options, "url", "a SQLAlchemy URL")
+        engine = sqlalchemy.engine_from_config({**sa_options, "sa.url": url}, prefix="sa.")
     has_dir = options.lock_dir is not None or options.data_dir is not None
-    return Backend(type_name, store, _file_lock(options) if has_dir else ThreadLock())
+    where = {"engine": engine} if engine is not None else {"url": _require(options, "url", "a URL")}
+    return {**where, "table_name": table_name, "lock_dir": _lock_dir(options) if has_dir else None}
 
 
-def _build_sqla(options: CacheOptions, extras: Mapping[str, Any]) -> Backend:
-    table = extras.get("table")
-    if table is not None and "table_name" not in extras:
-        extras = {**extras, "table_name": table.name}
-    if extras.get("bind") is None and options.url is None:
-        raise MissingOption("bind", None, "a SQLAlchemy Engine (bind) for cache type 'ext:sqla'")
-    backend = _build_database(options, extras)
-    return attrs.evolve(backend, type="ext:sqla")
-
-
-_BUILDERS: Final[dict[str, Callable[[CacheOptions, Mapping[str, Any]], Backend]]] = {
-    "file": _build_file,
-    "dbm": _build_dbm,
-    "ext:redis": _build_redis,
-    "ext:rediscluster": _build_redis_cluster,
-    "ext:memcached": _build_memcached,
-    "ext:database": _build_database,
-    "ext:sqla": _build_sqla,
+#: Beaker type name -> (native type name, translation of the options into its arguments).
+_TRANSLATIONS: Final[dict[str, tuple[str, Callable[[CacheOptions], dict[str, Any]]]]] = {
+    "file": ("file", _directory(FILE_SUBDIR, "file_dir")),
+    "dbm": ("dbm", _directory(DBM_SUBDIR, "dbm_dir")),
+    "ext:redis": ("redis", _server),
+    "ext:rediscluster": ("rediscluster", _server),
+    "ext:memcached": ("memcached", _memcached),
+    "ext:database": ("sqlalchemy", _database),
+    "ext:sqla": ("sqlalchemy", _database),
 }
-
-# Extra (non-CacheOptions) options that change which storage a backend uses.
-_STORAGE_EXTRAS: Final = (
-    "file_dir",
-    "dbm_dir",
-    "table_name",
-    "table",
-    "bind",
-    "sa.pool_recycle",
-    "sa.pool_size",
-    "sa.echo",
-    "sa.max_overflow",
-)
-
-
-class _Built:
-    """The registry's mutable part: built backends and the mutex guarding their creation."""
-
-    __slots__ = ("backends", "mutex")
-
-    def __init__(self) -> None:
-        self.mutex = threading.Lock()
-        self.backends: dict[tuple[Any, ...], Backend] = {}
 
 
 @attrs.frozen
-class BackendRegistry:
-    """Builds a :class:`Backend` per distinct backend configuration, once, and shares it.
-
-    All ``memory`` caches share one :class:`~beaker.stores.MemoryStore` and one
-    :class:`~beaker.locks.ThreadLock`; file-like and network backends are shared per
-    (type, directories, URL). Thread-safe.
+class NamespaceManagerStore:
+    """A native :class:`~beaker.stores.base.Store` over a Beaker ``NamespaceManager`` class
+    (a third-party backend): one manager per namespace, built with the backend's options,
+    holding Beaker's ``(storedtime, expiretime, value)`` tuples under Beaker's byte keys.
 
     Args:
-        memory: the store behind every ``memory`` cache (``MemoryStore``).
+        manager: the ``NamespaceManager`` subclass.
+        options: its keyword options, as ``(name, value)`` pairs (Beaker's ``**nsargs``).
     """
 
-    memory: MemoryStore = attrs.field(factory=MemoryStore)
-    _thread_lock: ThreadLock = attrs.field(init=False, factory=ThreadLock, eq=False, repr=False)
-    _built: _Built = attrs.field(init=False, factory=_Built, eq=False, repr=False)
+    holds_objects: ClassVar[bool] = True
 
-    def backend(self, options: CacheOptions, extras: Mapping[str, Any] = {}) -> Backend:
-        """The backend for ``options`` (``type`` ``None`` means ``memory``).
+    manager: type
+    options: tuple[tuple[str, Any], ...] = ()
+    _managers: dict[str, Any] = attrs.field(init=False, factory=dict, eq=False, repr=False)
 
-        Args:
-            options: coerced cache options.
-            extras: other options given with them (``file_dir``, ``table_name``, ``bind`` …).
+    def _namespace(self, namespace: str) -> Any:
+        manager = self._managers.get(namespace)
+        if manager is None:
+            manager = self._managers.setdefault(
+                namespace, self.manager(namespace, **dict(self.options))
+            )
+        return manager
 
-        Raises:
-            MissingOption: the type needs ``url`` or ``data_dir`` and it is absent.
-            InvalidCacheBackendError: the type's store cannot be imported.
-            ConfigError: the store or lock refused its arguments.
-        """
-        type_name = options.type or "memory"
-        if type_name == "memory":
-            return Backend("memory", self.memory, self._thread_lock)
-        identity = (
-            type_name,
-            options.data_dir,
-            options.lock_dir,
-            options.url if isinstance(options.url, (str, type(None))) else id(options.url),
-            tuple(
-                id(extras.get(name)) if name in ("bind", "table") else extras.get(name)
-                for name in _STORAGE_EXTRAS
-            ),
+    @staticmethod
+    def _key(key: str) -> bytes:
+        return key.encode("ascii", "backslashreplace")  # what Beaker's Cache hands managers
+
+    def get(self, namespace: str, key: str) -> Entry | None:
+        manager, name = self._namespace(namespace), self._key(key)
+        manager.acquire_read_lock()
+        try:
+            if name not in manager:
+                return None
+            stored, expire, value = manager[name]
+        except (KeyError, TypeError, ValueError):
+            return None
+        finally:
+            manager.release_read_lock()
+        return Entry(value, stored, None if expire is None else stored + expire)
+
+    def set(self, namespace: str, key: str, entry: Entry) -> None:
+        manager, expire = self._namespace(namespace), entry.ttl()
+        manager.acquire_write_lock()
+        try:
+            manager.set_value(self._key(key), (entry.stored_at, expire, entry.value), expire)
+        finally:
+            manager.release_write_lock()
+
+    def delete(self, namespace: str, key: str) -> None:
+        manager, name = self._namespace(namespace), self._key(key)
+        manager.acquire_write_lock()
+        try:
+            if name in manager:
+                del manager[name]
+        except KeyError:
+            pass
+        finally:
+            manager.release_write_lock()
+
+    def clear(self, namespace: str) -> None:
+        self._namespace(namespace).remove()
+
+    def keys(self, namespace: str) -> Iterator[str]:
+        manager = self._namespace(namespace)
+        manager.acquire_read_lock()
+        try:
+            names = list(manager.keys())
+        finally:
+            manager.release_read_lock()
+        return iter(
+            n.decode("ascii", "backslashreplace") if isinstance(n, bytes) else n for n in names
         )
-        built = self._built
-        backend = built.backends.get(identity)
-        if backend is None:
-            with built.mutex:
-                backend = built.backends.get(identity)
-                if backend is None:
-                    backend = _BUILDERS[type_name](options, extras)
-                    built.backends[identity] = backend
-        return backend
 
     def close(self) -> None:
-        """Close every built store and lock (their pools and handles) and forget them."""
-        with self._built.mutex:
-            backends = list(self._built.backends.values())
-            self._built.backends.clear()
-        for backend in backends:
-            backend.store.close()
-            close_lock = getattr(backend.lock, "close", None)
-            if close_lock is not None:
-                close_lock()
+        """Forget the managers (the backend's own resources are its own)."""
+        self._managers.clear()
+
+
+def _third_party(manager: type, options: CacheOptions) -> Backend:
+    nsargs = {
+        name: getattr(options, name)
+        for name in ("data_dir", "lock_dir", "url", "enabled", "key_length", "memcache_module")
+        if getattr(options, name) is not None
+    }
+    nsargs.update(options.backend_options)
+    has_dir = options.lock_dir is not None or options.data_dir is not None
+    lock: Lock = (
+        registry.backend_type("file").lock(lock_dir=_lock_dir(options)) if has_dir else ThreadLock()
+    )
+    return Backend(NamespaceManagerStore(manager, tuple(sorted(nsargs.items()))), lock)
+
+
+class _ClassMap:
+    """Beaker's ``clsmap``: backend type name -> ``NamespaceManager`` class, with the
+    ``beaker.backends`` entry points loaded at the first unknown name (as Beaker does)."""
+
+    def __init__(self) -> None:
+        self._classes: dict[str, type] = {}
+        self._loaded = False
+        self._mutex = threading.Lock()
+
+    def __getitem__(self, name: str) -> type:
+        if name not in self._classes and not self._loaded:
+            with self._mutex:
+                if not self._loaded:
+                    self._load()
+                    self._loaded = True
+        return self._classes[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def __setitem__(self, name: str, manager: type) -> None:
+        self._classes[name] = manager
+        add_cache_type(name)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def _load(self) -> None:
+        for point in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                manager = point.load()
+            except (InvalidCacheBackendError, SyntaxError):
+                continue  # Beaker skips backends that say they cannot work here
+            except Exception as exc:  # noqa: BLE001 - Beaker warns and goes on
+                warnings.warn(
+                    f"Unable to load NamespaceManager entry point {point.name!r}: {exc!r}",
+                    RuntimeWarning,
+                    stacklevel=4,
+                )
+                continue
+            if point.name in self._classes:
+                raise BeakerException(
+                    f"NamespaceManager name conflict, {point.name!r} already loaded"
+                )
+            self._classes[point.name] = manager
+
+
+clsmap = _ClassMap()
+
+_built: dict[Any, Backend] = {}
+_mutex = threading.Lock()
+
+
+def _identity(options: CacheOptions) -> Any:
+    if (options.type or "memory") == "memory":
+        return "memory"  # one process-wide MemoryStore, as Beaker's memory namespaces
+    return attrs.evolve(options, expire=None, enabled=None, key_length=None, regions=None)
+
+
+def _build(options: CacheOptions) -> Backend:
+    type_name = options.type or "memory"
+    if type_name == "memory":
+        return registry.backend("memory")
+    translation = _TRANSLATIONS.get(type_name)
+    if translation is None:
+        manager = clsmap.get(type_name)
+        if manager is None:
+            raise ConfigError(options.option("type"), type_name, "a known cache type")
+        return _third_party(manager, options)
+    native, translate = translation
+    try:
+        return registry.backend(native, **translate(options))
+    except ImportError as exc:
+        raise InvalidCacheBackendError(
+            f"cache type {type_name!r} cannot be used: {exc}; install the client library "
+            "it needs (the 'redis', 'memcached' or 'sqlalchemy' extra)"
+        ) from exc
+
+
+def backend(options: CacheOptions) -> Backend:
+    """The shared backend (store and lock) for ``options``: built at the first call for
+    each distinct configuration, then the same one. Thread-safe.
+
+    Raises:
+        MissingOption: the type needs ``url``, ``data_dir`` or ``bind`` and it is absent
+            (named as the application spelled it).
+        InvalidCacheBackendError: the type's client library is not installed.
+        ConfigError: the store or lock refused its arguments.
+    """
+    identity = _identity(options)
+    found = _built.get(identity)
+    if found is None:
+        with _mutex:
+            found = _built.get(identity)
+            if found is None:
+                found = _built[identity] = _build(options)
+    return found
+
+
+def close_all() -> None:
+    """Close every built backend (pools, handles) and forget them (test isolation)."""
+    with _mutex:
+        built = list(_built.values())
+        _built.clear()
+    for each in built:
+        each.close()

@@ -1,18 +1,16 @@
 """Beaker's caching API (``beaker.cache``): :class:`Cache`, :class:`CacheManager`,
-:data:`cache_regions`, :func:`cache_region` and :func:`region_invalidate`.
+:data:`cache_regions`, :func:`cache_region`, :func:`region_invalidate` and :data:`clsmap`.
 
-Each Beaker ``Cache`` is a thin translation onto a composed :class:`beaker.caching.Cache`
-(built by :mod:`beaker.compat.backends`): a hit is one store read and nothing else. Decorator
-keys are Beaker's exactly — the decorator's arguments, then the call's positional arguments
-(a first ``self``/``cls`` left out), then ``name:value`` of keyword arguments, ``str()``-ed and
-joined by spaces, replaced by their SHA-1 hex digest when ``len(key) + len(namespace)``
-exceeds ``key_length`` — and the namespace is Beaker's ``"<source file>|<function name>"``, so
-an application's ``region_invalidate`` calls reach the entries its decorators wrote.
+A translation onto the native :class:`beaker.caching.Cache`: options are parsed once into a
+frozen :class:`~beaker.compat.config.CacheOptions`, the backend comes from
+:mod:`beaker.compat.backends`, ``get(createfunc=)`` is ``get_or_create``, ``starttime`` is
+``fresh_after``, and the decorators are :func:`beaker.caching.memoized` with the
+:class:`~beaker.policies.HashedKey` strategy of the region's ``key_length``, which gives
+Beaker's keys exactly (namespace ``"<source file>|<function name>"``, the decorator's and the
+call's arguments ``str()``-ed and joined by spaces, SHA-1 hex when too long).
 
 Beaker's API is process-global by design: :data:`cache_regions` is a module-level dict that
-applications and frameworks fill in, and caches of one namespace share their storage. That
-state lives here, in :data:`cache_regions`, :data:`cache_managers` and one
-:class:`~beaker.compat.backends.BackendRegistry`; nothing else in the package is global.
+applications and frameworks fill in, and caches of one namespace share their storage.
 
 Imports :mod:`beaker.caching`, :mod:`beaker.policies` and the other compat modules; never
 sessions.
@@ -21,18 +19,18 @@ sessions.
 from __future__ import annotations
 
 import functools
-import hashlib
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from beaker.caching import Cache as CoreCache
-from beaker.compat.backends import Backend, BackendRegistry
-from beaker.compat.config import DEFAULT_KEY_LENGTH, cache_options
+from beaker.caching import compose, memoized
+from beaker.compat.backends import Backend, backend, close_all, clsmap
+from beaker.compat.config import DEFAULT_KEY_LENGTH, CacheOptions, cache_options
 from beaker.compat.exceptions import BeakerException, RegionNotConfigured
 from beaker.entry import MISSING
-from beaker.errors import ConfigError
-from beaker.policies.keys import ArgsKey, function_namespace
+from beaker.policies.expiry import TTL, NoExpiry
+from beaker.policies.keys import HashedKey, function_namespace, joined
 
 __all__ = [
     "Cache",
@@ -40,6 +38,7 @@ __all__ = [
     "cache_managers",
     "cache_region",
     "cache_regions",
+    "clsmap",
     "region_decorate",
     "region_invalidate",
 ]
@@ -49,21 +48,18 @@ __all__ = [
 #: pyramid_beaker fill it in; :func:`cache_region` reads it at call time.
 cache_regions: dict[str, dict[str, Any]] = {}
 
-#: ``Cache`` objects built from option dictionaries, by namespace and options (Beaker's
-#: memo of the same name; clearing it only drops the objects, not the cached data).
-cache_managers: dict[str, Cache] = {}
-
-_backends = BackendRegistry()
+#: ``Cache`` objects built from option dictionaries, by namespace and parsed options
+#: (Beaker's memo of the same name; clearing it only drops the objects, not the data).
+cache_managers: dict[tuple[str, CacheOptions], Cache] = {}
 
 
-def backend_for(options: Any, extras: Mapping[str, Any] = {}) -> Backend:
-    """The shared backend (store and lock) for coerced ``options`` — the one every ``Cache``
-    and compat session of this process with the same configuration uses."""
-    return _backends.backend(options, extras)
-
-
-def _sha1(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+def backend_for(options: CacheOptions, extras: Mapping[str, Any] = {}) -> Backend:
+    """The shared backend (store and lock) for ``options`` plus backend ``extras`` (the one
+    every ``Cache`` and compat session with the same configuration uses)."""
+    if extras:
+        given = {name: getattr(options, name) for name in ("type", "data_dir", "lock_dir", "url")}
+        options = cache_options({**extras, **{k: v for k, v in given.items() if v is not None}})
+    return backend(options)
 
 
 def _as_key(key: Any) -> str:
@@ -75,26 +71,15 @@ def _as_key(key: Any) -> str:
     return str(key)
 
 
-def _seconds(name: str, value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-        return int(value)
-    raise ConfigError(name, value, "a whole number of seconds >= 0, or None")
-
-
 _KEYWORDS = frozenset({"createfunc", "expiretime", "expire", "starttime"})
 
 
-def _check_keywords(kw: Mapping[str, Any]) -> None:
-    unknown = set(kw) - _KEYWORDS
-    if unknown:  # Beaker raised TypeError here too
-        raise TypeError(
-            f"unexpected keyword argument(s) {', '.join(sorted(unknown))}; expected createfunc, "
-            "expiretime (or expire) and starttime"
-        )
+def _ttl(kw: Mapping[str, Any], default: int | None) -> int | None:
+    for name in ("expiretime", "expire"):  # ``expire`` as the Cache constructor spells it
+        if name in kw:
+            value = kw[name]
+            return None if value is None else cache_options({"expire": value}, "").expire
+    return default
 
 
 class Cache:
@@ -102,12 +87,12 @@ class Cache:
 
     Args:
         namespace: the namespace (``str``).
-        type: backend type name (``"memory"``, ``"file"``, ``"dbm"``, ``"ext:redis"`` …).
+        type: backend type name (``"memory"``, ``"file"``, ``"dbm"``, ``"ext:redis"`` …, or
+            a third-party backend's name).
         expiretime: seconds values stay fresh (``int``; Beaker's legacy name of ``expire``).
         starttime: values stored before this time (seconds since the epoch) are stale.
         expire: seconds values stay fresh (``int``); ``None`` = until removed.
-        **nsargs: backend options: ``data_dir``, ``lock_dir``, ``url``, ``enabled`` (``False``
-            stores nothing: ``get`` with a ``createfunc`` calls it every time) …
+        **nsargs: backend options: ``data_dir``, ``lock_dir``, ``url`` …
 
     Raises:
         ConfigError: a bad option (:class:`~beaker.compat.exceptions.UnknownBackendType` for
@@ -116,14 +101,14 @@ class Cache:
     """
 
     __slots__ = (
-        "_backend",
         "_core",
         "_get",
-        "enabled",
+        "_hashed",
         "expiretime",
         "namespace",
         "namespace_name",
         "nsargs",
+        "options",
         "starttime",
         "type",
     )
@@ -137,26 +122,41 @@ class Cache:
         expire: int | None = None,
         **nsargs: Any,
     ) -> None:
-        options = cache_options({**nsargs, "type": type, "expire": expire})
-        self._backend: Backend = _backends.backend(options, nsargs)
-        self._core: CoreCache = self._backend.cache(namespace)
+        options = cache_options({**nsargs, "type": type, "expire": expiretime or expire})
+        parts = backend(options)
+        core = compose(
+            parts.store,
+            lock=parts.lock,
+            expiry=TTL(options.expire) if options.expire else NoExpiry(),
+            namespace=namespace,
+        )
+        self._core: CoreCache = core if starttime is None else core.evolve(fresh_after=starttime)
         self._get: Callable[[str], Any] = self._core.get
+        self._hashed: dict[int, CoreCache] = {}
+        self.options = options
         self.namespace_name = namespace
         self.namespace = _NamespaceView(self._core)
-        self.type = self._backend.type
-        self.expiretime = _seconds("expiretime", expiretime) or options.expire
+        self.type = type
+        self.expiretime: int | None = options.expire
         self.starttime = starttime
-        self.enabled = options.enabled is not False
         self.nsargs = nsargs
 
     @classmethod
     def _get_cache(cls, namespace: str, kw: Mapping[str, Any]) -> Cache:
-        """The shared ``Cache`` of ``namespace`` for options ``kw`` (built once)."""
-        memo = namespace + str(kw)
-        cache = cache_managers.get(memo)
+        """The shared ``Cache`` of ``namespace`` for options ``kw`` (built once per value)."""
+        options = cache_options(kw)
+        cache = cache_managers.get((namespace, options))
         if cache is None:
-            cache = cache_managers.setdefault(memo, cls(namespace, **kw))
+            cache = cache_managers.setdefault((namespace, options), cls(namespace, **kw))
         return cache
+
+    def _decorating(self, key_length: int | None) -> CoreCache:
+        """This cache with Beaker's decorator keys: SHA-1 of those over ``key_length``."""
+        limit = key_length or DEFAULT_KEY_LENGTH
+        core = self._hashed.get(limit)
+        if core is None:
+            core = self._hashed.setdefault(limit, self._core.evolve(key=HashedKey(limit)))
+        return core
 
     def __repr__(self) -> str:
         return f"<beaker Cache {self.namespace_name!r} type={self.type!r}>"
@@ -177,52 +177,43 @@ class Cache:
             TypeError: an unknown keyword argument.
         """
         if kw:
-            return self._get_with(key, kw)
+            return self._get_with(_as_key(key), kw)
         value = self._get(key if type(key) is str else _as_key(key))
         if value is MISSING:
-            if self.starttime is not None or not self.enabled:
-                return self._get_with(key, kw)
             raise KeyError(key)
-        if self.starttime is not None:
-            return self._get_with(key, kw)
         return value
 
     get_value = get
 
-    def _get_with(self, key: Any, kw: dict[str, Any]) -> Any:
+    def _variant(self, kw: dict[str, Any]) -> CoreCache:
         if "type" in kw:
-            return self._legacy(kw).get(key, **kw)
-        _check_keywords(kw)
-        key = _as_key(key)
+            return self._legacy(kw)._core
+        unknown = set(kw) - _KEYWORDS
+        if unknown:  # Beaker raised TypeError here too
+            raise TypeError(
+                f"unexpected keyword argument(s) {', '.join(sorted(unknown))}; expected "
+                "createfunc, expiretime (or expire) and starttime"
+            )
+        if "starttime" in kw:
+            return self._core.evolve(fresh_after=kw["starttime"])
+        return self._core
+
+    def _get_with(self, key: str, kw: dict[str, Any]) -> Any:
+        core = self._variant(kw)
         createfunc = kw.get("createfunc")
-        expiretime = self._ttl(kw)
-        starttime = kw.get("starttime", self.starttime)
-        if not self.enabled:
-            if createfunc is None:
-                raise KeyError(key)
-            return createfunc()
-        value = self._get(key)
-        if value is not MISSING and starttime is not None:
-            entry = self._core.store.get(self.namespace_name, key)
-            if entry is None or entry.stored_at < starttime:
-                self._core.delete(key)
-                value = MISSING
-        if value is not MISSING:
-            return value
         if createfunc is None:
-            raise KeyError(key)
-        return self._core.get_or_create(key, createfunc, expiretime)
+            value = core.get(key)
+            if value is MISSING:
+                raise KeyError(key)
+            return value
+        return core.get_or_create(key, createfunc, _ttl(kw, self.expiretime))
 
     def __getitem__(self, key: Any) -> Any:
         return self.get(key)
 
     def __contains__(self, key: Any) -> bool:
         """Whether a fresh value is stored under ``key`` (Beaker's ``has_current_value``)."""
-        try:
-            self.get(key)
-        except KeyError:
-            return False
-        return True
+        return self._get(_as_key(key)) is not MISSING
 
     def has_key(self, key: Any) -> bool:
         """Same as ``key in cache``."""
@@ -232,21 +223,8 @@ class Cache:
 
     def put(self, key: Any, value: Any, **kw: Any) -> None:
         """Store ``value`` under ``key``; ``expiretime`` (seconds) overrides the cache's."""
-        if "type" in kw:
-            self._legacy(kw).put(key, value, **kw)
-            return
-        if kw:
-            _check_keywords(kw)
-        if not self.enabled:
-            return
-        ttl = self._ttl(kw) if kw else self.expiretime
-        self._core.set(key if type(key) is str else _as_key(key), value, ttl)
-
-    def _ttl(self, kw: dict[str, Any]) -> int | None:
-        for name in ("expiretime", "expire"):  # ``expire`` as the Cache constructor spells it
-            if name in kw:
-                return _seconds(name, kw[name])
-        return self.expiretime
+        core = self._variant(kw) if kw else self._core
+        core.set(_as_key(key), value, _ttl(kw, self.expiretime))
 
     set_value = put
 
@@ -255,10 +233,8 @@ class Cache:
 
     def remove_value(self, key: Any, **kw: Any) -> None:
         """Remove ``key`` (fresh or expired); a missing key is not an error."""
-        if "type" in kw:
-            self._legacy(kw).remove_value(key)
-            return
-        self._core.delete(_as_key(key))
+        core = self._variant(kw) if kw else self._core
+        core.delete(_as_key(key))
 
     remove = remove_value
 
@@ -275,7 +251,7 @@ class Cache:
             "is deprecated. Specify 'type' and other namespace configuration to "
             "cache_manager.get_cache() and/or the Cache constructor instead.",
             DeprecationWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
         options = {**self.nsargs}
         for name in list(kw):
@@ -287,7 +263,7 @@ class Cache:
 
 class _NamespaceView:
     """What ``Cache.namespace`` offers of Beaker's NamespaceManager: its name, its keys,
-    membership and removal of everything."""
+    membership (fresh or not) and removal of everything."""
 
     __slots__ = ("_core", "namespace")
 
@@ -296,10 +272,10 @@ class _NamespaceView:
         self.namespace = core.name
 
     def keys(self) -> list[str]:
-        return list(self._core.store.keys(self.namespace))
+        return self._core.keys()
 
     def __contains__(self, key: str) -> bool:
-        return self._core.store.get(self.namespace, key) is not None
+        return self._core.entry(key) is not None
 
     has_key = __contains__
 
@@ -310,94 +286,63 @@ class _NamespaceView:
 # -- decorators --------------------------------------------------------------------------------
 
 
-class _Resolved:
-    """What a decorated function resolved at its first call (or when its region changed)."""
+def _region(region: str, namespace: str) -> Callable[[], CoreCache | None]:
+    """The cache a :func:`cache_region` function uses now: looked up in :data:`cache_regions`
+    at the first call and again whenever that entry is replaced; ``None`` when disabled."""
+    seen: list[Any] = [None, None]  # the region's options dict, its cache
+    lookup = cache_regions.get
 
-    __slots__ = ("cache", "get", "get_or_create", "limit", "source", "ttl")
+    def current() -> CoreCache | None:
+        options = lookup(region)
+        if options is seen[0] and options is not None:
+            return seen[1]  # type: ignore[no-any-return]
+        if options is None:
+            known = ", ".join(cache_regions) or "none"
+            raise RegionNotConfigured(
+                "region", region, f"a configured cache region (known: {known})"
+            )
+        parsed = cache_options(options)
+        cache = None
+        if parsed.enabled is not False:
+            cache = Cache._get_cache(namespace, options)._decorating(parsed.key_length)
+        seen[:] = [options, cache]
+        return cache
 
-    def __init__(self, cache: Cache | None, key_length: Any, namespace: str, source: Any):
-        self.source = source  # the region dict (or manager) this was resolved from
-        self.cache = cache
-        if cache is None or not cache.enabled:
-            self.cache = None
-            return
-        key_length = int(key_length if key_length is not None else DEFAULT_KEY_LENGTH)
-        self.limit = key_length - len(namespace)  # hash keys longer than this
-        self.get = cache._get
-        self.get_or_create = cache._core.get_or_create
-        self.ttl = cache.expiretime
+    return current
 
 
-def _cache_decorate(
+class _Managed:
+    """The cache a :meth:`CacheManager.cache` function uses: built at its first call."""
+
+    __slots__ = ("_cache", "manager", "namespace", "options")
+
+    def __init__(self, manager: CacheManager, options: dict[str, Any], namespace: str) -> None:
+        self.manager, self.options, self.namespace = manager, options, namespace
+        self._cache: CoreCache | None = None
+
+    def __call__(self) -> CoreCache | None:
+        if self._cache is None:
+            options = dict(self.options)
+            key_length = cache_options({"key_length": options.pop("key_length", None)}).key_length
+            cache = self.manager.get_cache(self.namespace, **options)
+            self._cache = cache._decorating(key_length)
+        return self._cache
+
+
+def _decorate(
     deco_args: tuple[Any, ...],
-    manager: CacheManager | None,
-    options: dict[str, Any] | None,
+    make: Callable[[str], Callable[[], CoreCache | None]],
     region: str | None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         namespace = function_namespace(func)
-        make_key = ArgsKey.of(func, deco_args)
-        formats = () if make_key.call.skip_first else make_key.formats
-        state: list[_Resolved | None] = [None]
-
-        def resolve() -> _Resolved:
-            if region is not None:
-                reg = cache_regions.get(region)
-                if reg is None:
-                    raise RegionNotConfigured(
-                        "region",
-                        region,
-                        f"a configured cache region (known: {', '.join(cache_regions) or 'none'})",
-                    )
-                if cache_options(reg).enabled is False:
-                    resolved = _Resolved(None, None, namespace, reg)
-                else:
-                    resolved = _Resolved(
-                        Cache._get_cache(namespace, reg), reg.get("key_length"), namespace, reg
-                    )
-            else:
-                assert manager is not None and options is not None
-                opts = dict(options)
-                key_length = opts.pop("key_length", DEFAULT_KEY_LENGTH)
-                resolved = _Resolved(
-                    manager.get_cache(namespace, **opts), key_length, namespace, manager
-                )
-            state[0] = resolved
-            return resolved
-
-        @functools.wraps(func)
-        def cached(*args: Any, **kwargs: Any) -> Any:
-            resolved = state[0]
-            if resolved is None or (
-                region is not None and cache_regions.get(region) is not resolved.source
-            ):
-                resolved = resolve()
-            if resolved.cache is None:  # disabled: call straight through
-                return func(*args, **kwargs)
-            if kwargs or len(args) >= len(formats):
-                key = make_key(args, kwargs)
-            else:
-                key = formats[len(args)] % args
-            if len(key) > resolved.limit:
-                key = _sha1(key)
-            value = resolved.get(key)
-            if value is MISSING:
-                value = resolved.get_or_create(key, lambda: func(*args, **kwargs), resolved.ttl)
-            return value
-
+        cached = memoized(func, make(namespace), deco_args)
         cached._arg_namespace = namespace  # type: ignore[attr-defined]
         if region is not None:
             cached._arg_region = region  # type: ignore[attr-defined]
         return cached
 
     return decorate
-
-
-def _invalidate(cache: Cache, key_length: Any, args: tuple[Any, ...]) -> None:
-    key = " ".join(map(str, args))
-    if len(key) + len(cache.namespace_name) > int(key_length):
-        key = _sha1(key)
-    cache.remove_value(key)
 
 
 def cache_region(region: str, *args: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -420,7 +365,7 @@ def cache_region(region: str, *args: Any) -> Callable[[Callable[..., Any]], Call
     Raises:
         RegionNotConfigured: (at call time) ``region`` is not in :data:`cache_regions`.
     """
-    return _cache_decorate(args, None, None, region)
+    return _decorate(args, functools.partial(_region, region), region)
 
 
 #: Beaker's other name for :func:`cache_region`.
@@ -447,11 +392,11 @@ def region_invalidate(namespace: Any, region: str | None, *args: Any) -> None:
         namespace = namespace._arg_namespace
     if not region:
         raise BeakerException("Region or callable function namespace is required")
-    reg = cache_regions.get(region)
-    if reg is None:
+    options = cache_regions.get(region)
+    if options is None:
         raise RegionNotConfigured("region", region, "a configured cache region")
-    cache = Cache._get_cache(namespace, reg)
-    _invalidate(cache, reg.get("key_length", DEFAULT_KEY_LENGTH), args)
+    cache = Cache._get_cache(namespace, options)
+    cache._decorating(cache.options.key_length).delete(joined(args))
 
 
 class CacheManager:
@@ -463,15 +408,18 @@ class CacheManager:
             (region name -> options) is merged into the module-level :data:`cache_regions`.
 
     Raises:
-        ConfigError: a bad option (checked here, not at first use).
+        ConfigError: a bad option, or one the backend type needs that is missing (checked
+            here, not at first use; directories and servers are touched lazily).
     """
 
     def __init__(self, **kwargs: Any) -> None:
         self.kwargs = kwargs
         self.regions: dict[str, dict[str, Any]] = kwargs.pop("cache_regions", {})
-        cache_options(kwargs)
-        for options in self.regions.values():
-            cache_options(options)
+        backend(cache_options(kwargs))
+        for name, options in self.regions.items():
+            parsed = cache_options(options, f"{name}.")
+            if parsed.enabled is not False:
+                backend(parsed)
         cache_regions.update(self.regions)
 
     def get_cache(self, name: str, **kwargs: Any) -> Cache:
@@ -503,24 +451,23 @@ class CacheManager:
         """Decorate a function to cache its results with this manager's options overridden by
         ``kwargs`` (``type``, ``expire``, ``key_length`` …); ``args`` are put in front of every
         key."""
-        return _cache_decorate(args, self, kwargs, None)
+        return _decorate(args, lambda namespace: _Managed(self, kwargs, namespace), None)
 
     def invalidate(self, func: Any, *args: Any, **kwargs: Any) -> None:
         """Remove the value a :meth:`cache`-decorated ``func`` cached for ``args`` (the
         decorator's arguments then the call's); pass the same ``type`` etc. as the
         decorator."""
-        key_length = kwargs.pop("key_length", DEFAULT_KEY_LENGTH)
+        key_length = kwargs.pop("key_length", None)
         cache = self.get_cache(func._arg_namespace, **kwargs)
         region = getattr(func, "_arg_region", None)
         if region is not None:
-            key_length = cache_regions[region].get("key_length", DEFAULT_KEY_LENGTH)
-        _invalidate(cache, key_length, args)
+            key_length = cache_regions[region].get("key_length")
+        limit = cache_options({"key_length": key_length}).key_length
+        cache._decorating(limit).delete(joined(args))
 
 
 def _reset_for_tests() -> None:
     """Forget every region, cached ``Cache`` object and memory entry (test isolation)."""
-    global _backends
     cache_regions.clear()
     cache_managers.clear()
-    _backends.close()
-    _backends = BackendRegistry()
+    close_all()

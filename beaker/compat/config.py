@@ -25,10 +25,12 @@ Imports only attrs, cattrs, the standard library, :mod:`beaker.errors` and
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable, Mapping, MutableMapping
 from datetime import datetime, timedelta
+from importlib.metadata import entry_points
 from typing import Any, Final, NewType
 
 import attrs
@@ -73,6 +75,12 @@ CACHE_TYPES: Final = (
 SESSION_TYPES: Final = (*CACHE_TYPES, "cookie")
 #: Beaker backend type names that exist in Beaker but are not provided here.
 NOT_PROVIDED_TYPES: Final = ("ext:mongodb", "ext:google")
+
+#: The largest number of seconds a ``timeout`` / ``expire`` may be (about 317 years): larger
+#: ones would overflow a deadline (seconds since the epoch as a float) at request time.
+MAX_SECONDS: Final = 10**10
+#: The entry-point group third-party backends (``NamespaceManager`` classes) register in.
+ENTRY_POINT_GROUP: Final = "beaker.backends"
 
 _TRUE: Final = frozenset({"true", "yes", "on", "y", "t", "1"})
 _FALSE: Final = frozenset({"false", "no", "off", "n", "f", "0"})
@@ -179,16 +187,23 @@ def _flag(value: Any, _: Any) -> bool:
     return flag
 
 
-def _whole(value: Any, minimum: int, expected: str) -> int:
+def _whole(value: Any, minimum: int, expected: str, maximum: int | None = None) -> int:
     if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
         value = int(value.strip())
-    if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and value >= minimum
+        and (maximum is None or value <= maximum)
+    ):
         return value
     raise _Invalid(expected)
 
 
 def _seconds(value: Any, _: Any) -> int:
-    return _whole(value, 0, "a whole number of seconds >= 0 (e.g. 3600)")
+    return _whole(
+        value, 0, f"a whole number of seconds from 0 to {MAX_SECONDS} (e.g. 3600)", MAX_SECONDS
+    )
 
 
 def _positive(value: Any, _: Any) -> int:
@@ -225,12 +240,32 @@ class _NotProvided(_Invalid):
         )
 
 
+_added_types: set[str] = set()
+
+
+@functools.cache
+def _entry_point_types() -> tuple[str, ...]:
+    return tuple(sorted({point.name for point in entry_points(group=ENTRY_POINT_GROUP)}))
+
+
+def add_cache_type(name: str) -> None:
+    """Accept ``name`` as a cache (and session) type from now on (``clsmap[name] = cls``)."""
+    _added_types.add(name)
+
+
+def cache_types() -> tuple[str, ...]:
+    """Every cache type name: ours, then third-party ones (``beaker.backends`` entry points
+    and names added to ``clsmap``)."""
+    extra = sorted(set(_entry_point_types()) | _added_types)
+    return (*CACHE_TYPES, *(name for name in extra if name not in CACHE_TYPES))
+
+
 def _cache_type(value: Any, _: Any) -> str:
-    return _backend_type(value, CACHE_TYPES)
+    return _backend_type(value, cache_types())
 
 
 def _session_type(value: Any, _: Any) -> str:
-    return _backend_type(value, SESSION_TYPES)
+    return _backend_type(value, (*cache_types(), "cookie"))
 
 
 def _cookie_expires(value: Any, _: Any) -> bool | timedelta | datetime:
@@ -286,35 +321,96 @@ for _kind, _hook in (
 # -- the option classes ----------------------------------------------------------------------
 
 
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for an option value: lists, tuples and sets become tuples, dicts
+    sorted item tuples; anything else must be hashable itself."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(item) for item in value)
+    if isinstance(value, (set, frozenset)):
+        return frozenset(_frozen(item) for item in value)
+    if isinstance(value, dict):
+        return tuple(sorted((str(key), _frozen(item)) for key, item in value.items()))
+    hash(value)
+    return value
+
+
+#: Options that configure the cache front end, not a backend (never handed to one).
+_FRONT_END: Final = frozenset({"expiretime", "starttime", "cache_regions", "log_file"})
+
+
 @attrs.frozen
 class CacheOptions:
-    """Cache options after coercion (Beaker's ``cache.*`` options, prefix removed).
+    """Cache options after coercion (Beaker's ``cache.*`` options, prefix removed): frozen,
+    hashable and compared by value, so they are what caches and backends are memoised by.
 
     Every field is ``None`` when the option was not given. Build one with
     :func:`cache_options`.
 
     Attributes:
-        type: backend type name (one of :data:`CACHE_TYPES`).
+        type: backend type name (one of :data:`CACHE_TYPES`, or a ``beaker.backends`` entry
+            point's name).
         data_dir: directory of ``file``/``dbm`` data (``str``).
         lock_dir: directory of lock files (``str``).
-        url: server address(es) of network backends (``str``; for ``ext:redis`` also a
-            ready ``redis.Redis`` client, as Beaker accepted).
+        url: server address(es) of network backends (``str``; for ``ext:redis`` /
+            ``ext:rediscluster`` also a ready client, as Beaker accepted). ``urls`` is
+            ``ext:rediscluster``'s spelling of it.
         expire: seconds a cached value stays fresh (``int``).
         enabled: ``False`` makes regions and decorators call straight through (``bool``).
-        regions: region names (``list[str]``).
+        regions: region names (``tuple[str, ...]``).
         key_length: decorator keys longer than this are SHA-1 hashed (``int`` > 0).
         memcache_module: accepted and ignored: pymemcache is always the client.
+        backend_options: every other option, as ``(name, value)`` pairs sorted by name
+            (Beaker's ``**nsargs``: ``table_name``, ``bind``, ``sa.*``, a third-party
+            backend's own options …).
+        prefix: how the application spelled the options' prefix (``"cache.short_term."``),
+            for errors; not part of equality.
     """
 
     type: CacheType | None = None
     data_dir: Text | None = None
     lock_dir: Text | None = None
-    url: Url | None = None
+    url: Url | None = attrs.field(default=None, repr=lambda url: "None" if url is None else "'***'")
     expire: Seconds | None = None
     enabled: Flag | None = None
-    regions: Names | None = None
+    regions: Names | None = attrs.field(default=None, converter=attrs.converters.optional(tuple))
     key_length: Positive | None = None
     memcache_module: Text | None = None
+    backend_options: tuple[tuple[str, Any], ...] = attrs.field(
+        default=(), hash=False, repr=lambda pairs: repr(tuple(name for name, _ in pairs))
+    )
+    prefix: str = attrs.field(default="", eq=False, repr=False)
+    _fingerprint: Any = attrs.field(init=False, eq=False, repr=False, hash=True)
+
+    def __attrs_post_init__(self) -> None:
+        try:
+            fingerprint = _frozen(self.backend_options)
+        except TypeError:
+            name, value = next(
+                (name, value) for name, value in self.backend_options if not _hashable(value)
+            )
+            raise ConfigError(
+                self.option(name), type(value).__name__, "a hashable value (or a list/dict)"
+            ) from None
+        object.__setattr__(self, "_fingerprint", fingerprint)
+
+    def option(self, name: str) -> str:
+        """``name`` as the application spelled it (``"cache.short_term.expire"``)."""
+        return f"{self.prefix}{name}"
+
+    def extra(self, name: str, default: Any = None) -> Any:
+        """The backend option ``name`` (from :attr:`backend_options`), or ``default``."""
+        for key, value in self.backend_options:
+            if key == name:
+                return value
+        return default
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        _frozen(value)
+    except TypeError:
+        return False
+    return True
 
 
 @attrs.frozen
@@ -367,7 +463,9 @@ class SessionOptions:
     memcache_module: Text | None = None
 
 
-_CACHE_FIELDS: Final = frozenset(field.name for field in attrs.fields(CacheOptions))
+_CACHE_FIELDS: Final = frozenset(
+    field.name for field in attrs.fields(CacheOptions) if field.init and field.name != "prefix"
+) - {"backend_options"}
 _SESSION_FIELDS: Final = frozenset(field.name for field in attrs.fields(SessionOptions))
 
 
@@ -417,7 +515,15 @@ def cache_options(params: Mapping[str, Any], prefix: str = "") -> CacheOptions:
             :class:`~beaker.compat.exceptions.BackendNotProvided` for ``ext:mongodb`` /
             ``ext:google``).
     """
-    return _structure(CacheOptions, _CACHE_FIELDS, params, prefix)  # type: ignore[no-any-return]
+    if "urls" in params and "url" not in params:  # ext:rediscluster's spelling
+        params = {**params, "url": params["urls"]}
+    options: CacheOptions = _structure(CacheOptions, _CACHE_FIELDS, params, prefix)
+    extras = sorted(
+        (name, value)
+        for name, value in params.items()
+        if name not in _CACHE_FIELDS and name not in _FRONT_END and name != "urls"
+    )
+    return attrs.evolve(options, backend_options=tuple(extras), prefix=prefix)
 
 
 def session_options(params: Mapping[str, Any], prefix: str = "") -> SessionOptions:
@@ -446,7 +552,8 @@ def _write_back(
 ) -> MutableMapping[str, Any]:
     for name in fields:
         if name in params:
-            params[name] = getattr(options, name)
+            value = getattr(options, name)
+            params[name] = list(value) if isinstance(value, tuple) else value  # Beaker's lists
     return params
 
 

@@ -9,6 +9,7 @@ from beaker.policies.keys import (
     PlainKey,
     args_key,
     function_namespace,
+    joined,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "PlainKey",
     "args_key",
     "function_namespace",
+    "joined",
 ]

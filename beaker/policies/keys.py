@@ -19,7 +19,11 @@ import attrs
 
 @runtime_checkable
 class KeyStrategy(Protocol):
-    """Turns a caller's key into the key the store sees. Must be a pure function."""
+    """Turns a caller's key into the key the store sees. Must be a pure function.
+
+    A strategy may also offer ``unchanged_up_to(namespace) -> int``: the length up to which it
+    returns keys unchanged, so the cache skips calling it for those (as :class:`HashedKey`).
+    """
 
     def __call__(self, namespace: str, key: str) -> str: ...
 
@@ -51,6 +55,11 @@ class HashedKey:
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"max_length must be a positive int, got {value!r}")
 
+    def unchanged_up_to(self, namespace: str) -> int:
+        """The longest key of ``namespace`` returned unchanged (so a cache need not call the
+        strategy for shorter ones)."""
+        return self.max_length - len(namespace)
+
     def __call__(self, namespace: str, key: str) -> str:
         if len(key) + len(namespace) > self.max_length:
             return hashlib.sha1(key.encode("utf-8")).hexdigest()
@@ -77,6 +86,12 @@ class CallSignature:
         return cls(signature, bool(params) and params[0] in ("self", "cls"))
 
 
+def joined(parts: Iterable[Any]) -> str:
+    """Beaker's key of already-ordered parts: their ``str()`` joined by single spaces (what
+    ``region_invalidate`` and ``CacheManager.invalidate`` compute from their arguments)."""
+    return " ".join(map(str, parts))
+
+
 def args_key(
     parts: Iterable[Any], call: CallSignature, args: tuple[Any, ...], kwargs: Mapping[str, Any]
 ) -> str:
@@ -97,7 +112,7 @@ def args_key(
         extra = [f"{name}:{value}" for name, value in bound.kwargs.items()]
     if call.skip_first:
         args = args[1:]
-    return " ".join(map(str, chain(parts, args, extra)))
+    return joined(chain(parts, args, extra))
 
 
 _PRECOMPUTED_ARITY = 16

@@ -7,11 +7,9 @@ has passed, or — with ``--older-than SECONDS`` — when it has not been writte
 Records are read with the plain :class:`~beaker.stores.base.Store` protocol (``keys``, ``get``,
 ``delete``), so every store works, present and future.
 
-Store specs: ``file:///abs/dir`` (or ``file:rel/dir``) for
-:class:`~beaker.stores.file.FileStore`, ``dbm:///abs/dir`` for
-:class:`~beaker.stores.dbm.DBMStore`, ``redis://…`` / ``rediss://…`` for
-:class:`~beaker.stores.redis.RedisStore`. Another store is one entry in
-:data:`STORE_SCHEMES`: a scheme name mapped to a function of the spec returning a Store.
+Store specs are the URLs of :mod:`beaker.stores.registry` (``file:///abs/dir``,
+``dbm:///abs/dir``, ``redis://…``, ``memcached://…``, SQLAlchemy URLs); another store is one
+:func:`~beaker.stores.registry.register` call.
 
 Must not import from ``beaker.caching`` or ``beaker.compat``.
 """
@@ -20,17 +18,16 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any, NamedTuple, TypeVar
-from urllib.parse import unquote, urlsplit
 
 from beaker.entry import Entry
-from beaker.errors import BeakerError, ConfigError
+from beaker.errors import BeakerError
 from beaker.sessions.store import DEFAULT_NAMESPACE
 from beaker.stores.base import Store
+from beaker.stores.registry import store_for_url
 
 T = TypeVar("T")
 
@@ -99,76 +96,14 @@ def purge(
     return PurgeReport(len(keys), expired, unreadable, dry_run)
 
 
-def _local_path(spec: str) -> str:
-    parts = urlsplit(spec)
-    if parts.netloc not in ("", "localhost"):
-        raise ConfigError("store", spec, "a local path: file:///abs/dir (no host)")
-    path = unquote(parts.path)
-    if not path:
-        raise ConfigError("store", spec, "a directory after the scheme, e.g. file:///var/sessions")
-    if not os.path.isdir(path):
-        raise ConfigError("store", spec, f"an existing directory ({path} is not one)")
-    return path
-
-
-def _file_store(spec: str) -> Store:
-    from beaker.stores.file import FileStore
-
-    return FileStore(_local_path(spec))
-
-
-def _dbm_store(spec: str) -> Store:
-    from beaker.stores.dbm import DBMStore
-
-    return DBMStore(_local_path(spec))
-
-
-def _redis_store(spec: str) -> Store:
-    from beaker.stores.redis import RedisStore
-
-    return RedisStore(url=spec)
-
-
-def _memcached_store(spec: str) -> Store:
-    from beaker.stores.memcached import MemcachedStore
-
-    servers = spec.split("://", 1)[1].rstrip("/")
-    if not servers:
-        raise ConfigError("store", spec, "memcached://host:port[;host:port...]")
-    return MemcachedStore(servers)
-
-
-def _sql_store(spec: str) -> Store:
-    from beaker.stores.sqlalchemy import SQLAlchemyStore
-
-    return SQLAlchemyStore(url=spec)
-
-
-#: Scheme -> function building a Store from the whole spec. Add network stores here.
-STORE_SCHEMES: Mapping[str, Callable[[str], Store]] = {
-    "file": _file_store,
-    "dbm": _dbm_store,
-    "redis": _redis_store,
-    "rediss": _redis_store,
-    "memcached": _memcached_store,
-    "sqlite": _sql_store,
-    "postgresql": _sql_store,
-    "postgresql+psycopg": _sql_store,
-}
-
-
-def open_store(spec: str, schemes: Mapping[str, Callable[[str], Store]] = STORE_SCHEMES) -> Store:
-    """Build the store a spec names (``file:///dir``, ``dbm:///dir``, ``redis://host/0`` …).
+def open_store(spec: str) -> Store:
+    """The store a URL-like spec names (``file:///dir``, ``dbm:///dir``, ``redis://host/0`` …),
+    from the one backend registry (:func:`beaker.stores.registry.store_for_url`).
 
     Raises:
         ConfigError: unknown scheme, or a local directory that does not exist.
     """
-    scheme = urlsplit(spec).scheme.lower()
-    factory = schemes.get(scheme)
-    if factory is None:
-        known = ", ".join(f"{name}://" for name in sorted(schemes))
-        raise ConfigError("store", spec, f"a spec starting with one of {known}")
-    return factory(spec)
+    return store_for_url(spec)
 
 
 def _positive_seconds(text: str) -> float:

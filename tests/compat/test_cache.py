@@ -22,6 +22,7 @@ from beaker.compat.exceptions import (
 )
 from beaker.errors import BeakerError, ConfigError
 from beaker.util import parse_cache_config_options
+from tests.compat import _real_beaker
 
 
 @pytest.fixture(
@@ -178,15 +179,22 @@ def test_dogpile_createfunc_runs_once_among_threads(options: dict[str, Any]) -> 
     assert calls == [1]
 
 
-def test_disabled_cache_stores_nothing() -> None:
+def test_enabled_false_is_for_decorators_a_cache_object_still_stores() -> None:
+    # As Beaker 1.14.1: ``enabled`` switches regions and decorators; Cache ignores it.
     cache = Cache(_namespace(), type="memory", enabled=False)
     cache.put("k", "v")
-    with pytest.raises(KeyError):
-        cache.get("k")
-    calls: list[int] = []
-    assert cache.get("k", createfunc=lambda: calls.append(1) or "v") == "v"
-    assert cache.get("k", createfunc=lambda: calls.append(1) or "v") == "v"
-    assert calls == [1, 1]
+    assert cache.get("k") == "v"
+    assert (
+        _real_beaker.run(
+            """
+        from beaker.cache import Cache
+        cache = Cache("ns", type="memory", enabled=False)
+        cache.put("k", "v")
+        result = cache.get("k")
+        """
+        )
+        == "v"
+    )
 
 
 def test_legacy_type_argument_still_works_with_a_deprecation_warning(tmp_path: Path) -> None:
@@ -257,7 +265,8 @@ def test_region_invalidate_needs_a_region() -> None:
         region_invalidate("some|namespace", "unknown", "a")
 
 
-def test_manager_decorator_respects_enabled_and_type(tmp_path: Path) -> None:
+def test_manager_decorator_ignores_enabled_and_respects_type(tmp_path: Path) -> None:
+    # Beaker 1.14.1's CacheManager.cache caches even with enabled=False (only regions obey it).
     manager = CacheManager(type="memory", enabled=False)
     calls: list[int] = []
 
@@ -268,7 +277,21 @@ def test_manager_decorator_respects_enabled_and_type(tmp_path: Path) -> None:
 
     f(1)
     f(1)
-    assert calls == [1, 1]
+    assert calls == [1]
+    assert _real_beaker.run(
+        """
+        from beaker.cache import CacheManager
+        calls = []
+        @CacheManager(type="memory", enabled=False).cache("x")
+        def f(a):
+            calls.append(a)
+            return a
+        f(1)
+        f(1)
+        result = calls
+        """
+    ) == [1]
+    calls.clear()
     files = CacheManager(data_dir=str(tmp_path), type="memory")
 
     @files.cache("mycache", type="file", expire=15)
@@ -278,10 +301,10 @@ def test_manager_decorator_respects_enabled_and_type(tmp_path: Path) -> None:
 
     assert load("rabbits", 20, 0) == ["rabbits", 20, 0]
     assert load("rabbits", 20, 0) == ["rabbits", 20, 0]
-    assert calls == [1, 1, 20]
+    assert calls == [20]
     files.invalidate(load, "mycache", "rabbits", 20, 0, type="file")
     load("rabbits", 20, 0)
-    assert calls == [1, 1, 20, 20]
+    assert calls == [20, 20]
 
 
 def test_unknown_and_not_provided_types() -> None:
@@ -364,3 +387,32 @@ def test_per_call_expiry_spellings_and_unknown_keywords() -> None:
         cache.get("b", createfnuc=lambda: 3)
     with pytest.raises(TypeError):
         cache.put("b", 3, expires=5)
+
+
+def test_cache_middleware_without_data_dir_fails_when_built() -> None:
+    from beaker.middleware import CacheMiddleware
+
+    with pytest.raises(MissingCacheParameter) as info:
+        CacheMiddleware(lambda environ, start_response: [], {"cache.type": "file"})
+    assert "data_dir" in str(info.value)
+
+
+@pytest.mark.parametrize("value", ["9" * 400, 10**400, float("inf"), float("nan"), "1e999"])
+def test_huge_infinite_and_nan_expire_are_refused_naming_the_option(value: Any) -> None:
+    config = {"cache.regions": "short_term", "cache.short_term.expire": value}
+    with pytest.raises(ConfigError) as info:
+        parse_cache_config_options(config)
+    assert info.value.option == "cache.short_term.expire"
+    with pytest.raises(ConfigError) as info:
+        parse_cache_config_options({"cache.expire": value})
+    assert info.value.option == "cache.expire"
+
+
+def test_option_objects_hide_secrets_and_compare_by_value() -> None:
+    from beaker.compat.config import cache_options
+
+    given = {"type": "ext:redis", "url": "redis://:hunter2@localhost/0", "password": "hunter2"}
+    options = cache_options(given)
+    assert "hunter2" not in repr(options)
+    assert options == cache_options(dict(given)) and hash(options) == hash(cache_options(given))
+    assert options != cache_options({**given, "url": "redis://localhost/1"})

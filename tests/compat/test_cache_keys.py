@@ -110,10 +110,17 @@ def _keys_of_both(tmp_path: Path, source: str) -> tuple[dict[str, list[str]], An
     theirs = _real_beaker.run(REAL_DUMP.format(directory=str(tmp_path)), cwd=tmp_path)
     module = _import_ours(path)
     module.exercise()
-    memory = compat_cache._backends.memory
+    memory = _memory_store()
     namespaces = {ns for ns, _ in memory._data}
     ours = {ns: sorted(_as_beaker_stores(k) for k in memory.keys(ns)) for ns in namespaces}
     return ours, theirs
+
+
+def _memory_store() -> Any:
+    from beaker.compat.backends import backend
+    from beaker.compat.config import CacheOptions
+
+    return backend(CacheOptions()).store
 
 
 def test_decorator_keys_and_namespaces_match_beaker_114(tmp_path: Path) -> None:
@@ -128,7 +135,7 @@ def test_region_invalidate_removes_what_the_decorator_stored(tmp_path: Path) -> 
     path.write_text(MODULE)
     module = _import_ours(path)
     module.exercise()
-    memory = compat_cache._backends.memory
+    memory = _memory_store()
     before = {ns: set(memory.keys(ns)) for ns, _ in memory._data}
     compat_cache.region_invalidate(module.load, None, "load_things", "rabbits", 20, 0)
     compat_cache.region_invalidate(
@@ -155,7 +162,7 @@ def test_manager_decorator_key_length_applies_to_every_call() -> None:
 
     managed_short("tiny")
     managed_short("this one is far too long for twenty")
-    memory = compat_cache._backends.memory
+    memory = _memory_store()
     keys = set(memory.keys(managed_short._arg_namespace))
     assert len(keys) == 2 and all(len(key) == 40 for key in keys)
     manager.invalidate(managed_short, "tiny", key_length=20)

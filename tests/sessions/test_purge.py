@@ -12,8 +12,9 @@ from webtest import TestApp
 from beaker.entry import Entry
 from beaker.errors import ConfigError
 from beaker.sessions import SessionMiddleware, server_side
-from beaker.sessions.purge import STORE_SCHEMES, is_expired, main, open_store, purge
+from beaker.sessions.purge import is_expired, main, open_store, purge
 from beaker.sessions.store import DEFAULT_NAMESPACE
+from beaker.stores import registry
 from beaker.stores.dbm import DBMStore
 from beaker.stores.file import FileStore
 from beaker.testing import FakeClock
@@ -134,10 +135,16 @@ def test_open_store(tmp_path: Any) -> None:
         open_store(f"file://otherhost{tmp_path}")
     with pytest.raises(ConfigError):
         open_store("file://")
-    assert {"file", "dbm", "redis"} <= set(STORE_SCHEMES)
-    # a new store is one entry in the scheme table
-    custom = {"mine": lambda spec: FileStore(str(tmp_path))}
-    assert isinstance(open_store("mine://anything", custom), FileStore)
+    assert {"file", "dbm", "redis", "memcached", "sqlalchemy"} <= set(registry.names())
+    # a new store is one registration, under a type name and its URL scheme
+    kind = registry.BackendType(
+        store=lambda data_dir: FileStore(data_dir),
+        lock=registry.backend_type("file").lock,
+        options=frozenset({"data_dir"}),
+        from_url=lambda url: {"data_dir": str(tmp_path)},
+    )
+    registry.register(f"mine-{id(kind)}", kind, schemes=("mine",))
+    assert isinstance(open_store("mine://anything"), FileStore)
 
 
 def test_line_progress_without_tqdm(clock: FakeClock) -> None:

@@ -1,0 +1,275 @@
+"""The one backend registry: backend type names and URL schemes mapped to store and lock
+factories, shared by :func:`beaker.compose` users, the Beaker compat layer (whose ``clsmap``
+is a view of it) and ``python -m beaker sessions purge``.
+
+=================  ==========================================  ================================
+type               store                                       lock (dogpile protection)
+=================  ==========================================  ================================
+``memory``         ``MemoryStore(max_entries)``                ``ThreadLock()``
+``file``           ``FileStore(data_dir)``                     ``FileLock(lock_dir)``
+``dbm``            ``DBMStore(data_dir)``                      ``FileLock(lock_dir)``
+``redis``          ``RedisStore(url= | client=)``              ``RedisLock`` on the same server
+``rediscluster``   ``RedisClusterStore(url= | client=)``       ``RedisClusterLock``
+``memcached``      ``MemcachedStore(servers)``                 ``MemcachedLock(servers)``
+``sqlalchemy``     ``SQLAlchemyStore(url= | engine=, table)``  ``FileLock(lock_dir)``, else
+                                                               ``ThreadLock()``
+=================  ==========================================  ================================
+
+URL schemes: ``file:///dir``, ``dbm:///dir``, ``redis://`` / ``rediss://``,
+``memcached://host:port[;host:port]``, ``sqlite://`` and ``postgresql[+psycopg]://``. Store
+modules are imported only when their type is used, so their client libraries stay optional.
+Another backend is one :func:`register` call.
+
+Must not import from ``beaker.caching``, ``beaker.sessions`` or ``beaker.compat``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import attrs
+
+from beaker.errors import ConfigError
+from beaker.locks.base import Lock
+from beaker.locks.thread import ThreadLock
+from beaker.stores.base import Store
+
+__all__ = [
+    "Backend",
+    "BackendType",
+    "backend",
+    "backend_type",
+    "names",
+    "register",
+    "store_for_url",
+]
+
+
+@attrs.frozen
+class Backend:
+    """A store and the lock that guards value creation in it.
+
+    Attributes:
+        store: the :class:`~beaker.stores.base.Store`.
+        lock: the :class:`~beaker.locks.base.Lock` for ``get_or_create``.
+    """
+
+    store: Store
+    lock: Lock
+
+    def close(self) -> None:
+        """Release the store's and the lock's runtime resources (pools, handles)."""
+        self.store.close()
+        close = getattr(self.lock, "close", None)
+        if close is not None:
+            close()
+
+
+@attrs.frozen
+class BackendType:
+    """How to build one kind of backend.
+
+    Attributes:
+        store: ``(**options) -> Store``.
+        lock: ``(**options) -> Lock``, given the same options.
+        options: the option names the factories take (``frozenset[str]``).
+        from_url: ``(url) -> options`` for the type's URL scheme(s), or ``None``.
+    """
+
+    store: Callable[..., Store]
+    lock: Callable[..., Lock]
+    options: frozenset[str]
+    from_url: Callable[[str], dict[str, Any]] | None = None
+
+
+def _component(module: str, name: str) -> Callable[..., Any]:
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+def _required(type_name: str, option: str, value: Any, what: str) -> Any:
+    if value is None:
+        raise ConfigError(option, None, f"{what} for backend type {type_name!r}")
+    return value
+
+
+def _memory_store(max_entries: int | None = None) -> Store:
+    return _component("beaker.stores.memory", "MemoryStore")(max_entries)  # type: ignore[no-any-return]
+
+
+def _thread_lock(**_: Any) -> Lock:
+    return ThreadLock()
+
+
+def _dir_store(type_name: str, module: str, name: str) -> Callable[..., Store]:
+    def build(data_dir: str | None = None, lock_dir: str | None = None) -> Store:
+        path = _required(type_name, "data_dir", data_dir, "a data directory")
+        return _component(module, name)(path)  # type: ignore[no-any-return]
+
+    return build
+
+
+def _file_lock(type_name: str, optional: bool = False) -> Callable[..., Lock]:
+    def build(lock_dir: str | None = None, **_: Any) -> Lock:
+        if lock_dir is None and optional:
+            return ThreadLock()
+        path = _required(type_name, "lock_dir", lock_dir, "a lock directory")
+        return _component("beaker.locks.file", "FileLock")(path)  # type: ignore[no-any-return]
+
+    return build
+
+
+def _server(type_name: str, url: Any, client: Any) -> dict[str, Any]:
+    if client is not None:
+        return {"client": client}
+    return {"url": _required(type_name, "url", url, "a redis:// URL")}
+
+
+def _redis(kind: str, cluster: str) -> tuple[Callable[..., Store], Callable[..., Lock]]:
+    def store(url: str | None = None, client: Any = None) -> Store:
+        built: Store = _component("beaker.stores.redis", f"Redis{cluster}Store")(
+            **_server(kind, url, client)
+        )
+        return built
+
+    def lock(url: str | None = None, client: Any = None) -> Lock:
+        return _component("beaker.locks.redis", f"Redis{cluster}Lock")(**_server(kind, url, client))  # type: ignore[no-any-return]
+
+    return store, lock
+
+
+def _memcached_store(servers: str | None = None) -> Store:
+    servers = _required("memcached", "servers", servers, "'host:port[;host:port]'")
+    return _component("beaker.stores.memcached", "MemcachedStore")(servers)  # type: ignore[no-any-return]
+
+
+def _memcached_lock(servers: str | None = None) -> Lock:
+    servers = _required("memcached", "servers", servers, "'host:port[;host:port]'")
+    return _component("beaker.locks.memcached", "MemcachedLock")(servers)  # type: ignore[no-any-return]
+
+
+def _sql_store(
+    url: Any = None, engine: Any = None, table_name: str = "beaker_cache", lock_dir: Any = None
+) -> Store:
+    where = {"engine": engine} if engine is not None else {"url": url}
+    if engine is None:
+        _required("sqlalchemy", "url", url, "a SQLAlchemy URL (or an engine)")
+    store = _component("beaker.stores.sqlalchemy", "SQLAlchemyStore")
+    return store(**where, table_name=table_name)  # type: ignore[no-any-return]
+
+
+def _local_path(url: str) -> dict[str, Any]:
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise ConfigError("url", url, "a local path: file:///abs/dir (no host)")
+    path = unquote(parts.path)
+    if not path:
+        raise ConfigError("url", url, "a directory after the scheme, e.g. file:///var/cache")
+    if not os.path.isdir(path):
+        raise ConfigError("url", url, f"an existing directory ({path} is not one)")
+    return {"data_dir": path}
+
+
+def _memcached_url(url: str) -> dict[str, Any]:
+    servers = url.split("://", 1)[1].rstrip("/")
+    if not servers:
+        raise ConfigError("url", url, "memcached://host:port[;host:port...]")
+    return {"servers": servers}
+
+
+_redis_store, _redis_lock = _redis("redis", "")
+_cluster_store, _cluster_lock = _redis("rediscluster", "Cluster")
+_DIRS = frozenset({"data_dir", "lock_dir"})
+_SERVER = frozenset({"url", "client"})
+
+_TYPES: dict[str, BackendType] = {
+    "memory": BackendType(_memory_store, _thread_lock, frozenset({"max_entries"})),
+    "file": BackendType(
+        _dir_store("file", "beaker.stores.file", "FileStore"),
+        _file_lock("file"),
+        _DIRS,
+        _local_path,
+    ),
+    "dbm": BackendType(
+        _dir_store("dbm", "beaker.stores.dbm", "DBMStore"), _file_lock("dbm"), _DIRS, _local_path
+    ),
+    "redis": BackendType(_redis_store, _redis_lock, _SERVER, lambda url: {"url": url}),
+    "rediscluster": BackendType(_cluster_store, _cluster_lock, _SERVER),
+    "memcached": BackendType(
+        _memcached_store, _memcached_lock, frozenset({"servers"}), _memcached_url
+    ),
+    "sqlalchemy": BackendType(
+        _sql_store,
+        _file_lock("sqlalchemy", optional=True),
+        frozenset({"url", "engine", "table_name", "lock_dir"}),
+        lambda url: {"url": url},
+    ),
+}
+
+_SCHEMES: dict[str, str] = {
+    "file": "file",
+    "dbm": "dbm",
+    "redis": "redis",
+    "rediss": "redis",
+    "memcached": "memcached",
+    "sqlite": "sqlalchemy",
+    "postgresql": "sqlalchemy",
+    "postgresql+psycopg": "sqlalchemy",
+}
+
+
+def register(name: str, kind: BackendType, schemes: tuple[str, ...] = ()) -> None:
+    """Make ``name`` (and URL ``schemes``) build backends of ``kind``.
+
+    Raises:
+        ConfigError: ``name`` is already registered.
+    """
+    if name in _TYPES:
+        raise ConfigError("type", name, "a backend type name not already registered")
+    _TYPES[name] = kind
+    _SCHEMES.update(dict.fromkeys(schemes, name))
+
+
+def names() -> tuple[str, ...]:
+    """The registered type names."""
+    return tuple(_TYPES)
+
+
+def backend_type(name: str) -> BackendType:
+    """The :class:`BackendType` registered as ``name``.
+
+    Raises:
+        ConfigError: no such type (the message lists the registered ones).
+    """
+    kind = _TYPES.get(name)
+    if kind is None:
+        raise ConfigError("type", name, f"one of {', '.join(_TYPES)}")
+    return kind
+
+
+def backend(name: str, **options: Any) -> Backend:
+    """Build the store and lock of type ``name`` from ``options`` (see the table above).
+
+    Raises:
+        ConfigError: unknown type, or a required option (``data_dir``, ``url`` …) missing.
+        ImportError: the type's client library is not installed.
+    """
+    kind = backend_type(name)
+    return Backend(kind.store(**options), kind.lock(**options))
+
+
+def store_for_url(url: str, schemes: Mapping[str, str] = _SCHEMES) -> Store:
+    """The store a URL names (``file:///dir``, ``dbm:///dir``, ``redis://host/0`` …).
+
+    Raises:
+        ConfigError: an unknown scheme, or a local directory that does not exist.
+    """
+    name = schemes.get(urlsplit(url).scheme.lower())
+    from_url = None if name is None else _TYPES[name].from_url
+    if name is None or from_url is None:
+        known = ", ".join(f"{scheme}://" for scheme in sorted(schemes))
+        raise ConfigError("store", url, f"a URL starting with one of {known}")
+    return _TYPES[name].store(**from_url(url))
