@@ -10,7 +10,7 @@ Build a cache from parts::
     value = cache.get_or_create("key", create)
 """
 
-__version__ = "2.0.0.dev0"
+__version__ = "1.90.0"
 
 from beaker.caching import Cache, compose
 from beaker.entry import MISSING, Entry

@@ -29,6 +29,7 @@ Imports the registry, the locks, :mod:`beaker.compat.config` and the standard li
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -42,8 +43,8 @@ import attrs
 from beaker.compat.config import ENTRY_POINT_GROUP, CacheOptions, add_cache_type
 from beaker.compat.exceptions import BeakerException, InvalidCacheBackendError, MissingOption
 from beaker.entry import Entry
-from beaker.errors import ConfigError
-from beaker.locks.base import Lock
+from beaker.errors import ConfigError, LockTimeout
+from beaker.locks.base import Lease, LeaseBase, Lock, Scope
 from beaker.locks.thread import ThreadLock
 from beaker.stores import registry
 from beaker.stores.registry import Backend
@@ -127,56 +128,51 @@ _TRANSLATIONS: Final[dict[str, tuple[str, Callable[[CacheOptions], dict[str, Any
 
 @attrs.frozen
 class NamespaceManagerStore:
-    """A native :class:`~beaker.stores.base.Store` over a Beaker ``NamespaceManager`` class
-    (a third-party backend): one manager per namespace, built with the backend's options,
-    holding Beaker's ``(storedtime, expiretime, value)`` tuples under Beaker's byte keys.
+    """A native :class:`~beaker.stores.base.Store` over Beaker ``NamespaceManager`` objects
+    (a third-party backend): one manager per namespace, holding Beaker's ``(storedtime,
+    expiretime, value)`` tuples under Beaker's byte keys, inside the manager's read/write
+    locks as Beaker's ``Value`` does.
 
     Args:
-        manager: the ``NamespaceManager`` subclass.
-        options: its keyword options, as ``(name, value)`` pairs (Beaker's ``**nsargs``).
+        managers: ``(namespace) -> NamespaceManager``, called once per namespace (e.g. the
+            manager class with the backend's options bound).
     """
 
     holds_objects: ClassVar[bool] = True
 
-    manager: type
-    options: tuple[tuple[str, Any], ...] = ()
-    _managers: dict[str, Any] = attrs.field(init=False, factory=dict, eq=False, repr=False)
+    managers: Callable[[str], Any]
+    _built: dict[str, Any] = attrs.field(init=False, factory=dict, eq=False, repr=False)
 
-    def _namespace(self, namespace: str) -> Any:
-        manager = self._managers.get(namespace)
-        if manager is None:
-            manager = self._managers.setdefault(
-                namespace, self.manager(namespace, **dict(self.options))
-            )
-        return manager
-
-    @staticmethod
-    def _key(key: str) -> bytes:
-        return key.encode("ascii", "backslashreplace")  # what Beaker's Cache hands managers
+    def manager(self, namespace: str) -> Any:
+        """The namespace's manager (built at first use)."""
+        found = self._built.get(namespace)
+        if found is None:
+            found = self._built.setdefault(namespace, self.managers(namespace))
+        return found
 
     def get(self, namespace: str, key: str) -> Entry | None:
-        manager, name = self._namespace(namespace), self._key(key)
+        manager, name = self.manager(namespace), _bytes(key)
         manager.acquire_read_lock()
         try:
             if name not in manager:
                 return None
             stored, expire, value = manager[name]
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError):  # gone meanwhile, or not Beaker's tuple
             return None
         finally:
             manager.release_read_lock()
         return Entry(value, stored, None if expire is None else stored + expire)
 
     def set(self, namespace: str, key: str, entry: Entry) -> None:
-        manager, expire = self._namespace(namespace), entry.ttl()
+        manager, expire = self.manager(namespace), entry.ttl()
         manager.acquire_write_lock()
         try:
-            manager.set_value(self._key(key), (entry.stored_at, expire, entry.value), expire)
+            manager.set_value(_bytes(key), (entry.stored_at, expire, entry.value), expire)
         finally:
             manager.release_write_lock()
 
     def delete(self, namespace: str, key: str) -> None:
-        manager, name = self._namespace(namespace), self._key(key)
+        manager, name = self.manager(namespace), _bytes(key)
         manager.acquire_write_lock()
         try:
             if name in manager:
@@ -187,22 +183,72 @@ class NamespaceManagerStore:
             manager.release_write_lock()
 
     def clear(self, namespace: str) -> None:
-        self._namespace(namespace).remove()
+        self.manager(namespace).remove()
 
     def keys(self, namespace: str) -> Iterator[str]:
-        manager = self._namespace(namespace)
+        manager = self.manager(namespace)
         manager.acquire_read_lock()
         try:
             names = list(manager.keys())
         finally:
             manager.release_read_lock()
-        return iter(
-            n.decode("ascii", "backslashreplace") if isinstance(n, bytes) else n for n in names
-        )
+        return iter(_text(name) for name in names)
 
     def close(self) -> None:
-        """Forget the managers (the backend's own resources are its own)."""
-        self._managers.clear()
+        """Forget the managers (their own resources are theirs)."""
+        self._built.clear()
+
+
+def _bytes(key: str) -> bytes:
+    return key.encode("ascii", "backslashreplace")  # the keys Beaker's Cache hands managers
+
+
+def _text(key: Any) -> str:
+    return key.decode("ascii", "backslashreplace") if isinstance(key, bytes) else str(key)
+
+
+class _SynchronizerLease(LeaseBase):
+    __slots__ = ("_synchronizer",)
+
+    def __init__(self, synchronizer: Any) -> None:
+        self._synchronizer = synchronizer
+
+    def release(self) -> None:
+        self._synchronizer.release()
+
+
+@attrs.frozen
+class ManagerLock:
+    """The dogpile lock of a :class:`NamespaceManagerStore`: each manager's own
+    ``get_creation_lock(key)``, or ``fallback`` (one of our locks) when the manager has none
+    (``NotImplementedError`` or a ``null_synchronizer``). A manager's lock cannot time out:
+    ``timeout=0`` tries once, any other timeout waits.
+
+    Args:
+        managers: ``(namespace) -> NamespaceManager`` (a store's :meth:`~NamespaceManagerStore.manager`).
+        fallback: a :class:`~beaker.locks.base.Lock`.
+    """
+
+    scope: ClassVar[Scope] = "thread"
+
+    managers: Callable[[str], Any]
+    fallback: Lock
+
+    def acquire(self, name: str, timeout: float | None = None) -> Lease:
+        size, _, rest = name.partition(":")  # the cache names locks "<len>:<namespace>:<key>"
+        namespace, key = rest[: int(size)], rest[int(size) + 1 :]
+        try:
+            synchronizer = self.managers(namespace).get_creation_lock(_bytes(key))
+        except NotImplementedError:
+            synchronizer = None
+        if synchronizer is None or type(synchronizer).__name__ == "null_synchronizer":
+            return self.fallback.acquire(name, timeout)
+        if timeout == 0:
+            if not synchronizer.acquire(False):
+                raise LockTimeout(name, 0)
+        else:
+            synchronizer.acquire(True)
+        return _SynchronizerLease(synchronizer)
 
 
 def _third_party(manager: type, options: CacheOptions) -> Backend:
@@ -212,11 +258,12 @@ def _third_party(manager: type, options: CacheOptions) -> Backend:
         if getattr(options, name) is not None
     }
     nsargs.update(options.backend_options)
+    store = NamespaceManagerStore(functools.partial(manager, **nsargs))
     has_dir = options.lock_dir is not None or options.data_dir is not None
-    lock: Lock = (
+    fallback = (
         registry.backend_type("file").lock(lock_dir=_lock_dir(options)) if has_dir else ThreadLock()
     )
-    return Backend(NamespaceManagerStore(manager, tuple(sorted(nsargs.items()))), lock)
+    return Backend(store, ManagerLock(store.manager, fallback))
 
 
 class _ClassMap:
@@ -228,7 +275,26 @@ class _ClassMap:
         self._loaded = False
         self._mutex = threading.Lock()
 
+    def _ours(self) -> None:
+        from beaker.compat import container, ext
+
+        for name, manager in (
+            ("memory", container.MemoryNamespaceManager),
+            ("dbm", container.DBMNamespaceManager),
+            ("file", container.FileNamespaceManager),
+            ("ext:memcached", ext.MemcachedNamespaceManager),
+            ("ext:database", ext.DatabaseNamespaceManager),
+            ("ext:sqla", ext.SqlaNamespaceManager),
+            ("ext:google", ext.GoogleNamespaceManager),
+            ("ext:mongodb", ext.MongoNamespaceManager),
+            ("ext:redis", ext.RedisNamespaceManager),
+            ("ext:rediscluster", ext.RedisClusterNamespaceManager),
+        ):
+            self._classes.setdefault(name, manager)
+
     def __getitem__(self, name: str) -> type:
+        if not self._classes:
+            self._ours()
         if name not in self._classes and not self._loaded:
             with self._mutex:
                 if not self._loaded:
@@ -285,11 +351,11 @@ def _build(options: CacheOptions) -> Backend:
     type_name = options.type or "memory"
     if type_name == "memory":
         return registry.backend("memory")
+    manager = clsmap.get(type_name)
+    if manager is None:
+        raise ConfigError(options.option("type"), type_name, "a known cache type")
     translation = _TRANSLATIONS.get(type_name)
-    if translation is None:
-        manager = clsmap.get(type_name)
-        if manager is None:
-            raise ConfigError(options.option("type"), type_name, "a known cache type")
+    if translation is None or not hasattr(manager, "beaker_type"):  # not one of ours
         return _third_party(manager, options)
     native, translate = translation
     try:

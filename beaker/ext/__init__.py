@@ -1,0 +1,1 @@
+"""Beaker's ``beaker.ext`` backends; the implementation is :mod:`beaker.compat.ext`."""
