@@ -368,16 +368,11 @@ class Container(metaclass=ContainerMeta):
     namespace_class: type = NamespaceManager
 
 
-class FileContainer(Container):
-    namespace_class = FileNamespaceManager
+def container_of(name: str, manager: type, module: str = __name__) -> Any:
+    """A ``Container`` subclass named ``name`` whose ``namespace_class`` is ``manager``."""
+    return ContainerMeta(name, (Container,), {"namespace_class": manager, "__module__": module})
 
 
-class MemoryContainer(Container):
-    namespace_class = MemoryNamespaceManager
-
-
-class DBMContainer(Container):
-    namespace_class = DBMNamespaceManager
-
-
-DbmContainer = DBMContainer
+FileContainer = container_of("FileContainer", FileNamespaceManager)
+MemoryContainer = container_of("MemoryContainer", MemoryNamespaceManager)
+DBMContainer = DbmContainer = container_of("DBMContainer", DBMNamespaceManager)

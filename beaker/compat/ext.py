@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from beaker.compat.container import Container, NamespaceManager, StoreNamespaceManager
+from beaker.compat.container import NamespaceManager, StoreNamespaceManager, container_of
 from beaker.compat.exceptions import InvalidCacheBackendError
 from beaker.compat.synchronization import LockSynchronizer
 from beaker.stores import registry
@@ -96,20 +96,10 @@ class GoogleNamespaceManager(_NotProvided):
     backend = "ext:google"
 
 
-class MemcachedContainer(Container):
-    namespace_class = MemcachedNamespaceManager
-
-
-class DatabaseContainer(Container):
-    namespace_class = DatabaseNamespaceManager
-
-
-class SqlaContainer(Container):
-    namespace_class = SqlaNamespaceManager
-
-
-class GoogleContainer(Container):
-    namespace_class = GoogleNamespaceManager
+MemcachedContainer = container_of("MemcachedContainer", MemcachedNamespaceManager, __name__)
+DatabaseContainer = container_of("DatabaseContainer", DatabaseNamespaceManager, __name__)
+SqlaContainer = container_of("SqlaContainer", SqlaNamespaceManager, __name__)
+GoogleContainer = container_of("GoogleContainer", GoogleNamespaceManager, __name__)
 
 
 class RedisSynchronizer(LockSynchronizer):
