@@ -93,8 +93,9 @@ class Sessions:
             (Beaker's ``auto``).
         lock_requests: hold each server-side session's lock from the moment a request loads
             it until its response starts, so concurrent requests of one browser run one after
-            the other and none loses the other's writes. Needs a server-side backend; the
-            lock's scope (thread, host, cluster) bounds who is serialized.
+            the other (without it they already keep each other's writes: saves merge, see
+            :class:`~beaker.sessions.model.Session`). Needs a server-side backend; the lock's
+            scope (thread, host, cluster) bounds who is serialized.
         lock_timeout: seconds to wait for a session's lock (``None``: forever); raises
             :class:`~beaker.errors.LockTimeout` after.
         invalidate_corrupt: a server-side record that cannot be decoded gives a new session

@@ -61,6 +61,18 @@ class Session(MutableMapping[str, Any]):
     With an idle ``timeout`` the access time is refreshed on every request that touches the
     session (``save_accessed_time``), writing the data as it was loaded, not unsaved changes.
 
+    Concurrent requests of one browser lose no writes: on a
+    :class:`~beaker.stores.base.VersionedStore` a save is a compare-and-set against the
+    version this request loaded; if another request saved since, this request's changes (keys
+    set or deleted, values changed in place) are merged into the newer version
+    (:mod:`beaker.sessions.changes`) and the save retried. A key both changed takes this
+    request's value, with a debug log; a session another request removed is not brought back.
+    An access-time refresh loses to any newer save. On a store without versions a save
+    overwrites, as in Beaker.
+
+    When the ``Cookie`` header names the session several times, at most four values are
+    tried, the last sent first (Beaker's rule), and the first that loads wins.
+
     Not thread-safe: one request, one thread.
     """
 

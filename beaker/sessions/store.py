@@ -237,6 +237,8 @@ class ServerSideBackend:
     shape of a :class:`SessionIds` id (and verify under ``secret`` when one is set), so no
     malformed, over-long or path-like string ever reaches the store. An unknown but well-formed
     id also reads as "no session": the caller then issues a *new* id, never the client's.
+    When ``store`` is a :class:`~beaker.stores.base.VersionedStore`, reads carry the record's
+    version and :meth:`write_if` is the store's compare-and-set.
 
     Args:
         store: any Store (``MemoryStore()``, ``FileStore(data_dir)``, ``DBMStore(data_dir)``,
