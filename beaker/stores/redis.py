@@ -18,6 +18,7 @@ This module also holds the client plumbing that :mod:`beaker.locks.redis` reuses
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import threading
@@ -34,6 +35,7 @@ from redis.retry import Retry
 
 from beaker.entry import Entry, pack_entry, unpack_entry
 from beaker.errors import ComponentTypeError, ConfigError, DeserializationError, StoreUnavailable
+from beaker.stores.base import Versioned
 
 log = logging.getLogger("beaker.stores.redis")
 
@@ -49,6 +51,23 @@ UNREACHABLE: Final = (
 #: deadlines past its 64-bit millisecond clock.
 _MAX_TTL_MS: Final = 100 * 365 * 86_400_000
 _SCAN_COUNT: Final = 1000
+#: KEYS[1] = the entry's key; ARGV[1] = the SHA-1 hex of the record read ("" when there was
+#: none), ARGV[2] = the new record, ARGV[3] = its TTL in ms ("" = none). Writes only if the
+#: stored record is still the one read; 1 if it wrote.
+_COMPARE_AND_SET: Final = """
+local current = redis.call('GET', KEYS[1])
+if current then
+    if redis.sha1hex(current) ~= ARGV[1] then return 0 end
+elseif ARGV[1] ~= '' then
+    return 0
+end
+if ARGV[3] == '' then
+    redis.call('SET', KEYS[1], ARGV[2])
+else
+    redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+return 1
+"""
 _DELETE_BATCH: Final = 500
 
 
@@ -269,7 +288,9 @@ class RedisStore(RedisClientMixin):
         health_check_interval: seconds a pooled connection may idle before redis-py pings it
             on reuse (URL clients).
 
-    Thread- and process-safe (redis-py's pool resets itself after ``fork``).
+    Thread- and process-safe (redis-py's pool resets itself after ``fork``). A
+    :class:`~beaker.stores.base.VersionedStore`: the version is the record's SHA-1, compared
+    and written by one Lua script (one key, so on a cluster too).
 
     Raises:
         ConfigError: neither or both of ``url``/``client``; bad numbers or prefix.
@@ -330,6 +351,32 @@ class RedisStore(RedisClientMixin):
             (self._holder.client or self._connect()).execute_command(
                 *_set_command(f"{self.prefix}{{{len(namespace)}:{namespace}}}:{key}", entry)
             )
+        except UNREACHABLE as exc:
+            raise self._unavailable(exc) from exc
+
+    def get_versioned(self, namespace: str, key: str) -> Versioned:
+        """One ``GET``; the version is the record's SHA-1 hex (``""``: no record)."""
+        try:
+            record = self.live_client().get(self._space(namespace) + key)
+        except UNREACHABLE as exc:
+            raise self._unavailable(exc) from exc
+        if record is None:
+            return Versioned(None, "")
+        return Versioned(self._unpack(namespace, key, record), hashlib.sha1(record).hexdigest())
+
+    def compare_and_set(self, namespace: str, key: str, entry: Entry, version: object) -> bool:
+        """One Lua script call: the server compares the stored record's SHA-1 with
+        ``version`` and, on a match, writes as :meth:`set` does (``SET [PX]``), atomically."""
+        ms = _ttl_ms(entry)
+        args = [version, pack_entry(entry), "" if ms is None else ms]
+        try:
+            client = self.live_client()
+            script = self._holder.extras.get("compare_and_set")
+            if script is None:
+                script = self._holder.extras["compare_and_set"] = client.register_script(
+                    _COMPARE_AND_SET
+                )
+            return bool(script(keys=[self._space(namespace) + key], args=args, client=client))
         except UNREACHABLE as exc:
             raise self._unavailable(exc) from exc
 
