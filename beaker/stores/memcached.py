@@ -70,6 +70,7 @@ from beaker.errors import (
     StoreError,
     StoreUnavailable,
 )
+from beaker.stores.base import Versioned
 
 log = logging.getLogger("beaker.stores.memcached")
 
@@ -473,6 +474,10 @@ class MemcachedStore(MemcachedClientMixin):
             raise self._failed(exc, f"get {name!r}") from exc
         if item is None:
             return None
+        return self._entry_of(namespace, key, hashed, item)
+
+    def _entry_of(self, namespace: str, key: str, hashed: bool, item: bytes) -> Entry | None:
+        """The entry an item holds; ``None`` (and a warning) when it is unreadable."""
         if hashed:  # check the original key kept in the item
             split = _split_mangled(item)
             if split is None or split[0] != key:
@@ -494,15 +499,44 @@ class MemcachedStore(MemcachedClientMixin):
             why,
         )
 
-    def set(self, namespace: str, key: str, entry: Entry) -> None:
-        """One ``set`` with the entry's TTL as the item's expiry (see :func:`expire_seconds`)."""
+    def _item(self, namespace: str, key: str, entry: Entry) -> tuple[str, bytes]:
+        """The item name and bytes that store ``entry`` under ``(namespace, key)``."""
         space = self._holder.spaces.get(namespace) or self._space(namespace)
         record = pack_entry(entry)
         if safe_name_part(key, MAX_NAME - len(space)):
-            name = space + key
-        else:
-            name = space + digest_name(key)
-            record = _mangled_record(key, record)
+            return space + key, record
+        return space + digest_name(key), _mangled_record(key, record)
+
+    def get_versioned(self, namespace: str, key: str) -> Versioned:
+        """One ``gets``; the version is the item's CAS unique (``None``: no item)."""
+        name = self.item_name(namespace, key)
+        try:
+            found = self.live_client().gets(name)
+        except Exception as exc:
+            raise self._failed(exc, f"gets {name!r}") from exc
+        item, unique = found if found else (None, None)
+        if item is None:
+            return Versioned(None, None)
+        hashed = name != self._space(namespace) + key
+        return Versioned(self._entry_of(namespace, key, hashed, item), unique)
+
+    def compare_and_set(self, namespace: str, key: str, entry: Entry, version: object) -> bool:
+        """One ``cas`` with the version's unique (or, for the version of no item, one
+        ``add``), the entry's TTL as the item's expiry: memcached itself refuses the write
+        when the item changed (or appeared) meanwhile."""
+        name, record = self._item(namespace, key, entry)
+        expire = expire_seconds(entry.ttl())
+        try:
+            client = self.live_client()
+            if version is None:
+                return bool(client.add(name, record, expire=expire, noreply=False))
+            return bool(client.cas(name, record, version, expire=expire, noreply=False))
+        except Exception as exc:
+            raise self._failed(exc, f"cas {name!r} ({len(record)} bytes)") from exc
+
+    def set(self, namespace: str, key: str, entry: Entry) -> None:
+        """One ``set`` with the entry's TTL as the item's expiry (see :func:`expire_seconds`)."""
+        name, record = self._item(namespace, key, entry)
         try:
             stored = (self._holder.client or self._connect()).set(
                 name, record, expire=expire_seconds(entry.ttl()), noreply=False

@@ -31,7 +31,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, cast
 
 import attrs
 import sqlalchemy as sa
@@ -42,6 +42,7 @@ from sqlalchemy.pool import StaticPool
 
 from beaker.entry import Entry
 from beaker.errors import ComponentTypeError, ConfigError, StoreError, StoreUnavailable
+from beaker.stores.base import Versioned
 
 _UNESCAPE: Final = re.compile("%(25|00)")
 _UNESCAPED: Final = {"25": "%", "00": "\x00"}
@@ -108,7 +109,19 @@ def _is_memory_sqlite(url: sa.URL) -> bool:
 class _Runtime:
     """The engine, table and prepared statements of one store, built on first use."""
 
-    __slots__ = ("clear", "delete", "engine", "get", "guard", "keys", "reader", "table", "upsert")
+    __slots__ = (
+        "add",
+        "clear",
+        "delete",
+        "engine",
+        "get",
+        "guard",
+        "keys",
+        "reader",
+        "swap",
+        "table",
+        "upsert",
+    )
 
     def __init__(self, engine: sa.Engine, table: sa.Table, serialize: bool) -> None:
         self.engine = engine
@@ -122,6 +135,21 @@ class _Runtime:
         self.delete = table.delete().where(c.namespace == ns, c.key == key)
         self.clear = table.delete().where(c.namespace == ns)
         self.keys = sa.select(c.key).where(c.namespace == ns)
+        # compare_and_set: the row is rewritten only while it holds the value and created
+        # time read (one statement, so atomic on every database).
+        new: dict[str, Any] = {
+            name: sa.bindparam(f"n_{name}") for name in ("value", "created", "accessed", "expires")
+        }
+        self.swap = (
+            table.update()
+            .where(
+                c.namespace == ns,
+                c.key == key,
+                c.value == sa.bindparam("b_value"),
+                c.created == sa.bindparam("b_created"),
+            )
+            .values(**new)
+        )
         dialect = engine.dialect.name
         # Reads on PostgreSQL run in autocommit: no BEGIN/ROLLBACK around the one SELECT (two
         # round trips fewer). Elsewhere the plain engine: SQLite's driver does not open a
@@ -132,8 +160,13 @@ class _Runtime:
             else engine
         )
         self.upsert: Any = None
+        self.add: Any = table.insert()  # a duplicate key raises IntegrityError
         if dialect in ("postgresql", "sqlite"):
             insert = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+            # RETURNING says whether a row went in (psycopg reports no rowcount here).
+            self.add = insert.on_conflict_do_nothing(index_elements=[c.namespace, c.key]).returning(
+                c.key
+            )
             self.upsert = insert.on_conflict_do_update(
                 index_elements=[c.namespace, c.key],
                 set_={
@@ -208,7 +241,8 @@ class SQLAlchemyStore:
         create_table: ``False`` leaves the schema to the application (the table must exist).
 
     Thread- and process-safe (the database is the only shared state). Picklable with a
-    ``url``.
+    ``url``. A :class:`~beaker.stores.base.VersionedStore`: the version is the row's value
+    and created time, compared by a conditional ``UPDATE``.
 
     Raises:
         ConfigError: neither or both of ``url``/``engine``, or a malformed URL.
@@ -315,13 +349,47 @@ class SQLAlchemyStore:
         value = row[0]
         return Entry(value if type(value) is bytes else bytes(value), row[1], row[2])
 
-    def set(self, namespace: str, key: str, entry: Entry) -> None:
-        """One upsert of the row (``created``/``accessed`` = ``entry.stored_at``)."""
+    def get_versioned(self, namespace: str, key: str) -> Versioned:
+        """One ``SELECT``, as :meth:`get`; the version is the row's value and created time
+        (``None``: no row)."""
+        entry = self.get(namespace, key)
+        return Versioned(entry, None if entry is None else (entry.value, entry.stored_at))
+
+    def compare_and_set(self, namespace: str, key: str, entry: Entry, version: object) -> bool:
+        """One statement: an ``UPDATE`` of the row while it still holds the version's value
+        and created time, or (for the version of no row) an ``INSERT`` that does nothing if a
+        row appeared meanwhile."""
+        row = self._row(namespace, key, entry)
+        runtime = self._holder.runtime or self._runtime()
+        try:
+            with runtime.guard, runtime.engine.begin() as conn:
+                if version is None:
+                    try:
+                        with conn.begin_nested():
+                            added = conn.execute(runtime.add, row)
+                            if added.returns_rows:
+                                return added.first() is not None
+                            return bool(added.rowcount == 1)
+                    except sqlalchemy.exc.IntegrityError:
+                        return False  # another writer inserted it first
+                old_value, old_created = cast(tuple[bytes, float], version)
+                params = {f"n_{name}": row[name] for name in ("value", "created", "accessed")}
+                params.update(
+                    n_expires=row["expires"],
+                    b_ns=row["namespace"],
+                    b_key=row["key"],
+                    b_value=old_value,
+                    b_created=old_created,
+                )
+                return bool(conn.execute(runtime.swap, params).rowcount == 1)
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            raise self._failed(exc, "write an entry") from exc
+
+    def _row(self, namespace: str, key: str, entry: Entry) -> dict[str, Any]:
         value = entry.value
         if not isinstance(value, (bytes, bytearray, memoryview)):
             raise TypeError(f"SQLAlchemyStore needs a bytes value, got {type(value).__name__}")
-        runtime = self._holder.runtime or self._runtime()
-        row = {
+        return {
             "namespace": _escape(namespace),
             "key": _escape(key),
             "value": bytes(value),
@@ -329,6 +397,11 @@ class SQLAlchemyStore:
             "accessed": entry.stored_at,
             "expires": entry.expires_at,
         }
+
+    def set(self, namespace: str, key: str, entry: Entry) -> None:
+        """One upsert of the row (``created``/``accessed`` = ``entry.stored_at``)."""
+        row = self._row(namespace, key, entry)
+        runtime = self._holder.runtime or self._runtime()
         try:
             with runtime.guard, runtime.engine.begin() as conn:
                 if runtime.upsert is not None:
