@@ -11,6 +11,7 @@ client library in Beaker's virtualenv) is left out and reported on stderr.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
@@ -103,8 +104,10 @@ def workloads(
 
         load(1, 2)
         load2(1, 2)
+        fresh = itertools.count()
         return {
             "cache_region hit": lambda: load(1, 2),
+            "cache_region miss + create": lambda: load(next(fresh), 2),
             "CacheManager.cache hit": lambda: load2(1, 2),
         }
 

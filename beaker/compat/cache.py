@@ -25,7 +25,7 @@ from typing import Any
 
 from beaker.caching import Cache as CoreCache
 from beaker.caching import compose, memoized
-from beaker.compat.backends import Backend, backend, close_all, clsmap
+from beaker.compat.backends import Backend, NamespaceManagerStore, backend, close_all, clsmap
 from beaker.compat.config import DEFAULT_KEY_LENGTH, CacheOptions, cache_options
 from beaker.compat.exceptions import BeakerException, RegionNotConfigured
 from beaker.entry import MISSING
@@ -135,7 +135,11 @@ class Cache:
         self._hashed: dict[int, CoreCache] = {}
         self.options = options
         self.namespace_name = namespace
-        self.namespace = _NamespaceView(self._core)
+        self.namespace: Any = (
+            parts.store.manager(namespace)
+            if isinstance(parts.store, NamespaceManagerStore)
+            else clsmap[options.type or "memory"].over(core)  # type: ignore[attr-defined]
+        )
         self.type = type
         self.expiretime: int | None = options.expire
         self.starttime = starttime
@@ -259,28 +263,6 @@ class Cache:
                 options[name] = kw.pop(name)
         kw.setdefault("expiretime", self.expiretime)
         return Cache(self.namespace_name, **options)
-
-
-class _NamespaceView:
-    """What ``Cache.namespace`` offers of Beaker's NamespaceManager: its name, its keys,
-    membership (fresh or not) and removal of everything."""
-
-    __slots__ = ("_core", "namespace")
-
-    def __init__(self, core: CoreCache) -> None:
-        self._core = core
-        self.namespace = core.name
-
-    def keys(self) -> list[str]:
-        return self._core.keys()
-
-    def __contains__(self, key: str) -> bool:
-        return self._core.entry(key) is not None
-
-    has_key = __contains__
-
-    def remove(self) -> None:
-        self._core.clear()
 
 
 # -- decorators --------------------------------------------------------------------------------

@@ -206,6 +206,14 @@ class StoreNamespaceManager(NamespaceManager):
         parts = backend(cache_options({**options, "type": self.beaker_type}))
         self.cache: CoreCache = compose(parts.store, lock=parts.lock, namespace=namespace)
 
+    @classmethod
+    def over(cls, cache: CoreCache) -> StoreNamespaceManager:
+        """The manager of ``cache``'s namespace and backend (a ``Cache``'s ``namespace``)."""
+        manager = cls.__new__(cls)
+        NamespaceManager.__init__(manager, cache.name)
+        manager.cache = cache
+        return manager
+
     def get_creation_lock(self, key: Any) -> LockSynchronizer:
         return LockSynchronizer(f"{self.namespace}:{_text(key)}", self.cache.lock)
 

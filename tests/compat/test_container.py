@@ -205,6 +205,7 @@ m = MemoryNamespaceManager("shared-ns")
 f = Cache("file-ns", type="file", data_dir=DIR)
 f.put("b", 2, expiretime=30)
 stored = [m[b"a"][1:], b"a" in m, b"zz" in m, "a" in c, c.namespace.namespace]
+stored += [type(c.namespace).__name__, type(f.namespace).__name__]
 del m[b"a"]
 result = stored + ["a" in c]
 """,

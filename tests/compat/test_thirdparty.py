@@ -4,6 +4,7 @@ and real Beaker 1.14.1's by .ci/run) works the same under both, and our lock pro
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import json
 import subprocess
@@ -21,10 +22,32 @@ from tests.compat.test_container import _both
 PACKAGE = Path(__file__).with_name("thirdparty_backend")
 
 
-@pytest.fixture(autouse=True)
+def _install(python: str) -> None:
+    """Install the test backend into ``python``'s environment without its dependencies (the
+    environment's own beaker satisfies its ``beaker<2``; nothing is replaced)."""
+    command = [python, "-m", "pip", "install", "-q", "--no-deps", str(PACKAGE)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
+    if done.returncode != 0:
+        skip_or_fail(f"cannot install the test backend ({' '.join(command)}): {done.stderr}")
+
+
+@pytest.fixture(scope="module", autouse=True)
 def _installed() -> None:
     if importlib.util.find_spec("beaker_thirdparty_demo") is None:
-        skip_or_fail(f"the test backend is not installed: pip install {PACKAGE}")
+        _install(sys.executable)
+        importlib.invalidate_caches()
+        from beaker.compat import backends, config
+
+        config._entry_point_types.cache_clear()  # entry points are read once per process
+        backends.clsmap._loaded = False
+    _real_beaker.require_beaker114()
+    probe = subprocess.run(
+        [str(_real_beaker.PYTHON), "-c", "import beaker_thirdparty_demo"],
+        capture_output=True,
+        check=False,
+    )
+    if probe.returncode != 0:
+        _install(str(_real_beaker.PYTHON))
 
 
 def test_cache_manager_regions_and_container_match_beaker(tmp_path: Path) -> None:
@@ -112,6 +135,14 @@ def test_pip_keeps_our_package_for_a_dependent_pinning_beaker_below_2(
     tmp_path: Path, requirement: str
 ) -> None:
     # With no index at all, pip can only satisfy the pin with the installed package: ours.
+    import beaker
+
+    installed = importlib.metadata.version("beaker")
+    if installed != beaker.__version__:
+        skip_or_fail(
+            f"the installed metadata says beaker {installed}, the source {beaker.__version__}:"
+            " re-run pip install -e . to refresh it"
+        )
     report = tmp_path / "report.json"
     done = subprocess.run(
         [
