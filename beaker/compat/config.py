@@ -46,6 +46,8 @@ __all__ = [
     "NOT_PROVIDED_TYPES",
     "SESSION_TYPES",
     "CacheOptions",
+    "HiddenBytes",
+    "HiddenText",
     "SessionOptions",
     "asbool",
     "aslist",
@@ -160,11 +162,30 @@ def _text(value: Any, _: Any) -> str:
     raise _Invalid("a string")
 
 
+class HiddenText(str):
+    """A secret option's text: a ``str`` in every way but its ``repr``, so option dicts and
+    option objects can be printed and logged without showing it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'<secret>'"
+
+
+class HiddenBytes(bytes):
+    """A secret option given as ``bytes``: :class:`HiddenText`'s ``bytes`` twin."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "b'<secret>'"
+
+
 def _secret(value: Any, _: Any) -> Any:
     if isinstance(value, (str, bytes)):
         if not value.strip():
             raise _Invalid("a non-empty string")
-        return value
+        return HiddenText(value) if isinstance(value, str) else HiddenBytes(value)
     raise _Invalid("a string")
 
 
@@ -417,8 +438,10 @@ def _hashable(value: Any) -> bool:
 class SessionOptions:
     """Session options after coercion (Beaker's ``session.*`` options, prefix removed).
 
-    Every field is ``None`` when the option was not given. Build one with
+    Every field but ``samesite`` is ``None`` when the option was not given. Build one with
     :func:`session_options`. ``cookie_expires`` given in seconds becomes a ``timedelta``.
+    The secrets are :class:`HiddenText` (or :class:`HiddenBytes`): their ``repr`` hides them.
+    Hashable and compared by value, so it can key a memo of what is built from it.
 
     Attributes:
         type: backend type (one of :data:`SESSION_TYPES`); none means ``file`` when
@@ -429,12 +452,16 @@ class SessionOptions:
             cookie-only sessions. encrypt_nonce_bits, crypto_type: accepted, not needed.
         cookie_expires: ``True``, ``False``, ``timedelta`` or ``datetime``.
         cookie_domain, cookie_path: cookie scope. secure, httponly: cookie flags.
-        samesite: ``"Strict"``, ``"Lax"`` or ``"None"``.
+        samesite: ``"Strict"``, ``"Lax"`` (the default) or ``"None"``; ``None`` for no
+            ``SameSite`` attribute.
         timeout: idle seconds after which a session is replaced by a new one.
         save_accessed_time: ``False`` skips writes that would only bump the access time.
         auto: save on every access. invalidate_corrupt: corrupt data gives a new session.
         webtest_varname: name under which WebTest responses expose the session.
         data_serializer: ``"pickle"``, ``"json"`` or an object with ``dumps``/``loads``.
+        backend_options: the other options, ``(name, value)`` pairs sorted by name, for the
+            backend (Beaker's ``namespace_args``: ``sa.*``, ``table_name``, a third-party
+            backend's own options).
     """
 
     type: SessionType | None = None
@@ -453,7 +480,7 @@ class SessionOptions:
     cookie_path: Text | None = None
     secure: Flag | None = None
     httponly: Flag | None = None
-    samesite: SameSite | None = None
+    samesite: SameSite | None = SameSite("Lax")
     timeout: Seconds | None = None
     save_accessed_time: Flag | None = None
     auto: Flag | None = None
@@ -461,12 +488,20 @@ class SessionOptions:
     webtest_varname: Text | None = None
     data_serializer: DataSerializer | None = None
     memcache_module: Text | None = None
+    backend_options: tuple[tuple[str, Any], ...] = ()
 
+
+#: Beaker session options that go to neither the session nor its backend.
+_NOT_BACKEND_OPTIONS: Final = frozenset(
+    {"session_class", "log_file", "environ_key", "use_cookies", "cookie_on_exception"}
+)
 
 _CACHE_FIELDS: Final = frozenset(
     field.name for field in attrs.fields(CacheOptions) if field.init and field.name != "prefix"
 ) - {"backend_options"}
-_SESSION_FIELDS: Final = frozenset(field.name for field in attrs.fields(SessionOptions))
+_SESSION_FIELDS: Final = frozenset(
+    field.name for field in attrs.fields(SessionOptions) if field.name != "backend_options"
+)
 
 
 _Prefix = str | Callable[[str], str]
@@ -526,12 +561,14 @@ def cache_options(params: Mapping[str, Any], prefix: str = "") -> CacheOptions:
     return attrs.evolve(options, backend_options=tuple(extras), prefix=prefix)
 
 
-def session_options(params: Mapping[str, Any], prefix: str = "") -> SessionOptions:
+def session_options(params: Mapping[str, Any], prefix: _Prefix = "") -> SessionOptions:
     """Structure the session options in ``params`` into :class:`SessionOptions`.
 
     Args:
-        params: option name -> value (prefix removed); unknown names are ignored.
-        prefix: put in front of option names in errors (e.g. ``"session."``).
+        params: option name -> value (prefix removed); names that are not session options
+            become ``backend_options``.
+        prefix: put in front of option names in errors (e.g. ``"session."``), or a function
+            giving the name as the application spelled it.
 
     Raises:
         ConfigError: naming the first bad option, its value and what was expected; also for
@@ -540,11 +577,17 @@ def session_options(params: Mapping[str, Any], prefix: str = "") -> SessionOptio
     options: SessionOptions = _structure(SessionOptions, _SESSION_FIELDS, params, prefix)
     if options.timeout is not None and options.save_accessed_time is False:
         raise ConfigError(
-            f"{prefix}save_accessed_time",
+            f"{prefix}save_accessed_time"
+            if isinstance(prefix, str)
+            else prefix("save_accessed_time"),
             False,
             "true (the default) when a timeout is set: an idle timeout needs the access time",
         )
-    return options
+    extra = sorted(
+        (item for item in params.items() if item[0] not in _SESSION_FIELDS | _NOT_BACKEND_OPTIONS),
+        key=lambda item: item[0],
+    )
+    return attrs.evolve(options, backend_options=tuple(extra)) if extra else options
 
 
 def _write_back(

@@ -15,9 +15,15 @@ verified), so a client cannot name a path or key of its choosing; the file or Re
 read is one the server itself wrote. Beaker's cookie-only sessions (``type = cookie``) keep
 their pickled data in the client's cookie and are *not* read: those users start a new session.
 
-Nothing here writes: migrated sessions are written in the new format by the session layer.
+:class:`BeakerStorageBackend` puts both behind the native engine: a
+:class:`~beaker.sessions.store.SessionBackend` that reads our store first and Beaker's
+leftovers second, so the native session writes a migrated session (and its cookie) in our
+format at its next save. Nothing here writes; removing a session (``delete()``,
+``invalidate()``, ``regenerate_id()``) removes Beaker's copy too, so an old cookie cannot bring
+it back.
 
-Imports the standard library, :mod:`beaker.errors`; ``redis`` only through a client passed in.
+Imports the standard library, :mod:`beaker.errors`, :mod:`beaker.sessions`; ``redis`` only
+through a client passed in.
 """
 
 from __future__ import annotations
@@ -32,13 +38,18 @@ import os
 import pickle
 import re
 import zlib
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any, ClassVar, Final
 
 import attrs
 
 from beaker.errors import DeserializationError
+from beaker.locks.base import Lease
+from beaker.serializers.base import Serializer
+from beaker.sessions import ServerSideBackend, SessionIds, SessionRecord
+from beaker.sessions.store import Loaded
 
-__all__ = ["LegacySessionReader", "legacy_cookie_id", "sign_legacy_id"]
+__all__ = ["BeakerStorageBackend", "LegacySessionReader", "legacy_cookie_id", "sign_legacy_id"]
 
 log = logging.getLogger("beaker.compat.legacy")
 
@@ -48,7 +59,7 @@ _SIGNED: Final = re.compile(r"[0-9a-f]{40}[0-9a-f]{32}")
 
 def sign_legacy_id(secret: str | bytes, session_id: str) -> str:
     """The cookie value Beaker 1.14.1 issued for ``session_id`` under ``secret`` (used by
-    tests and by :class:`~beaker.compat.cookie_session.SignedCookie`)."""
+    tests and by :class:`~beaker.compat.session.SignedCookie`)."""
     key = secret.encode("utf-8") if isinstance(secret, str) else secret
     return hmac.new(key, session_id.encode("utf-8"), hashlib.sha1).hexdigest() + session_id
 
@@ -138,6 +149,20 @@ class LegacySessionReader:
             return None
         return _decode_payload(stored, self.data_serializer)
 
+    def remove(self, session_id: str) -> None:
+        """Delete what Beaker stored for ``session_id`` (nothing if there is none)."""
+        if not _ID.fullmatch(session_id):
+            return
+        if self.data_dir is not None:
+            try:
+                os.remove(self.path(session_id))
+            except FileNotFoundError:
+                pass
+        if self.redis_client is not None:
+            client = self.redis_client
+            client = client.live_client() if hasattr(client, "live_client") else client
+            client.delete(f"beaker_cache:{session_id}:session")
+
     def _read_file(self, session_id: str) -> Any:
         try:
             with open(self.path(session_id), "rb") as handle:
@@ -161,3 +186,70 @@ class LegacySessionReader:
             return pickle.loads(value)
         except Exception as exc:
             raise DeserializationError(f"legacy redis session unreadable ({exc!r})") from exc
+
+
+@attrs.frozen
+class BeakerStorageBackend:
+    """A :class:`~beaker.sessions.store.ServerSideBackend` that also finds what Beaker 1.14.1
+    left: a session only in Beaker's storage (``reader``) loads, under Beaker's id cookie
+    (HMAC-SHA1 signed with ``secret``, or the bare id) as under ours.
+
+    Args:
+        inner: the backend sessions are read from first and always written to.
+        reader: Beaker's storage for the same options.
+        secret: Beaker's ``secret`` (``None``: Beaker sent bare ids).
+    """
+
+    server_side: ClassVar[bool] = True
+
+    inner: ServerSideBackend
+    reader: LegacySessionReader
+    secret: str | bytes | None = attrs.field(default=None, repr=False)
+
+    @property
+    def ids(self) -> SessionIds:
+        return self.inner.ids
+
+    @property
+    def serializer(self) -> Serializer:
+        return self.inner.serializer
+
+    def read(
+        self, cookie_value: str, before_load: Callable[[str], object] | None = None
+    ) -> Loaded | None:
+        loaded = self.inner.read(cookie_value, before_load)
+        if loaded is not None:
+            return loaded
+        if self.secret is None:
+            session_id = self.inner.session_id(cookie_value)
+        else:
+            session_id = legacy_cookie_id(cookie_value, self.secret)
+        return None if session_id is None else self._legacy(session_id)
+
+    def read_id(self, session_id: str) -> Loaded | None:
+        return self.inner.read_id(session_id) or self._legacy(session_id)
+
+    def _legacy(self, session_id: str) -> Loaded | None:
+        data = self.reader.load(session_id)
+        if data is None:
+            return None
+        log.info("session %s… read from Beaker 1.14.1 storage", session_id[:8])
+        created = float(data.pop("_creation_time", 0.0))
+        accessed = float(data.pop("_accessed_time", created))
+        payload = self.inner.serializer.dumps(data)
+        return Loaded(SessionRecord(session_id, created, accessed, payload), data)
+
+    def write(self, record: SessionRecord, expires_at: float | None, now: float) -> str:
+        return self.inner.write(record, expires_at, now)
+
+    def write_if(
+        self, record: SessionRecord, expires_at: float | None, now: float, version: object
+    ) -> str | None:
+        return self.inner.write_if(record, expires_at, now, version)
+
+    def remove(self, session_id: str) -> None:
+        self.inner.remove(session_id)
+        self.reader.remove(session_id)
+
+    def acquire(self, session_id: str, timeout: float | None) -> Lease:
+        return self.inner.acquire(session_id, timeout)

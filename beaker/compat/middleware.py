@@ -17,7 +17,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from beaker.compat.cache import CacheManager
-from beaker.compat.config import coerce_session_params, parse_cache_config_options
+from beaker.compat.config import (
+    coerce_session_params,
+    parse_cache_config_options,
+    session_options,
+)
 from beaker.compat.session import Session, SessionObject
 from beaker.compat.session_setup import session_setup
 from beaker.sessions.middleware import add_vary_cookie
@@ -73,24 +77,29 @@ class SessionMiddleware:
     ) -> None:
         config = config or {}
         options: dict[str, Any] = dict(_SESSION_DEFAULTS)
+        spelled: dict[str, str] = {}
         for source in (config, kwargs):
             for key, value in source.items():
-                if key.startswith("beaker.session."):
-                    options[key[15:]] = value
-                elif key.startswith("session."):
-                    options[key[8:]] = value
-                elif key.startswith("session_"):
-                    warnings.warn(
-                        "Session options should start with session. instead of session_.",
-                        DeprecationWarning,
-                        stacklevel=2,
-                    )
-                    options[key[8:]] = value
+                for prefix in ("beaker.session.", "session.", "session_"):
+                    if key.startswith(prefix):
+                        if prefix == "session_":
+                            warnings.warn(
+                                "Session options should start with session. instead of session_.",
+                                DeprecationWarning,
+                                stacklevel=2,
+                            )
+                        options[key[len(prefix) :]] = value
+                        spelled[key[len(prefix) :]] = key
+                        break
         options.update(kwargs)
+
+        def named(name: str) -> str:
+            return spelled.get(name, name)
+
+        # Parsed once, here: a bad or missing option fails now, not at the first request.
+        self._setup = session_setup(session_options(options, named), named)
         coerce_session_params(options)
         self.options = options
-        self._setup = session_setup(options)  # validates and builds the parts once
-        self._params = {**options, "_setup": self._setup}
         self._varname = options.get("webtest_varname")
         self.wrap_app = self.app = wrap_app
         self.environ_key = environ_key
@@ -98,7 +107,7 @@ class SessionMiddleware:
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        session = SessionObject._for(environ, self._params)
+        session = SessionObject._for(environ, self.options, self._setup)
         environ[self.environ_key] = session
         environ["beaker.get_session"] = self._get_session
         if self._varname is not None and "paste.testing_variables" in environ:
@@ -120,7 +129,7 @@ class SessionMiddleware:
         return self.wrap_app(environ, session_start_response)
 
     def _get_session(self) -> Session:
-        return Session({}, use_cookies=False, _setup=self._setup, **self.options)
+        return Session._open({}, self._setup, use_cookies=False)
 
 
 class CacheMiddleware:

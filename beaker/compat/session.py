@@ -1,70 +1,357 @@
 """Beaker's session API (``beaker.session``): :class:`Session`, :class:`CookieSession`,
-:class:`SessionObject` and :class:`SignedCookie`, on this package's session machinery.
+:class:`SessionObject`, :class:`SignedCookie`, as fronts on the native engine.
 
-The objects keep Beaker's contract — a ``dict`` holding the data and the special keys
-``_creation_time``, ``_accessed_time``, ``_domain`` and ``_path``; the ``request`` dict through
-which ``cookie_out`` and ``set_cookie`` reach the middleware (and pyramid_beaker); Beaker's
-saving rules (``save()`` / ``persist()`` / ``auto`` / ``save_accessed_time``) — while the parts
-underneath are this package's:
+A compat session is a ``dict`` in front of one :class:`beaker.sessions.Session`, which does
+the work: ids, timeouts, loading and saving, retiring ids, the cookie and its codec, the
+several-cookies rule, Beaker 1.14.1's leftovers (through :mod:`beaker.compat.legacy`). The
+front keeps what Beaker's callers see: the data in the ``dict`` with the ``_creation_time`` /
+``_accessed_time`` / ``_domain`` / ``_path`` (and, for cookie sessions, ``_id``) entries; the
+``request`` dict receiving ``cookie_out`` and ``set_cookie``; the attribute names; loading at
+construction; :class:`SessionObject`'s laziness and saving rules. At a save the ``dict``'s
+data (less the entries the native record keeps as fields) goes to the native session.
 
-* server-side records go through :class:`~beaker.sessions.store.ServerSideBackend` into the
-  same stores as the caches (:mod:`beaker.compat.backends`), with atomic file writes;
-* the id cookie is signed with HMAC-SHA256 under ``secret`` (keys derived with HKDF) and
-  checked in constant time; only ids of the exact issued shape are ever looked up, and an
-  unknown id is never adopted: a new one is issued;
-* cookie-only sessions (``type = cookie``) are signed with ``validate_key`` or sealed with
-  AES-256-GCM under ``encrypt_key`` (:class:`~beaker.sessions.store.CookieBackend`): nothing
-  is deserialized before it verifies, so pickle only ever sees bytes this server wrote; a bad
-  cookie gives a fresh session, never an error; the ``SameSite`` attribute is on the first
-  cookie and ``cookie_path`` is honoured;
-* sessions and cookies Beaker 1.14.1 left behind are read by :mod:`beaker.compat.legacy`.
-
-Where Beaker would keep serving a record after ``delete()`` or leave the old record behind on
-``invalidate()``/``regenerate_id()``, these remove it.
-
-This module holds :class:`SessionObject`, the lazy session the middleware hands the
-application, and re-exports the rest of ``beaker.session``'s names from where they live:
-:mod:`beaker.compat.session_setup` (configuration), :mod:`beaker.compat.server_session`
-(:class:`Session`) and :mod:`beaker.compat.cookie_session` (:class:`CookieSession`,
-:class:`SignedCookie`, ``InvalidSignature``).
-
-Imports those compat session modules; must not import the middleware.
+Imports :mod:`beaker.compat.session_setup` and :mod:`beaker.compat.legacy`; must not import
+the middleware.
 """
 
 from __future__ import annotations
 
+import http.cookies
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Final
 
-from beaker.compat.cookie_session import (
-    CookieSession,
-    DeferredCookieRequest,
-    InvalidSignature,
-    SignedCookie,
-)
 from beaker.compat.exceptions import BeakerException
-from beaker.compat.server_session import Session
+from beaker.compat.legacy import legacy_cookie_id, sign_legacy_id
+from beaker.compat.session_setup import SessionSetup, session_setup
+from beaker.errors import ConfigError
+from beaker.sessions import Session as NativeSession
 
-# Importable from here as before; explicit re-exports, not Beaker's API, so not in __all__.
-from beaker.compat.session_setup import SessionSetup as SessionSetup  # noqa: PLC0414
-from beaker.compat.session_setup import session_setup as session_setup  # noqa: PLC0414
+__all__ = ["CookieSession", "InvalidSignature", "Session", "SessionObject", "SignedCookie"]
 
-__all__ = [
-    "CookieSession",
-    "InvalidSignature",
-    "Session",
-    "SessionObject",
-    "SignedCookie",
-]
+
+class Session(dict):  # type: ignore[type-arg]
+    """A server-side session (``beaker.session.Session``): a ``dict`` of the data, loaded
+    at construction.
+
+    Args:
+        request: a ``dict`` carrying the request's ``"cookie"`` header in and receiving
+            ``"cookie_out"`` (the ``Set-Cookie`` value) and ``"set_cookie"`` out.
+        id: load this stored session (an unknown id gives a new session with a new id, where
+            Beaker adopted it).
+        use_cookies: read and produce cookies (``bool``, default ``True``).
+        **options: Beaker's session options (``type``, ``data_dir``, ``key``, ``secret``,
+            ``timeout``, ``cookie_expires`` …); strings are coerced as from an INI file.
+
+    Attributes:
+        id, is_new, last_accessed (``None`` when new), accessed_dict (the data as loaded),
+        was_invalidated, request, key, timeout, secure, httponly, samesite, cookie_expires,
+        secret, save_atime, invalidate_corrupt, use_cookies: as Beaker's.
+
+    Raises:
+        ConfigError: a bad option.
+        DeserializationError: the stored record is corrupt and ``invalidate_corrupt`` is
+            false (with it true, a new session replaces it and the engine logs it).
+    """
+
+    _native: NativeSession
+    _setup: SessionSetup
+    _scope: tuple[str | None, str]
+    _deleted = False
+    request: dict[str, Any]
+    use_cookies: bool
+    was_invalidated: bool
+    _loaded: tuple[dict[str, Any], dict[str, Any]]
+    _cookie_only = False
+    _record_keys: tuple[str, ...] = ("_creation_time", "_accessed_time")
+
+    def __init__(
+        self,
+        request: dict[str, Any],
+        id: str | None = None,
+        use_cookies: bool = True,
+        **options: Any,
+    ) -> None:
+        self._begin(request, session_setup(options), id, use_cookies)
+
+    @classmethod
+    def _open(
+        cls,
+        request: dict[str, Any],
+        setup: SessionSetup,
+        id: str | None = None,
+        use_cookies: bool = True,
+    ) -> Session:
+        """A session on a built setup (the middleware's path: no option parsing)."""
+        self = cls.__new__(cls)
+        self._begin(request, setup, id, use_cookies)
+        return self
+
+    def _begin(
+        self, request: dict[str, Any], setup: SessionSetup, id: str | None, use_cookies: bool
+    ) -> None:
+        if (setup.type == "cookie") is not self._cookie_only:
+            raise ConfigError(
+                "type", setup.type, "'cookie' for CookieSession, else Session's types"
+            )
+        self.__dict__.update(_setup=setup, request=request, use_cookies=use_cookies)
+        sessions = setup.sessions
+        native = None if id is None else sessions.get_by_id(id)
+        if native is None:
+            native = sessions.open(request.get("cookie") if use_cookies and id is None else None)
+        self._native = native
+        self._fill()
+
+    def __getattr__(self, name: str) -> Any:
+        """Beaker's per-session attributes that follow from the options (``key``,
+        ``timeout`` …), until a session sets its own."""
+        try:
+            return self.__dict__["_setup"].defaults[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def _fill(self) -> None:
+        """Show the native session's data and times in this ``dict``."""
+        native, default = self._native, self._setup.scope
+        data = native.copy()
+        scope = (data.get("_domain") or default[0], data.get("_path") or default[1])
+        if scope != self.__dict__.get("_scope", default):  # a scope kept with the session
+            native.domain, native.path = self._scope = scope
+        entries = {"_domain": scope[0], "_path": scope[1], "_creation_time": native.created}
+        entries["_accessed_time"] = native.accessed
+        if self._cookie_only:
+            entries["_id"] = native.id
+        dict.clear(self)
+        dict.update(self, data)
+        dict.update(self, entries)
+        self._loaded = (data, entries)
+
+    @property
+    def accessed_dict(self) -> dict[str, Any]:
+        """The data as loaded at the start of the request (Beaker's ``accessed_dict``)."""
+        data, entries = self._loaded
+        return {**data, **entries}
+
+    def _push(self) -> dict[str, Any]:
+        """Hand this ``dict``'s data to the native session; return what was handed over."""
+        native, default = self._native, self._setup.scope
+        data = dict(self)
+        for key in self._record_keys:
+            data.pop(key, None)
+        scope = (data.pop("_domain", None) or default[0], data.pop("_path", None) or default[1])
+        if scope != default:
+            data["_domain"], data["_path"] = scope
+        if scope != self.__dict__.get("_scope", default):
+            native.domain, native.path = self._scope = scope
+        native.replace(data)
+        return data
+
+    @property
+    def id(self) -> str:
+        """The session id (32 hex digits)."""
+        return self._native.id
+
+    @property
+    def is_new(self) -> bool:
+        """No stored session was found (or it was invalidated)."""
+        return self._native.is_new
+
+    @property
+    def last_accessed(self) -> float | None:
+        """The access time before this request's (``None`` when new)."""
+        return self._native.last_accessed
+
+    @property
+    def created(self) -> float:
+        """When the session was created (``_creation_time``)."""
+        return self["_creation_time"]  # type: ignore[no-any-return]
+
+    @property
+    def domain(self) -> str | None:
+        """The cookie's ``Domain`` (``_domain``), kept with the session once set, as Beaker."""
+        return self.get("_domain")
+
+    @domain.setter
+    def domain(self, value: str | None) -> None:
+        self["_domain"] = value
+
+    @property
+    def path(self) -> str:
+        """The cookie's ``Path`` (``_path``), kept with the session once set, as Beaker."""
+        return self.get("_path") or "/"
+
+    @path.setter
+    def path(self, value: str) -> None:
+        self["_path"] = value
+
+    @property
+    def cookie(self) -> http.cookies.SimpleCookie:
+        """The request's cookies and the one about to be sent (Beaker's ``cookie``), a
+        :class:`http.cookies.SimpleCookie` holding this package's cookie values."""
+        cookie = http.cookies.SimpleCookie()
+        for header in (self.request.get("cookie"), self.request.get("cookie_out")):
+            try:
+                cookie.load(header or "")
+            except http.cookies.CookieError:
+                pass
+        return cookie
+
+    def has_key(self, name: str) -> bool:
+        return name in self
+
+    def clear(self) -> None:
+        """Remove the data; the cookie domain and path stay (as Beaker)."""
+        scope = {"_domain": self.get("_domain"), "_path": self.get("_path")}
+        super().clear()
+        dict.update(self, scope)
+
+    def _send(self, cookie: str | None) -> None:
+        if cookie is not None and self.use_cookies:
+            self.request["cookie_out"] = cookie
+            self.request["set_cookie"] = True
+
+    def save(self, accessed_only: bool = False) -> None:
+        """Write the session now.
+
+        Args:
+            accessed_only: Beaker's end-of-request write (the data as loaded with the new
+                access time, if ``save_accessed_time``); ends the session's request: its
+                lock is released and retired ids removed.
+
+        Raises:
+            SerializationError: the data cannot be encoded by ``data_serializer``.
+            CookieTooLarge: a cookie session's cookie would exceed 4096 bytes.
+        """
+        native = self._native
+        if accessed_only:
+            if native.save_requested or self._setup.sessions.auto:
+                self._push()
+            cookie = native.finish()
+        else:
+            data = self._push()
+            if self._deleted and not data:
+                return  # after delete(), only new data is kept
+            cookie = native.persist()
+            if native.copy() != data:  # merged into what another request saved meanwhile
+                loaded = self._loaded
+                self._fill()
+                self._loaded = loaded
+        if cookie is not None and self.use_cookies:
+            self.request["cookie_out"] = cookie
+            self.request["set_cookie"] = True
+
+    def persist(self) -> None:
+        """Write the session now (same as :meth:`save`)."""
+        self.save()
+
+    def delete(self) -> None:
+        """Remove the session from storage and expire the browser's cookie."""
+        native = self._native
+        cookie = self._setup.sessions.cookie.delete_cookie(path=native.path, domain=native.domain)
+        native.delete()
+        self._deleted = True
+        self._fill()
+        self._send(cookie)
+
+    def invalidate(self) -> None:
+        """Start over: a new id, no data, ``is_new``; the old record is removed."""
+        self._native.invalidate()
+        self.was_invalidated = True
+        self._fill()
+
+    def regenerate_id(self) -> None:
+        """Keep the data under a new id (call on login, against session fixation)."""
+        self._native.regenerate_id()
+
+    def revert(self) -> None:
+        """Put the data back as it was loaded at the start of the request."""
+        self._native.revert()
+        self._fill()
+
+    def lock(self) -> None:
+        """Hold this session's lock until :meth:`unlock` (pair them in ``try``/``finally``)."""
+        self._native.lock()
+
+    def unlock(self) -> None:
+        """Release the lock taken by :meth:`lock` (:class:`~beaker.errors.LockError` if not
+        held)."""
+        self._native.unlock()
+
+
+class CookieSession(Session):
+    """A session kept entirely in the cookie (``beaker.session.CookieSession``): signed with
+    ``validate_key`` (HMAC-SHA256) or sealed with AES-256-GCM under ``encrypt_key``, verified
+    before anything is decoded; a bad cookie is a fresh session. The id is the ``_id`` entry.
+
+    Args:
+        request: as for :class:`Session`.
+        **options: ``validate_key`` (required), ``encrypt_key``, ``key``, ``timeout``,
+            ``save_accessed_time``, ``cookie_expires``, ``cookie_domain``, ``cookie_path``,
+            ``secure``, ``httponly``, ``samesite``, ``data_serializer``, ``invalidate_corrupt``.
+
+    Raises:
+        BeakerException: no ``validate_key``; (from ``save``) ``CookieTooLarge``.
+    """
+
+    _cookie_only = True
+    _record_keys = ("_creation_time", "_accessed_time", "_id")
+
+    def __init__(self, request: dict[str, Any], **options: Any) -> None:
+        for name in ("id", "use_cookies"):
+            options.pop(name, None)
+        self._begin(request, session_setup({**options, "type": "cookie"}), None, True)
+
+    @property
+    def id(self) -> str:
+        """The session id (``_id``)."""
+        return self["_id"]  # type: ignore[no-any-return]
+
+
+class _InvalidSignatureType:
+    """What :class:`SignedCookie` gives for a value whose signature does not verify (falsy)."""
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "InvalidSignature"
+
+
+#: Beaker's marker for a cookie value that failed verification.
+InvalidSignature: Final = _InvalidSignatureType()
+
+
+class SignedCookie(http.cookies.SimpleCookie):
+    """Beaker's HMAC-SHA1 signed cookie (``beaker.session.SignedCookie``), kept for imports
+    and Beaker-format cookies; sessions issue HMAC-SHA256 cookies instead.
+
+    Args:
+        secret: the signing secret (``str``).
+        input: a ``Cookie`` header to parse.
+    """
+
+    def __init__(self, secret: str, input: str | None = None) -> None:
+        self.secret = secret.encode("utf-8")
+        super().__init__(input)
+
+    def value_decode(self, val: str) -> tuple[Any, str]:
+        val = val.strip('"')
+        if not val:
+            return None, val
+        session_id = legacy_cookie_id(val, self.secret)
+        return (InvalidSignature if session_id is None else session_id), val
+
+    def value_encode(self, val: Any) -> tuple[str, str]:
+        text = str(val)
+        return text, sign_legacy_id(self.secret, text)
 
 
 class SessionObject:
     """The lazy session the middleware puts in the environ (``beaker.session.SessionObject``).
 
-    Nothing is read until the session is touched; then a :class:`Session` (or
+    Nothing is read until the session is touched; then a :class:`Session` (a
     :class:`CookieSession` for ``type = cookie``, or ``session_class``) is built and every
-    attribute and item access goes to it. ``save()`` only marks the session to be written when
-    the response starts (:meth:`persist`).
+    attribute and item access goes to it. ``save()`` marks the session to be written when the
+    response starts (:meth:`persist`).
 
     Args:
         environ: the WSGI environ (its ``HTTP_COOKIE`` is read).
@@ -72,37 +359,43 @@ class SessionObject:
     """
 
     def __init__(self, environ: dict[str, Any], **params: Any) -> None:
-        self._start(environ, params)
+        self.__dict__.update(_params=params, _environ=environ, _sess=None, _headers={}, _setup=None)
 
     @classmethod
-    def _for(cls, environ: dict[str, Any], params: dict[str, Any]) -> SessionObject:
-        """A session object sharing ``params`` (never modified) — the middleware's fast path."""
+    def _for(
+        cls, environ: dict[str, Any], params: dict[str, Any], setup: SessionSetup
+    ) -> SessionObject:
+        """A session object on the middleware's ``setup`` (``params``: its options, shared)."""
         self = cls.__new__(cls)
-        self._start(environ, params)
+        self.__dict__.update(
+            _params=params, _environ=environ, _sess=None, _headers={}, _setup=setup
+        )
         return self
 
-    def _start(self, environ: dict[str, Any], params: dict[str, Any]) -> None:
-        state = self.__dict__
-        state["_params"] = params
-        state["_environ"] = environ
-        state["_sess"] = None
-        state["_headers"] = {}
+    def _setup_now(self) -> SessionSetup:
+        setup = self.__dict__["_setup"]
+        if setup is None:
+            setup = self.__dict__["_setup"] = session_setup(self.__dict__["_params"])
+        return setup  # type: ignore[no-any-return]
 
     def _session(self) -> Session:
         """The session, built on first use."""
         session = self.__dict__["_sess"]
         if session is None:
             params = self.__dict__["_params"]
-            self.__dict__["_headers"] = request = DeferredCookieRequest(
-                self.__dict__["_environ"].get("HTTP_COOKIE")
-            )
+            cookie = self.__dict__["_environ"].get("HTTP_COOKIE")
+            self.__dict__["_headers"] = request = {
+                "cookie_out": None,
+                "set_cookie": False,
+                "cookie": cookie,
+            }
             session_class = params.get("session_class")
             if session_class is None:
-                session_class = CookieSession if params.get("type") == "cookie" else Session
-                session = session_class(request, **params)
+                setup = self._setup_now()
+                session_class = CookieSession if setup.type == "cookie" else Session
+                session = session_class._open(request, setup)
             elif isinstance(session_class, type) and issubclass(session_class, Session):
-                options = {k: v for k, v in params.items() if k != "session_class"}
-                session = session_class(request, **options)
+                session = session_class(request, **params)
             else:
                 raise BeakerException(f"session_class {session_class!r} is not a Session")
             self.__dict__["_sess"] = session
@@ -143,10 +436,10 @@ class SessionObject:
 
     def get_by_id(self, id: str) -> Session | None:
         """The stored session ``id`` (``None`` if there is none), without cookies."""
-        params = {k: v for k, v in self.__dict__["_params"].items() if k != "session_class"}
-        if params.get("type") == "cookie":
+        setup = self._setup_now()
+        if setup.type == "cookie":
             return None
-        session = Session({}, use_cookies=False, id=id, **params)
+        session = Session._open({}, setup, id=id, use_cookies=False)
         return None if session.is_new else session
 
     def save(self) -> None:
@@ -159,19 +452,13 @@ class SessionObject:
         self._session().delete()
 
     def persist(self) -> None:
-        """Write the session as Beaker's rules say: everything if ``save()``/``delete()`` was
-        called or ``auto`` is set; otherwise only the access time (``save_accessed_time``)."""
-        params = self.__dict__["_params"]
+        """Settle the session by Beaker's rules (the native engine's): write everything if
+        ``save()``/``delete()`` was called or ``auto`` is set, else only the access time
+        (``save_accessed_time``); ends the session's request."""
         session = self._session()
-        if params.get("auto"):
+        if self.dirty():
             session.save()
-        elif params.get("save_accessed_time", True) is not False:
-            if self.dirty():
-                session.save()
-            else:
-                session.save(accessed_only=True)
-        elif self.dirty():
-            session.save()
+        session.save(accessed_only=True)
 
     def dirty(self) -> bool:
         """Whether ``save()`` or ``delete()`` was called."""

@@ -1,21 +1,22 @@
-"""How compat sessions are configured: :class:`SessionSetup` (everything a session needs that
-follows from its options alone — backend, cookie settings, id issuer, reader of Beaker 1.14.1
-records) and :func:`session_setup`, which builds one per distinct configuration and reuses it.
+"""How Beaker's session options become the native session engine: :func:`session_setup` turns
+option values into a :class:`SessionSetup` — a :class:`beaker.sessions.Sessions` configured
+as Beaker's options say, plus the per-session attribute values Beaker exposes — built once per
+distinct configuration (memoised by value) and shared.
 
-The backend is a :class:`~beaker.sessions.store.CookieBackend` for ``type = cookie`` (signed
-with ``validate_key`` or sealed with ``encrypt_key``) or a
-:class:`~beaker.sessions.store.ServerSideBackend` over the same stores as the caches
-(:mod:`beaker.compat.backends`).
+Only translation lives here: ``type`` picks a backend (a
+:class:`~beaker.sessions.store.CookieBackend` for ``cookie``, else a
+:class:`~beaker.sessions.store.ServerSideBackend` over the compat backend's store, reading
+Beaker 1.14.1's leftovers through :class:`~beaker.compat.legacy.BeakerStorageBackend`),
+Beaker's defaults are filled in (``httponly`` off, browser-session cookie, pickle), and an
+error raised by a native part names the option as the application spelled it.
 
-Imports :mod:`beaker.sessions` parts, serializers and the compat config, cache and legacy
-modules; must not import the compat session classes (:mod:`beaker.compat.server_session`,
-:mod:`beaker.compat.cookie_session`, :mod:`beaker.compat.session`) or the middleware.
+Imports the compat config, backends (through :mod:`beaker.compat.cache`) and legacy modules
+and :mod:`beaker.sessions`; must not import the compat session classes or the middleware.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -24,27 +25,32 @@ import attrs
 from beaker.compat import cache as _cache
 from beaker.compat.config import CacheOptions, SessionOptions, session_options
 from beaker.compat.exceptions import BeakerException
-from beaker.compat.legacy import LegacySessionReader
-from beaker.errors import DeserializationError, SerializationError
+from beaker.compat.legacy import BeakerStorageBackend, LegacySessionReader
+from beaker.errors import ConfigError, DeserializationError, SerializationError
 from beaker.serializers.aead import AESGCMEncrypter
 from beaker.serializers.base import Sealed, Serializer
 from beaker.serializers.json import JSONSerializer
 from beaker.serializers.pickle import PickleSerializer
 from beaker.serializers.signing import HMACSigner
-from beaker.sessions.cookies import CookieSettings, encode_value
-from beaker.sessions.ids import SessionIds
-from beaker.sessions.store import CookieBackend, ServerSideBackend
+from beaker.sessions import CookieBackend, CookieSettings, ServerSideBackend, Sessions
 
 __all__ = ["SessionSetup", "session_setup"]
 
-# The compat session modules log under Beaker's module name, as they did as one module.
 log = logging.getLogger("beaker.compat.session")
 
-_SETUP_MEMO_LIMIT: Final = 256
+#: Native argument names -> the Beaker option that sets them (for error messages).
+_OPTION_OF: Final = {
+    "name": "key",
+    "path": "cookie_path",
+    "domain": "cookie_domain",
+    "expires": "cookie_expires",
+    "codec": "validate_key",
+}
+_MEMO_LIMIT: Final = 256
 
 
 class _ObjectSerializer:
-    """Adapts an application's ``dumps``/``loads`` object (Beaker's ``data_serializer``) to the
+    """An application's ``dumps``/``loads`` object (Beaker's ``data_serializer``) with the
     Serializer protocol's errors."""
 
     __slots__ = ("codec",)
@@ -68,7 +74,7 @@ class _ObjectSerializer:
 
 def _serializer(choice: Any) -> Serializer:
     if choice in (None, "pickle"):
-        return PickleSerializer()
+        return PickleSerializer()  # Beaker's default; cookies are verified before loading
     if choice == "json":
         return JSONSerializer()
     return _ObjectSerializer(choice)
@@ -76,173 +82,166 @@ def _serializer(choice: Any) -> Serializer:
 
 @attrs.frozen
 class SessionSetup:
-    """Everything a compat session needs that depends only on its options, built once per
-    configuration (:func:`session_setup`).
+    """A Beaker session configuration translated: the native engine and Beaker's attributes.
 
     Attributes:
-        options: the coerced options.
-        type: the resolved backend type (``"cookie"``, ``"memory"``, ``"file"`` …).
-        backend: a :class:`~beaker.sessions.store.ServerSideBackend` or
-            :class:`~beaker.sessions.store.CookieBackend`.
-        cookie: the cookie's name, scope and lifetime.
-        legacy: reads sessions Beaker 1.14.1 stored (file and ext:redis types), or ``None``.
-        ids: issues and recognises session ids.
-        clock: seconds since the epoch.
+        options: the parsed options.
+        type: the resolved type (``"cookie"``, ``"memory"``, ``"file"`` …; none given means
+            ``file`` with a ``data_dir``, else ``memory``, as Beaker).
+        sessions: the native :class:`~beaker.sessions.Sessions` serving these sessions.
+        scope: the configured cookie ``(domain, path)``.
+        defaults: the attributes Beaker sets on every session (``key``, ``timeout``,
+            ``secure``, ``httponly``, ``samesite``, ``save_atime`` …), copied into each
+            session's ``__dict__`` in one step.
     """
 
     options: SessionOptions
     type: str
-    backend: Any
-    cookie: CookieSettings
-    legacy: LegacySessionReader | None
-    ids: SessionIds
-    clock: Callable[[], float] = time.time
-    #: Beaker's per-session attributes that follow from the options alone, copied into each
-    #: session's ``__dict__`` in one step.
+    sessions: Sessions
+    scope: tuple[str | None, str] = attrs.field(init=False, eq=False, repr=False)
     defaults: dict[str, Any] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        options = self.options
-        object.__setattr__(
-            self,
-            "defaults",
-            {
-                "_setup": self,
-                "_options": options,
-                "key": self.cookie.name,
-                "type": self.type,
-                "timeout": options.timeout,
-                "save_atime": options.save_accessed_time is not False,
-                "invalidate_corrupt": bool(options.invalidate_corrupt),
-                "secret": options.secret,
-                "cookie_expires": self.cookie.expires,
-                "was_invalidated": False,
-                "last_accessed": None,
-                "_lease": None,
-                "_retired": None,
-                "_send_cookie": False,
-                "_deleted": False,
-                "_legacy_cookie": False,
-            },
-        )
+        options, cookie = self.options, self.sessions.cookie
+        object.__setattr__(self, "scope", (cookie.domain, cookie.path))
+        defaults = {
+            "key": cookie.name,
+            "type": self.type,
+            "timeout": options.timeout,
+            "save_atime": options.save_accessed_time is not False,
+            "invalidate_corrupt": bool(options.invalidate_corrupt),
+            "cookie_expires": cookie.expires,
+            "secure": cookie.secure,
+            "httponly": cookie.httponly,
+            "samesite": cookie.samesite,
+            "data_dir": options.data_dir,
+            "data_serializer": options.data_serializer or "pickle",
+            "was_invalidated": False,
+        }
+        for name in ("secret", "validate_key", "encrypt_key"):
+            defaults[name] = getattr(options, name)
+        object.__setattr__(self, "defaults", defaults)
 
-    @property
-    def server_side(self) -> bool:
-        return self.type != "cookie"
-
-    def id_cookie_value(self, session_id: str) -> str:
-        """The cookie value naming ``session_id`` (signed when a ``secret`` is set)."""
-        signer = self.backend.secret
-        if signer is None:
-            return session_id
-        return encode_value(signer.encode(session_id.encode("ascii")))
+    def with_clock(self, clock: Callable[[], float]) -> SessionSetup:
+        """This setup with another clock (seconds since the epoch), e.g. for tests."""
+        return attrs.evolve(self, sessions=attrs.evolve(self.sessions, clock=clock))
 
 
-def _cookie_settings(options: SessionOptions, params: Mapping[str, Any]) -> CookieSettings:
-    return CookieSettings(
-        name=options.key or "beaker.session.id",
-        path=options.cookie_path or "/",
-        domain=options.cookie_domain,
-        secure=bool(options.secure),
-        httponly=bool(options.httponly),
-        samesite=options.samesite if "samesite" in params else "Lax",  # type: ignore[arg-type]
-        expires=True if options.cookie_expires is None else options.cookie_expires,  # type: ignore[arg-type]
-    )
-
-
-def _build_setup(params: Mapping[str, Any]) -> SessionSetup:
-    options = session_options(params)
-    if options.crypto_type not in (None, "default", "cryptography"):
-        log.info(
-            "crypto_type=%r ignored: encryption always uses 'cryptography' (AES-GCM)",
-            options.crypto_type,
-        )
-    if options.memcache_module not in (None, "auto"):
-        log.info(
-            "memcache_module=%r ignored: the memcached client is pymemcache",
-            options.memcache_module,
-        )
-    type_name = options.type or ("file" if options.data_dir else "memory")
-    ids = SessionIds()
+def _backend(options: SessionOptions, type_name: str) -> Any:
     serializer = _serializer(options.data_serializer)
-    legacy = None
     if type_name == "cookie":
         if options.validate_key is None:
             raise BeakerException("No validate_key specified for Cookie only Session.")
+        purpose = "beaker.compat.cookie-session"
         codec = (
-            AESGCMEncrypter(options.encrypt_key, purpose="beaker.compat.cookie-session")
+            AESGCMEncrypter(options.encrypt_key, purpose=purpose)
             if options.encrypt_key is not None
-            else HMACSigner(options.validate_key, purpose="beaker.compat.cookie-session")
+            else HMACSigner(options.validate_key, purpose=purpose)
         )
-        backend: Any = CookieBackend(codec, serializer=serializer, ids=ids)
+        return CookieBackend(codec, serializer=serializer)
+    store_options = CacheOptions(
+        type=type_name,  # type: ignore[arg-type]
+        data_dir=options.data_dir,
+        lock_dir=options.lock_dir,
+        url=options.url,
+    )
+    parts = _cache.backend_for(store_options, dict(options.backend_options))
+    if options.encrypt_key is not None:  # Beaker's encryption of server-side data
+        encrypter = AESGCMEncrypter(options.encrypt_key, purpose="beaker.compat.data")
+        serializer = Sealed(serializer, encrypter)
+    backend = ServerSideBackend(
+        parts.store, lock=parts.lock, serializer=serializer, secret=options.secret
+    )
+    if type_name == "file" and options.data_dir is not None:
+        reader = LegacySessionReader(data_dir=options.data_dir)
+    elif type_name == "ext:redis":
+        reader = LegacySessionReader(redis_client=parts.store)
     else:
-        extras = {
-            name: value
-            for name, value in params.items()
-            if name not in attrs.fields_dict(SessionOptions)
-        }
-        store_options = CacheOptions(
-            type=type_name,  # type: ignore[arg-type]
-            data_dir=options.data_dir,
-            lock_dir=options.lock_dir,
-            url=options.url,
+        return backend
+    reader = attrs.evolve(reader, data_serializer=options.data_serializer)
+    return BeakerStorageBackend(backend, reader, secret=options.secret)
+
+
+def _build(options: SessionOptions, named: Callable[[str], str]) -> SessionSetup:
+    for name, ignored in (("crypto_type", "cryptography"), ("memcache_module", "auto")):
+        if getattr(options, name) not in (None, "default", ignored):
+            log.info("%s=%r ignored (cryptography / pymemcache are always used)", name, ignored)
+    type_name = options.type or ("file" if options.data_dir else "memory")
+    try:
+        cookie = CookieSettings(
+            name=options.key or "beaker.session.id",
+            path=options.cookie_path or "/",
+            domain=options.cookie_domain,
+            secure=bool(options.secure),
+            httponly=bool(options.httponly),  # off unless asked, as Beaker
+            samesite=options.samesite,  # type: ignore[arg-type]
+            expires=True if options.cookie_expires is None else options.cookie_expires,  # type: ignore[arg-type]
         )
-        parts = _cache.backend_for(store_options, extras)
-        if options.encrypt_key is not None:  # Beaker's encryption of server-side data
-            serializer = Sealed(
-                serializer, AESGCMEncrypter(options.encrypt_key, purpose="beaker.compat.data")
-            )
-        backend = ServerSideBackend(
-            parts.store, lock=parts.lock, serializer=serializer, secret=options.secret, ids=ids
+        sessions = Sessions(
+            _backend(options, type_name),
+            cookie=cookie,
+            timeout=options.timeout,
+            save_accessed_time=options.save_accessed_time is not False,
+            auto=bool(options.auto),
+            invalidate_corrupt=bool(options.invalidate_corrupt),
         )
-        if type_name == "file" and options.data_dir is not None:
-            legacy = LegacySessionReader(
-                data_dir=options.data_dir, data_serializer=options.data_serializer
-            )
-        elif type_name == "ext:redis":
-            legacy = LegacySessionReader(
-                redis_client=parts.store, data_serializer=options.data_serializer
-            )
-    return SessionSetup(options, type_name, backend, _cookie_settings(options, params), legacy, ids)
+    except ConfigError as exc:  # name the option as the application spelled it
+        if "." in exc.option:
+            raise
+        raise type(exc)(named(_OPTION_OF.get(exc.option, exc.option)), exc.value, exc.expected)
+    return SessionSetup(options, type_name, sessions)
 
 
-_setups: dict[frozenset[tuple[str, type, Any]], SessionSetup] = {}
+#: Setups by options value (SessionOptions) and by raw option items (the middleware-free
+#: paths, e.g. pyramid_beaker's SessionObject(environ, **options) per request).
+_memo: dict[Any, SessionSetup] = {}
 
 
-def _fingerprint(params: Mapping[str, Any]) -> frozenset[tuple[str, type, Any]]:
-    items = []
-    for name, value in params.items():
-        if name in ("id", "use_cookies", "_setup"):
-            continue
-        try:
-            hash(value)
-        except TypeError:
-            value = id(value)
-        items.append((name, type(value), value))
-    return frozenset(items)
+def _remember(key: Any, setup: SessionSetup) -> SessionSetup:
+    if len(_memo) >= _MEMO_LIMIT:
+        _memo.clear()
+    _memo[key] = setup
+    return setup
 
 
-def session_setup(params: Mapping[str, Any]) -> SessionSetup:
-    """The :class:`SessionSetup` for Beaker session options ``params`` (built once per distinct
-    configuration and reused).
+def _for_options(options: SessionOptions, named: Callable[[str], str]) -> SessionSetup:
+    try:
+        setup = _memo.get(options)
+    except TypeError:  # an unhashable option value (a client object): not remembered
+        return _build(options, named)
+    return setup if setup is not None else _remember(options, _build(options, named))
+
+
+def session_setup(
+    params: Mapping[str, Any] | SessionOptions, named: Callable[[str], str] = str
+) -> SessionSetup:
+    """The :class:`SessionSetup` for Beaker session options, built once per distinct
+    configuration (by value: equal options share one setup, and its stores) and reused.
+
+    Args:
+        params: option name -> value (prefix removed; INI strings coerced), or parsed
+            :class:`~beaker.compat.config.SessionOptions`.
+        named: the option's name as the application spelled it, for errors (e.g. adds
+            ``"session."``).
 
     Raises:
-        ConfigError: a bad option (naming it).
+        ConfigError: a bad or missing option, naming it.
         BeakerException: ``type = cookie`` without ``validate_key``.
     """
-    setup = params.get("_setup")
-    if isinstance(setup, SessionSetup):
-        return setup
-    fingerprint = _fingerprint(params)
-    setup = _setups.get(fingerprint)
+    if isinstance(params, SessionOptions):
+        return _for_options(params, named)
+    try:  # the type too: 1 == True, but only one of them is a valid timeout
+        key: Any = frozenset((name, type(value), value) for name, value in params.items())
+        setup = _memo.get(key)
+    except TypeError:
+        key = setup = None
     if setup is None:
-        setup = _build_setup(params)
-        if len(_setups) >= _SETUP_MEMO_LIMIT:
-            _setups.clear()
-        _setups[fingerprint] = setup
+        setup = _for_options(session_options(params, named), named)
+        if key is not None:
+            _remember(key, setup)
     return setup
 
 
 def _reset_for_tests() -> None:
     """Forget the built session setups (test isolation)."""
-    _setups.clear()
+    _memo.clear()

@@ -16,7 +16,6 @@ from ``beaker.caching``, ``beaker.sessions`` or ``beaker.compat``.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Sequence
 from typing import Any, Final
@@ -98,21 +97,16 @@ class HMACSigner:
 
     keys: tuple[bytes, ...] = attrs.field(converter=coerce_keys, repr=False)
     purpose: str = attrs.field(default="beaker.signer", validator=_purpose)
-    _macs: tuple[hmac.HMAC, ...] = attrs.field(init=False, eq=False, repr=False)
+    _derived: tuple[bytes, ...] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         info = b"beaker hmac-sha256 " + self.purpose.encode("utf-8")
-        # One keyed HMAC state per secret, copied per message (saves re-keying every call).
-        macs = tuple(
-            hmac.new(derive_key(secret, info), digestmod=hashlib.sha256) for secret in self.keys
-        )
-        object.__setattr__(self, "_macs", macs)
+        derived = tuple(derive_key(secret, info) for secret in self.keys)
+        object.__setattr__(self, "_derived", derived)
 
     def encode(self, data: bytes) -> bytes:
         """Return ``data`` + the newest key's 32-byte tag."""
-        mac = self._macs[0].copy()
-        mac.update(data)
-        return bytes(data) + mac.digest()
+        return bytes(data) + hmac.digest(self._derived[0], data, "sha256")
 
     def decode(self, data: bytes) -> bytes:
         """Return the signed data if any key's tag matches.
@@ -124,9 +118,7 @@ class HMACSigner:
             raise InvalidSignature("signed data is shorter than its tag")
         body = data[:-TAG_SIZE]
         tag = data[-TAG_SIZE:]
-        for base in self._macs:
-            mac = base.copy()
-            mac.update(body)
-            if hmac.compare_digest(mac.digest(), tag):
+        for key in self._derived:  # hmac.digest: OpenSSL's one-shot HMAC, no Python state
+            if hmac.compare_digest(hmac.digest(key, body, "sha256"), tag):
                 return bytes(body)
         raise InvalidSignature("no configured key verifies this signature")

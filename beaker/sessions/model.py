@@ -349,6 +349,19 @@ class Session(MutableMapping[str, Any]):
     def get(self, key: str, default: Any = None) -> Any:
         return self._ready().get(key, default)
 
+    def copy(self) -> dict[str, Any]:
+        """A shallow copy of the data, as ``dict.copy()`` (one call, for fronts such as the
+        Beaker-shaped compat session that keep the data in a ``dict`` of their own)."""
+        return self._ready().copy()
+
+    def replace(self, data: dict[str, Any]) -> None:
+        """Make ``data`` (a ``dict`` this session takes over) the session's data: for fronts
+        that keep the data in a ``dict`` of their own and hand it over at a save. Every key
+        whose value differs from before counts as changed, as for any other change."""
+        self._ready()
+        self._data = data
+        self._version += 1
+
     def clear(self) -> None:
         data = self._ready()
         self._touched.update(data)
@@ -379,9 +392,15 @@ class Session(MutableMapping[str, Any]):
             assert header is not None  # encoding a cookie always gives one
             self._sealed = (self._version, header)
 
-    def persist(self) -> None:
+    def persist(self) -> str | None:
         """Write the session now (not waiting for the end of the request); the cookie is sent
         with the response. Further changes need another ``save()``/``persist()``.
+
+        Returns:
+            The ``Set-Cookie`` header value naming the written session (what :meth:`finish`
+            sends unless the session changes again), for callers that send it themselves
+            (Beaker's ``request["cookie_out"]``); ``None`` when nothing was written because
+            another request removed the session meanwhile.
 
         Raises:
             CookieTooLarge: cookie-only session, the cookie would exceed its size limit.
@@ -389,10 +408,11 @@ class Session(MutableMapping[str, Any]):
         """
         self._ready()
         now = self._sessions.clock()
-        self._cookie_out = self._cookie_for(self._write_record(now, full=True))
+        self._cookie_out = cookie = self._cookie_for(self._write_record(now, full=True))
         self._save = False
         self._persisted = True
         self._drop_retired()
+        return cookie
 
     def regenerate_id(self) -> None:
         """Move the data to a new id (call on login, against session fixation); the old

@@ -142,14 +142,33 @@ def test_unknown_legacy_id_is_a_new_session(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("damage", [b"", b"not a pickle", b"\x80\x04K\x01."])
-def test_damaged_legacy_file_is_a_new_session_with_a_warning(tmp_path: Path, damage: bytes) -> None:
+def test_damaged_legacy_file_is_a_new_session_and_a_log_line(
+    tmp_path: Path, damage: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
     opts = {"session.type": "file", "session.data_dir": str(tmp_path)}
     cookie = _beaker_cookie(opts)
     (path,) = (tmp_path / "container_file").rglob("*.cache")
     path.write_bytes(damage)
     client = webtest.TestApp(SessionMiddleware(app, opts))
     client.set_cookie("beaker.session.id", cookie)
-    from beaker.compat.exceptions import BeakerWarning
-
-    with pytest.warns(BeakerWarning):
+    with caplog.at_level("WARNING", logger="beaker.sessions"):
         assert client.get("/").json["new"] is True
+    assert "corrupt session record" in caplog.text
+
+
+def test_removing_a_migrated_session_removes_beakers_copy(tmp_path: Path) -> None:
+    opts = {"session.type": "file", "session.data_dir": str(tmp_path), "session.secret": "s"}
+    cookie = _beaker_cookie(opts)
+
+    def logout(environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        environ["beaker.session"].delete()
+        start_response("200 OK", [])
+        return [b""]
+
+    client = webtest.TestApp(SessionMiddleware(logout, opts))
+    client.set_cookie("beaker.session.id", cookie)
+    client.get("/")
+    assert not list((tmp_path / "container_file").rglob("*.cache"))
+    replay = webtest.TestApp(SessionMiddleware(app, opts))
+    replay.set_cookie("beaker.session.id", cookie)
+    assert replay.get("/").json["new"] is True

@@ -11,12 +11,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
 import webtest
 
-from beaker.compat.exceptions import BeakerException, BeakerWarning
-from beaker.compat.session import SessionSetup, session_setup
+from beaker.compat.exceptions import BeakerException
+from beaker.compat.session_setup import SessionSetup, session_setup
 from beaker.errors import ConfigError, CookieTooLarge, DeserializationError, LockError
 from beaker.middleware import SessionMiddleware
 from beaker.session import CookieSession, Session, SessionObject
@@ -149,13 +148,13 @@ def test_regenerate_id_keeps_the_data(session_opts: dict[str, Any]) -> None:
         pytest.skip("cookie-only sessions have no regenerate_id in Beaker")
     app = webtest.TestApp(SessionMiddleware(counter_app, session_opts))
     old_id = app.get("/").json["id"]
+    old_cookie = app.cookies["beaker.session.id"]
     assert app.get("/regenerate").json == {"changed": True, "count": 1}
     after = app.get("/").json
     assert after["count"] == 2 and after["id"] != old_id
     # the old id no longer loads anything
     stale = webtest.TestApp(SessionMiddleware(counter_app, session_opts))
-    setup = session_setup({k[8:]: v for k, v in session_opts.items()})
-    stale.set_cookie("beaker.session.id", setup.id_cookie_value(old_id))
+    stale.set_cookie("beaker.session.id", old_cookie)
     assert stale.get("/peek").json["count"] is None
 
 
@@ -268,9 +267,9 @@ def _saved_on_a_clock(
     """A new session holding ``a = 1``, saved at t=1000 s on a settable clock; returns the
     clock (``clock[0]``), the setup using it, the session and the cookie it set."""
     clock = [1000.0]
-    setup = attrs.evolve(session_setup(opts), clock=lambda: clock[0])
+    setup = session_setup(opts).with_clock(lambda: clock[0])
     request: dict[str, Any] = {}
-    session = session_class(request, _setup=setup, **opts)
+    session = session_class._open(request, setup)
     session["a"] = 1
     session.save()
     return clock, setup, session, request["cookie_out"].split(";")[0]
@@ -280,13 +279,13 @@ def test_timeout_replaces_an_idle_session(tmp_path: Path) -> None:
     opts = {"type": "file", "data_dir": str(tmp_path), "timeout": 60}
     clock, setup, session, cookie = _saved_on_a_clock(Session, opts)
     clock[0] += 30
-    again = Session({"cookie": cookie}, _setup=setup, **opts)
+    again = Session._open({"cookie": cookie}, setup)
     assert again["a"] == 1 and again.last_accessed == 1000.0
     again.save(accessed_only=True)
     clock[0] += 59  # idle time counts from the last access
-    assert Session({"cookie": cookie}, _setup=setup, **opts)["a"] == 1
+    assert Session._open({"cookie": cookie}, setup)["a"] == 1
     clock[0] += 61
-    expired = Session({"cookie": cookie}, _setup=setup, **opts)
+    expired = Session._open({"cookie": cookie}, setup)
     assert "a" not in expired and expired.is_new and expired.id != session.id
 
 
@@ -294,9 +293,9 @@ def test_cookie_session_timeout_clears_data() -> None:
     opts = {"type": "cookie", "validate_key": "v", "timeout": 60}
     clock, setup, _, cookie = _saved_on_a_clock(CookieSession, opts)
     clock[0] += 30
-    assert CookieSession({"cookie": cookie}, _setup=setup, **opts)["a"] == 1
+    assert CookieSession._open({"cookie": cookie}, setup)["a"] == 1
     clock[0] += 61
-    assert "a" not in CookieSession({"cookie": cookie}, _setup=setup, **opts)
+    assert "a" not in CookieSession._open({"cookie": cookie}, setup)
 
 
 def test_timeout_needs_save_accessed_time() -> None:
@@ -304,13 +303,13 @@ def test_timeout_needs_save_accessed_time() -> None:
         SessionMiddleware(
             counter_app, {"session.timeout": "60", "session.save_accessed_time": "false"}
         )
-    assert info.value.option == "save_accessed_time"
+    assert info.value.option == "session.save_accessed_time"
 
 
 def test_bad_option_fails_when_the_middleware_is_built() -> None:
     with pytest.raises(ConfigError) as info:
         SessionMiddleware(counter_app, {"session.cookie_expires": "someday"})
-    assert info.value.option == "cookie_expires" and info.value.value == "someday"
+    assert info.value.option == "session.cookie_expires" and info.value.value == "someday"
     with pytest.raises(BeakerException):
         SessionMiddleware(counter_app, {"session.type": "cookie"})  # no validate_key
 
@@ -434,23 +433,25 @@ def test_custom_data_serializer_object(tmp_path: Path) -> None:
     assert app.get("/").json["count"] == 2 and codec.calls >= 2
 
 
-def test_corrupt_stored_session(tmp_path: Path) -> None:
+def test_corrupt_stored_session(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # Deliberate difference: the native engine logs the replaced record on beaker.sessions
+    # where Beaker issued a BeakerWarning.
     opts = {"type": "file", "data_dir": str(tmp_path)}
     request: dict[str, Any] = {}
     session = Session(request, **opts)
     session["a"] = 1
     session.save()
     cookie = request["cookie_out"].split(";")[0]
-    setup = session_setup(opts)
-    store = setup.backend.store
-    entry = store.get(setup.backend.namespace, session.id)
-    store.set(setup.backend.namespace, session.id, entry._replace(value=b"BKs1 broken"))
+    backend = session_setup(opts).sessions.backend
+    store, namespace = backend.inner.store, backend.inner.namespace  # type: ignore[attr-defined]
+    entry = store.get(namespace, session.id)
+    store.set(namespace, session.id, entry._replace(value=b"BKs1 broken"))
     with pytest.raises(DeserializationError):
         Session({"cookie": cookie}, invalidate_corrupt=False, **opts)
-    with pytest.warns(BeakerWarning):
+    with caplog.at_level("WARNING", logger="beaker.sessions"):
         fresh = Session({"cookie": cookie}, invalidate_corrupt=True, **opts)
-    assert "a" not in fresh and fresh.id != session.id
-    assert store.get(setup.backend.namespace, session.id) is None  # the bad record is gone
+    assert "a" not in fresh and fresh.id != session.id and fresh.is_new
+    assert "corrupt session record" in caplog.text
 
 
 def test_cookie_too_large_is_a_beaker_exception() -> None:
