@@ -48,6 +48,7 @@ from beaker.locks.base import Lease
 from beaker.serializers.base import Serializer
 from beaker.sessions import ServerSideBackend, SessionIds, SessionRecord
 from beaker.sessions.store import Loaded
+from beaker.stores.base import VersionedStore
 
 __all__ = ["BeakerStorageBackend", "LegacySessionReader", "legacy_cookie_id", "sign_legacy_id"]
 
@@ -237,7 +238,10 @@ class BeakerStorageBackend:
         created = float(data.pop("_creation_time", 0.0))
         accessed = float(data.pop("_accessed_time", created))
         payload = self.inner.serializer.dumps(data)
-        return Loaded(SessionRecord(session_id, created, accessed, payload), data)
+        store, version = self.inner.store, None
+        if isinstance(store, VersionedStore):  # our store's version of "absent", for write_if
+            version = store.get_versioned(self.inner.namespace, session_id).version
+        return Loaded(SessionRecord(session_id, created, accessed, payload), data, version)
 
     def write(self, record: SessionRecord, expires_at: float | None, now: float) -> str:
         return self.inner.write(record, expires_at, now)

@@ -331,3 +331,36 @@ def test_a_package_subclassing_session_and_cookie_session_works(tmp_path: Any) -
         client = webtest.TestApp(SessionMiddleware(app, opts))
         name = opts["session.session_class"].__name__
         assert [client.get("/").text for _ in range(2)] == [f"1 {name}", f"2 {name}"]
+
+
+def test_a_third_party_namespace_manager_serves_sessions() -> None:
+    """``session.type = NAME`` finds a ``beaker.backends`` entry point (the test package in
+    tests/compat/thirdparty_backend) and serves SessionMiddleware sessions, as in Beaker."""
+    import importlib.util
+
+    from tests._missing import skip_or_fail
+
+    if importlib.util.find_spec("beaker_thirdparty_demo") is None:
+        skip_or_fail(
+            "the test backend is not installed: pip install tests/compat/thirdparty_backend"
+        )
+    same(
+        """
+        import webtest
+        from beaker.middleware import SessionMiddleware
+
+        def app(environ, start_response):
+            session = environ["beaker.session"]
+            session["n"] = session.get("n", 0) + 1
+            session.save()
+            start_response("200 OK", [])
+            return [str(session["n"]).encode()]
+
+        opts = {"session.type": "thirdparty", "session.required_option": "yes",
+                "session.secret": "s"}
+        browser = webtest.TestApp(SessionMiddleware(app, opts))
+        other = webtest.TestApp(SessionMiddleware(app, opts))
+        result = [browser.get("/").text, browser.get("/").text, other.get("/").text,
+                  browser.get("/").text]
+        """
+    )
