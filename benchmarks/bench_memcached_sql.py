@@ -43,7 +43,8 @@ from beaker import compose
 from beaker.entry import Entry, pack_entry
 from beaker.locks import NullLock
 from beaker.serializers.pickle import PickleSerializer
-from beaker.stores.memcached import MemcachedStore, expire_seconds
+from beaker.stores.memcached import MemcachedStore
+from beaker.stores.memcached_names import expire_seconds
 from beaker.stores.sqlalchemy import SQLAlchemyStore
 
 ROUNDS = 7

@@ -11,9 +11,13 @@ commands: if the lease expires and is taken in between, the ``cas`` fails and no
 
 memcached counts whole seconds, so a lease lives between ``expire`` and ``expire + 2`` seconds.
 
-Imports ``pymemcache`` (the ``memcached`` extra), :mod:`beaker.stores.memcached`'s client
-plumbing and the token lease of :mod:`beaker.locks._polling` (waiting with backoff, release);
-must not import ``beaker.caching``, ``beaker.sessions`` or ``beaker.compat``.
+The servers, pools, time budget and circuit breaker are a
+:class:`~beaker.stores.MemcachedConnection`, which the lock may share with the store whose
+entries it guards. Imports ``pymemcache`` (the ``memcached`` extra) through
+:mod:`beaker.stores.memcached_connection`, the item names of
+:mod:`beaker.stores.memcached_names` and the token lease of :mod:`beaker.locks._polling`
+(waiting with backoff, release); must not import ``beaker.caching``, ``beaker.sessions`` or
+``beaker.compat``.
 """
 
 from __future__ import annotations
@@ -24,57 +28,83 @@ from typing import Any, ClassVar
 
 import attrs
 
-from beaker.errors import ConfigError
 from beaker.locks._polling import PollingLock
 from beaker.locks.base import Scope
-from beaker.stores.memcached import (
+from beaker.stores.connection import connection_of
+from beaker.stores.memcached_connection import MemcachedConnection
+from beaker.stores.memcached_names import (
     MAX_NAME,
-    MemcachedClientMixin,
-    _check_prefix,
-    _positive,
     digest_name,
     expire_seconds,
+    item_prefix,
     safe_name_part,
 )
+from beaker.validators import seconds
 
 log = logging.getLogger("beaker.locks.memcached")
 
-
-def _check_expire(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    _positive(instance, attribute, value)
-    if not value < 2**31:
-        raise ConfigError(attribute.name, value, "a finite number of seconds")
+#: memcached keeps expiry times as 32-bit unix times.
+_MAX_EXPIRE = 2**31 - 1
 
 
-@attrs.frozen
-class MemcachedLock(PollingLock[bytes], MemcachedClientMixin):
+@attrs.frozen(init=False)
+class MemcachedLock(PollingLock[bytes]):
     """Hands out leases held in memcached: exclusion across processes and machines sharing the
     servers (scope ``"cluster"``). Not re-entrant.
 
     Args:
-        servers: ``"host:port;host:port"`` as for :class:`~beaker.stores.memcached.MemcachedStore`
-            (a lock name always lives on the same server); ignored when ``client`` is given.
+        servers: ``"host:port;host:port"`` as for :class:`~beaker.stores.MemcachedStore` (a
+            lock name always lives on the same server).
         prefix: put in front of every lock's item name; default ``"beaker:lock:"``. Names that
             are not printable ASCII without spaces, or too long, are replaced by their SHA-1.
         expire: seconds a lease lives unless released first: the most a dead holder can block
             the others. Choose it above the slowest creator.
+        connection: the :class:`~beaker.stores.MemcachedConnection`, e.g. the store's
+            (``MemcachedLock(connection=store.connection)``: one pool, one breaker), instead
+            of ``servers``; or
+        client, socket_timeout, connect_timeout, breaker: the other arguments of a connection
+            built for this lock.
         max_pause: the longest pause (seconds) between tries while waiting; pauses start at
             2 ms and double, with jitter.
-        client: a pymemcache client you built (:meth:`close` leaves it open).
-        socket_timeout: seconds to connect and to wait for a reply (clients built here).
 
     Picklable without a ``client`` (a copy in another process opens its own connections).
 
     Raises:
-        ConfigError: malformed ``servers``, bad prefix or numbers.
+        ConfigError: malformed ``servers``, bad prefix or numbers; both ``connection`` and
+            ``servers``/``client``.
         ComponentTypeError: ``client`` is not a pymemcache client.
+        StoreUnavailable: (from :meth:`acquire` and release) a server cannot be reached, did
+            not answer within the budget, or its circuit is open.
     """
 
     scope: ClassVar[Scope] = "cluster"
 
-    prefix: str = attrs.field(default="beaker:lock:", validator=_check_prefix)
-    expire: float = attrs.field(default=30.0, validator=_check_expire)
-    max_pause: float = attrs.field(default=0.1, kw_only=True, validator=_positive)
+    connection: MemcachedConnection
+    prefix: str = attrs.field(default="beaker:lock:", validator=item_prefix)
+    expire: float = attrs.field(
+        default=30.0, validator=seconds(positive=True, maximum=_MAX_EXPIRE)
+    )
+    max_pause: float = attrs.field(default=0.1, validator=seconds(positive=True))
+
+    def __init__(
+        self,
+        servers: str | None = None,
+        prefix: str = "beaker:lock:",
+        expire: float = 30.0,
+        *,
+        connection: MemcachedConnection | None = None,
+        max_pause: float = 0.1,
+        **connect: Any,
+    ) -> None:
+        if servers is not None:
+            connect["servers"] = servers
+        self.__attrs_init__(
+            connection_of(MemcachedConnection, connection, connect), prefix, expire, max_pause
+        )
+
+    def close(self) -> None:
+        """Close the connection's pools (see :meth:`~beaker.stores.MemcachedConnection.close`)."""
+        self.connection.close()
 
     def item_name(self, name: str) -> str:
         """The memcached item name of lock ``name``."""
@@ -94,20 +124,20 @@ class MemcachedLock(PollingLock[bytes], MemcachedClientMixin):
 
     def _take(self, name: str, target: str, token: bytes) -> bool:
         """``add`` item ``target`` (stored only if absent) with the lease's expiry."""
-        try:
-            return bool(
-                self.live_client().add(
-                    target, token, expire=expire_seconds(self.expire), noreply=False
-                )
+        expire = expire_seconds(self.expire)
+        return bool(
+            self.connection.run(
+                target,
+                lambda client: client.add(target, token, expire=expire, noreply=False),
+                f"acquire lock {name!r}",
             )
-        except Exception as exc:
-            raise self._failed(exc, f"acquire lock {name!r}") from exc
+        )
 
     def _give_back(self, name: str, target: str, token: bytes) -> bool:
         """``gets`` item ``target``, then a ``cas`` that expires it if it still holds ``token``."""
-        try:
-            client = self.live_client()
+
+        def release(client: Any) -> bool:
             value, cas = client.gets(target)
             return bool(value == token and client.cas(target, b"", cas, expire=-1, noreply=False))
-        except Exception as exc:
-            raise self._failed(exc, f"release lock {name!r}") from exc
+
+        return self.connection.run(target, release, f"release lock {name!r}")

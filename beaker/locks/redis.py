@@ -11,9 +11,12 @@ Names the cache hands over (``"{len}:{namespace}:{key}"``) get the same hash tag
 :class:`~beaker.stores.redis.RedisClusterStore` gives that namespace's keys, so on a cluster
 the lock lives on the slot of the data it guards.
 
-Imports ``redis`` (the ``redis`` extra), :mod:`beaker.stores.redis`'s client plumbing and the
-token lease of :mod:`beaker.locks._polling` (waiting with backoff, release); must not import
-``beaker.caching``, ``beaker.sessions`` or ``beaker.compat``.
+The server, pool, time budget and circuit breaker are a
+:class:`~beaker.stores.RedisConnection`, which the lock may share with the store whose entries it
+guards (one pool, one breaker). Imports ``redis`` (the ``redis`` extra) through
+:mod:`beaker.stores.redis_connection`, and the token lease of :mod:`beaker.locks._polling`
+(waiting with backoff, release); must not import ``beaker.caching``, ``beaker.sessions`` or
+``beaker.compat``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,13 @@ import attrs
 
 from beaker.locks._polling import PollingLock
 from beaker.locks.base import Scope
-from beaker.stores.redis import UNREACHABLE, RedisClientMixin, _positive, _prefix
+from beaker.stores.connection import connection_of
+from beaker.stores.redis_connection import (
+    RedisClusterConnection,
+    RedisConnection,
+    redis_prefix,
+)
+from beaker.validators import seconds
 
 log = logging.getLogger("beaker.locks.redis")
 
@@ -40,34 +49,55 @@ return 0
 """
 
 
-@attrs.frozen
-class RedisLock(PollingLock[str], RedisClientMixin):
+@attrs.frozen(init=False)
+class RedisLock(PollingLock[str]):
     """Hands out leases held in Redis: exclusion across processes and machines sharing the
     server (scope ``"cluster"``). Not re-entrant.
 
     Args:
-        url: ``redis://...`` URL as for :class:`~beaker.stores.redis.RedisStore`; or
-        client: a ``redis.Redis`` you built; exactly one of the two.
+        connection: the :class:`~beaker.stores.RedisConnection`, e.g. the store's
+            (``RedisLock(connection=store.connection)``: one pool, one breaker); or
+        url, client, socket_timeout, socket_connect_timeout, retries, health_check_interval,
+        breaker: the arguments of a connection built for this lock.
         prefix: put in front of every lock key (``str``, no braces); default ``"beaker:lock:"``.
         expire: seconds a lease lives unless released first: the most a dead holder can block
             the others. Choose it above the slowest creator.
         max_pause: the longest pause (seconds) between tries while waiting; pauses start at
             2 ms and double, with jitter.
-        socket_timeout, retries, health_check_interval: as for
-            :class:`~beaker.stores.redis.RedisStore`.
 
-    Picklable (a copy in another process opens its own connections from ``url``).
+    Picklable with a ``url`` (a copy in another process opens its own connections).
 
     Raises:
-        ConfigError: neither or both of ``url``/``client``, or bad numbers.
+        ConfigError: no server, or both ``connection`` and ``url``/``client``; bad numbers.
         ComponentTypeError: ``client`` is not a ``redis.Redis``.
+        StoreUnavailable: (from :meth:`acquire` and release) the server cannot be reached,
+            did not answer within the budget, or its circuit is open.
     """
 
     scope: ClassVar[Scope] = "cluster"
+    _kind: ClassVar[type[RedisConnection]] = RedisConnection
 
-    prefix: str = attrs.field(default="beaker:lock:", kw_only=True, validator=_prefix)
-    expire: float = attrs.field(default=30.0, kw_only=True, validator=_positive)
-    max_pause: float = attrs.field(default=0.1, kw_only=True, validator=_positive)
+    connection: RedisConnection
+    prefix: str = attrs.field(default="beaker:lock:", validator=redis_prefix)
+    expire: float = attrs.field(default=30.0, validator=seconds(positive=True))
+    max_pause: float = attrs.field(default=0.1, validator=seconds(positive=True))
+
+    def __init__(
+        self,
+        *,
+        connection: RedisConnection | None = None,
+        prefix: str = "beaker:lock:",
+        expire: float = 30.0,
+        max_pause: float = 0.1,
+        **connect: Any,
+    ) -> None:
+        self.__attrs_init__(
+            connection_of(self._kind, connection, connect), prefix, expire, max_pause
+        )
+
+    def close(self) -> None:
+        """Close the connection's pool (see :meth:`~beaker.stores.RedisConnection.close`)."""
+        self.connection.close()
 
     def key_of(self, name: str) -> str:
         """The Redis key of lock ``name``: the namespace part of a cache's
@@ -78,13 +108,6 @@ class RedisLock(PollingLock[str], RedisClientMixin):
             if name[end : end + 1] == ":":
                 return f"{self.prefix}{{{name[:end]}}}{name[end:]}"
         return f"{self.prefix}{{{name}}}"
-
-    def _release_script(self) -> Any:
-        holder = self._holder
-        script = holder.extras.get("release")
-        if script is None:
-            script = holder.extras["release"] = self.live_client().register_script(_RELEASE)
-        return script
 
     # -- the server commands of PollingLock ----------------------------------------------------
 
@@ -99,22 +122,23 @@ class RedisLock(PollingLock[str], RedisClientMixin):
     def _take(self, name: str, target: str, token: str) -> bool:
         """``SET target token NX PX expire``."""
         expire_ms = max(1, math.ceil(self.expire * 1000.0))
-        try:
-            return bool(self.live_client().set(target, token, nx=True, px=expire_ms))
-        except UNREACHABLE as exc:
-            raise self._unavailable(exc) from exc
+        return bool(
+            self.connection.run(lambda client: client.set(target, token, nx=True, px=expire_ms))
+        )
 
     def _give_back(self, name: str, target: str, token: str) -> bool:
-        """Compare-and-delete lock key ``target`` (one Lua script)."""
-        try:
-            return bool(self._release_script()(keys=[target], args=[token]))
-        except UNREACHABLE as exc:
-            raise self._unavailable(exc) from exc
+        """Compare-and-delete lock key ``target`` (one Lua script; registering it is local)."""
+        return bool(
+            self.connection.run(
+                lambda client: client.register_script(_RELEASE)(keys=[target], args=[token])
+            )
+        )
 
 
-@attrs.frozen
+@attrs.frozen(init=False)
 class RedisClusterLock(RedisLock):
-    """:class:`RedisLock` on a Redis Cluster (``url`` of any node, or a ``RedisCluster``
-    ``client``); a lock guarding a cache entry lives on that entry's slot."""
+    """:class:`RedisLock` on a Redis Cluster (a :class:`~beaker.stores.RedisClusterConnection`,
+    the ``url`` of any node, or a ``RedisCluster`` ``client``); a lock guarding a cache entry
+    lives on that entry's slot."""
 
-    cluster: ClassVar[bool] = True
+    _kind: ClassVar[type[RedisConnection]] = RedisClusterConnection

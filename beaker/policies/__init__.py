@@ -1,5 +1,6 @@
-"""Expiry policies and key strategies."""
+"""Expiry policies, key strategies and the circuit breaker of network connections."""
 
+from beaker.policies.breaker import CircuitBreaker
 from beaker.policies.expiry import TTL, ExpiryPolicy, NoExpiry
 from beaker.policies.keys import (
     ArgsKey,
@@ -16,6 +17,7 @@ __all__ = [
     "TTL",
     "ArgsKey",
     "CallSignature",
+    "CircuitBreaker",
     "ExpiryPolicy",
     "HashedKey",
     "KeyStrategy",

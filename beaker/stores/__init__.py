@@ -12,17 +12,25 @@ _LAZY = {
     "DBMStore": "beaker.stores.dbm",
     "RedisStore": "beaker.stores.redis",
     "RedisClusterStore": "beaker.stores.redis",
+    "RedisConnection": "beaker.stores.redis_connection",
+    "RedisClusterConnection": "beaker.stores.redis_connection",
     "MemcachedStore": "beaker.stores.memcached",
+    "MemcachedConnection": "beaker.stores.memcached_connection",
     "SQLAlchemyStore": "beaker.stores.sqlalchemy",
+    "SQLAlchemyConnection": "beaker.stores.sql_connection",
 }
 
 __all__ = [
     "DBMStore",
     "FileStore",
+    "MemcachedConnection",
     "MemcachedStore",
     "MemoryStore",
+    "RedisClusterConnection",
     "RedisClusterStore",
+    "RedisConnection",
     "RedisStore",
+    "SQLAlchemyConnection",
     "SQLAlchemyStore",
     "Store",
 ]

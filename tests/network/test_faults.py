@@ -16,6 +16,7 @@ import pytest
 from beaker.caching import compose
 from beaker.entry import Entry
 from beaker.errors import StoreUnavailable
+from beaker.policies import CircuitBreaker
 from beaker.stores.redis import RedisStore
 from tests.network.test_redis import RedisServer
 
@@ -59,8 +60,10 @@ def test_store_recovers_by_itself_after_a_restart(server: RedisServer) -> None:
 def test_compute_mode_serves_every_call_through_a_restart(
     server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = RedisStore(url=server.url, retries=1)
+    # A short open circuit, so that the half-open probe finds the restarted server soon.
+    store = RedisStore(url=server.url, retries=1, breaker=CircuitBreaker(reset_after=0.2))
     cache = compose(store, namespace="faults", on_store_error="compute")
+    names = [f"beaker:{{6:faults}}:k{i}" for i in range(7)]
     results: list[tuple[str, object]] = []  # (key, value) of every call
     errors: list[BaseException] = []
     stop = threading.Event()
@@ -84,6 +87,9 @@ def test_compute_mode_serves_every_call_through_a_restart(
             down_from = len(results)
             wait_until(lambda: len(results) >= down_from + 10, "calls during the outage")
             server.start()
+            admin = server.admin()
+            # After the restart the cache writes again: the server holds the entries anew.
+            wait_until(lambda: admin.exists(*names) == 7, "entries written after the restart")
             up_from = len(results)
             wait_until(lambda: len(results) >= up_from + 50, "calls after the restart")
         finally:
@@ -93,8 +99,5 @@ def test_compute_mode_serves_every_call_through_a_restart(
     assert errors == []
     assert all(value == f"value of {key}" for key, value in results)
     assert "cache store unavailable" in caplog.text  # the outage was noticed and logged
-    # After the restart the cache writes again: the server holds the entries anew.
-    admin = server.admin()
-    assert admin.exists(*(f"beaker:{{6:faults}}:k{i}" for i in range(7))) == 7
     admin.close()
     store.close()

@@ -27,7 +27,9 @@ from beaker.caching import compose
 from beaker.entry import MISSING, Entry
 from beaker.errors import ComponentTypeError, ConfigError, StoreError, StoreUnavailable
 from beaker.locks.null import NullLock
-from beaker.stores.memcached import MAX_NAME, MemcachedStore, expire_seconds
+from beaker.policies import CircuitBreaker
+from beaker.stores.memcached import MemcachedStore
+from beaker.stores.memcached_names import MAX_NAME, expire_seconds
 from beaker.testing import StoreMachine
 from tests.network._servers import (
     await_answer,
@@ -448,7 +450,11 @@ def test_store_recovers_after_a_server_restart(private_memcached: MemcachedServe
 def test_a_down_server_fails_its_own_keys_only_and_keys_never_move() -> None:
     servers = [MemcachedServer().start(), MemcachedServer().start()]
     try:
-        store = MemcachedStore(";".join(server.address for server in servers), socket_timeout=0.5)
+        now = [0.0]  # the breaker's clock
+        breaker = CircuitBreaker(failures=5, reset_after=5.0, clock=lambda: now[0])
+        store = MemcachedStore(
+            ";".join(server.address for server in servers), socket_timeout=0.5, breaker=breaker
+        )
         keys = [f"k{i}" for i in range(40)]
         for key in keys:
             store.set("ns", key, entry(key.encode()))
@@ -463,7 +469,10 @@ def test_a_down_server_fails_its_own_keys_only_and_keys_never_move() -> None:
             else:
                 got = store.get("ns", key)
                 assert got is not None and got.value == key.encode()
+        down = servers[0].address
+        assert breaker.state(down) == "open" and breaker.state(servers[1].address) == "closed"
         servers[0].start()
+        now[0] += 5.0  # the circuit lets a probe through, which finds the server back
         for key in on_first:  # back on the same server (empty after the restart)
             store.set("ns", key, entry(b"new"))
             assert servers[0].admin().get(store.item_name("ns", key)) is not None
@@ -505,7 +514,7 @@ def test_configuration_is_validated() -> None:
         MemcachedStore(socket_timeout=0)
     with pytest.raises(ComponentTypeError):
         MemcachedStore(client=object())
-    with pytest.raises(ComponentTypeError):
+    with pytest.raises(ConfigError):  # the right type, but its prefix would hide ours
         MemcachedStore(client=PooledClient(("127.0.0.1", 1), key_prefix=b"x"))
     store = MemcachedStore(" 127.0.0.1:1 ; 127.0.0.1:2 ")
     assert store.address == " 127.0.0.1:1 ; 127.0.0.1:2 "

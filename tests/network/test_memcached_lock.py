@@ -19,7 +19,8 @@ from pymemcache.client.base import Client
 from beaker.errors import ComponentTypeError, ConfigError, LockError, LockTimeout, StoreUnavailable
 from beaker.locks.base import Lease, Lock
 from beaker.locks.memcached import MemcachedLock
-from beaker.stores.memcached import MAX_NAME, MemcachedStore
+from beaker.stores.memcached import MemcachedStore
+from beaker.stores.memcached_names import MAX_NAME
 from beaker.testing import check_lock_exclusion
 from tests.network import _lease_checks as checks
 from tests.network.test_memcached import free_port

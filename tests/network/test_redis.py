@@ -25,7 +25,8 @@ from beaker.caching import compose
 from beaker.entry import Entry, pack_entry
 from beaker.errors import ComponentTypeError, ConfigError, StoreUnavailable
 from beaker.locks.null import NullLock
-from beaker.stores.redis import RedisStore, redact_url
+from beaker.stores.redis import RedisStore
+from beaker.stores.redis_connection import redact_url
 from beaker.testing import StoreMachine
 from tests.network._servers import (
     await_answer,

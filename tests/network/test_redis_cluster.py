@@ -69,7 +69,7 @@ def gets(admin: redis.cluster.RedisCluster) -> int:
 def test_namespace_keys_and_lock_share_one_slot(
     store: RedisClusterStore, admin: redis.cluster.RedisCluster
 ) -> None:
-    lock = RedisClusterLock(url=store.url)
+    lock = RedisClusterLock(connection=store.connection)
     for ns in ["users", "a:b", "x}y", "", "ünï"]:
         slots = {admin.keyslot(store._space(ns) + key) for key in ["1", "2", "k:3", "{}"]}
         slots.add(admin.keyslot(lock.key_of(f"{len(ns)}:{ns}:some-key")))
