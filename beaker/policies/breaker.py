@@ -62,7 +62,7 @@ class CircuitBreaker:
 
     Args:
         failures: consecutive failures (connection errors, timeouts) that open a circuit
-            (``int`` >= 1, default 5). Any answer from the server resets the count.
+            (``int`` >= 1, default 3). Any answer from the server resets the count.
         reset_after: seconds a circuit stays open before a probe is let through (default 5).
         clock: monotonic seconds (``() -> float``), injectable for tests.
 
@@ -74,7 +74,7 @@ class CircuitBreaker:
         ComponentTypeError: ``clock`` is not callable.
     """
 
-    failures: int = attrs.field(default=5, validator=positive_int())
+    failures: int = attrs.field(default=3, validator=positive_int())
     reset_after: float = attrs.field(default=5.0, validator=seconds(positive=True))
     clock: Callable[[], float] = attrs.field(
         default=time.monotonic, repr=False, validator=is_callable("a clock () -> seconds")
