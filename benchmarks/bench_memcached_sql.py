@@ -15,7 +15,9 @@ engine (same pool, same pre-ping) — and with ``--beaker-venv`` real Beaker 1.1
 
 Server work per operation: memcached commands from ``stats`` deltas (``cmd_get`` counts each
 item fetched, ``cmd_set`` each store, plus deletes/touches) over a few thousand operations;
-SQL statements from SQLAlchemy's ``before_cursor_execute`` event. Without ``--memcached`` a
+SQL statements from SQLAlchemy's ``before_cursor_execute`` event (on SQLite, whose reads run
+on the DBAPI connection, from the driver's trace callback). On SQLite a hand-written ``sqlite3``
+select of the same row plus its unpickling is a baseline too. Without ``--memcached`` a
 private memcached is started on a free loopback port, so no other traffic disturbs the counts.
 """
 
@@ -23,8 +25,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import pickle
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -48,6 +52,7 @@ from beaker.stores.memcached_names import expire_seconds
 from beaker.stores.sqlalchemy import SQLAlchemyStore
 
 ROUNDS = 7
+_STATEMENTS = ("SELECT", "INSERT", "UPDATE", "DELETE")
 
 
 # -- memcached -------------------------------------------------------------------------------------
@@ -145,8 +150,7 @@ def measure_sql(label: str, url: str, min_seconds: float) -> dict[str, dict[str,
     payload = PickleSerializer().dumps(VALUE)
     entry = Entry(payload, time.time(), time.time() + 3600)
     store.set(namespace, "k", entry)
-    runtime = store._runtime()
-    engine, table = runtime.engine, runtime.table
+    engine, table = store.connection.live_engine(), store._prepared().table
 
     # The raw baselines: what an application would write by hand on the same engine.
     select = sa.select(table.c.value, table.c.created, table.c.expires).where(
@@ -186,11 +190,22 @@ def measure_sql(label: str, url: str, min_seconds: float) -> dict[str, dict[str,
         with autocommit.connect() as conn:
             return conn.execute(select).first()
 
-    # Gets are compared with a plain `engine.connect()` select and, on PostgreSQL (where the
-    # store reads in autocommit), with the same select in autocommit.
-    raw: dict[str, list[Callable[[], object]]] = {"get": [raw_get], "set": [raw_set]}
+    # Gets are compared with a plain `engine.connect()` select, on PostgreSQL (where the store
+    # reads in autocommit) with the same select in autocommit, and on SQLite with a hand-written
+    # sqlite3 select of the same row plus the unpickling Cache.get does.
+    raw: dict[str, dict[str, Callable[[], object]]] = {
+        "get": {"raw SQLAlchemy": raw_get},
+        "set": {"raw SQLAlchemy": raw_set},
+    }
     if engine.dialect.name == "postgresql":
-        raw["get"].append(raw_get_autocommit)
+        raw["get"]["raw autocommit"] = raw_get_autocommit
+    hand: Any = None
+    if engine.dialect.name == "sqlite":
+        hand = sqlite3.connect(engine.url.database or "", check_same_thread=False)
+        by_hand = f'SELECT value, created, expires FROM "{table.name}" WHERE namespace = ? AND key = ?'
+        raw["get"]["raw sqlite3 + unpickle"] = lambda: pickle.loads(
+            hand.execute(by_hand, (namespace, "k")).fetchone()[0]
+        )
     ours: dict[str, tuple[str, Callable[[], object]]] = {
         f"{label} get hit: store": ("get", lambda: store.get(namespace, "k")),
         f"{label} get hit: Cache.get": ("get", lambda: cache.get("k")),
@@ -202,21 +217,32 @@ def measure_sql(label: str, url: str, min_seconds: float) -> dict[str, dict[str,
     def count(*args: Any) -> None:
         statements[0] += 1
 
-    sa.event.listen(engine, "before_cursor_execute", count)
-    tables: dict[str, dict[str, float]] = {
-        "ours": {},
-        "raw SQLAlchemy": {},
-        "raw autocommit": {},
-        "commands": {},
-    }
+    # SQLite reads run on the DBAPI connection, past SQLAlchemy's cursor events: the driver's
+    # trace callback counts its statements (new connections from here on).
+    def trace(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.set_trace_callback(
+            lambda sql: count() if sql.split(None, 1)[0].upper() in _STATEMENTS else None
+        )
+
+    if engine.dialect.name == "sqlite":
+        engine.dispose()
+        sa.event.listen(engine, "connect", trace)
+    else:
+        sa.event.listen(engine, "before_cursor_execute", count)
+    tables: dict[str, dict[str, float]] = {"ours": {}, "commands": {}}
     for workload, (kind, operation) in ours.items():
-        mine, theirs = best_alternating(operation, raw[kind], min_seconds, ROUNDS)
+        names = list(raw[kind])
+        mine, theirs = best_alternating(operation, list(raw[kind].values()), min_seconds, ROUNDS)
         tables["ours"][workload] = mine
-        tables["raw SQLAlchemy"][workload] = theirs[0]
-        if len(theirs) > 1:
-            tables["raw autocommit"][workload] = theirs[1]
+        for name, ns in zip(names, theirs):
+            tables.setdefault(name, {})[workload] = ns
         tables["commands"][workload] = per_op(lambda: statements[0], operation)
-    sa.event.remove(engine, "before_cursor_execute", count)
+    if hand is not None:
+        hand.close()
+    if engine.dialect.name == "sqlite":
+        sa.event.remove(engine, "connect", trace)
+    else:
+        sa.event.remove(engine, "before_cursor_execute", count)
     assert cache.get("k") == VALUE
     assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     store.clear(namespace)
