@@ -124,7 +124,8 @@ class SQLAlchemyConnection:
         statement_timeout: seconds a statement may run (PostgreSQL's ``statement_timeout``);
             default 0.5.
         busy_timeout: seconds a statement waits for another writer's lock (SQLite's busy
-            timeout); default 5, as Python's ``sqlite3``.
+            timeout); default 15: writers queue for the lock, and a busy file is not a dead
+            server.
         pool_timeout: seconds a call waits for a pooled connection (default 0.5).
         breaker: the :class:`~beaker.policies.CircuitBreaker` (a fresh one by default).
 
@@ -162,7 +163,7 @@ class SQLAlchemyConnection:
     statement_timeout: float = attrs.field(
         default=0.5, kw_only=True, validator=seconds(positive=True)
     )
-    busy_timeout: float = attrs.field(default=5.0, kw_only=True, validator=seconds(positive=True))
+    busy_timeout: float = attrs.field(default=15.0, kw_only=True, validator=seconds(positive=True))
     pool_timeout: float = attrs.field(default=0.5, kw_only=True, validator=seconds(positive=True))
     breaker: CircuitBreaker = attrs.field(
         factory=CircuitBreaker, kw_only=True, validator=instance_of(CircuitBreaker, "a CircuitBreaker")
