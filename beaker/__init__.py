@@ -12,8 +12,18 @@ Build a cache from parts::
 
 __version__ = "1.90.0"
 
+from beaker.async_caching import AsyncCache, compose_async
 from beaker.caching import Cache, compose
 from beaker.entry import MISSING, Entry
 from beaker.errors import BeakerError
 
-__all__ = ["MISSING", "BeakerError", "Cache", "Entry", "__version__", "compose"]
+__all__ = [
+    "MISSING",
+    "AsyncCache",
+    "BeakerError",
+    "Cache",
+    "Entry",
+    "__version__",
+    "compose",
+    "compose_async",
+]

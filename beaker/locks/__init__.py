@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from beaker._lazy import lazy_getattr
-from beaker.locks.base import Lease, Lock, Scope
+from beaker.locks.base import AsyncLease, AsyncLock, Lease, Lock, Scope
+from beaker.locks.loop import AsyncioLock
 from beaker.locks.null import NullLock
 from beaker.locks.thread import ThreadLock
 
 _LAZY = {
+    "AsyncFileLock": "beaker.locks.file",
     "FileLock": "beaker.locks.file",
     "RedisLock": "beaker.locks.redis",
     "RedisClusterLock": "beaker.locks.redis",
@@ -15,6 +17,10 @@ _LAZY = {
 }
 
 __all__ = [
+    "AsyncFileLock",
+    "AsyncLease",
+    "AsyncLock",
+    "AsyncioLock",
     "FileLock",
     "Lease",
     "Lock",

@@ -1,4 +1,5 @@
-"""The :class:`Lock` protocol: named mutual exclusion, the basis of dogpile protection.
+"""The :class:`Lock` protocol and its asyncio twin :class:`AsyncLock`: named mutual exclusion,
+the basis of dogpile protection.
 
 A lock is a factory of :class:`Lease` objects: ``acquire(name)`` blocks until the caller holds
 ``name`` within the lock's :attr:`~Lock.scope`, and the lease releases it. Leases are context
@@ -7,19 +8,27 @@ managers::
     with lock.acquire("ns:key", timeout=5.0):
         ...
 
+An async lock's ``acquire`` is a coroutine and its lease an async context manager::
+
+    async with await lock.acquire("ns:key", timeout=5.0):
+        ...
+
 Must not import from ``beaker.caching``, ``beaker.sessions`` or ``beaker.compat``.
 """
 
 from __future__ import annotations
 
+import inspect
 from types import TracebackType
-from typing import ClassVar, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
 _L = TypeVar("_L", bound="Lease")
 _B = TypeVar("_B", bound="LeaseBase")
+_AL = TypeVar("_AL", bound="AsyncLease")
+_AB = TypeVar("_AB", bound="AsyncLeaseBase")
 
-#: How far a lock's mutual exclusion reaches.
-Scope = Literal["none", "thread", "host", "cluster"]
+#: How far a lock's mutual exclusion reaches. ``"loop"``: the tasks of one event loop.
+Scope = Literal["none", "loop", "thread", "host", "cluster"]
 
 
 @runtime_checkable
@@ -80,3 +89,72 @@ class LeaseBase:
         tb: TracebackType | None,
     ) -> None:
         self.release()
+
+
+@runtime_checkable
+class AsyncLease(Protocol):
+    """A held async lock: release it exactly once (``await lease.release()``) or leave its
+    ``async with`` block. Leaving the block by cancellation releases it too."""
+
+    async def release(self) -> None:
+        """Give the lock up. Raises :class:`~beaker.errors.LockError` if already released."""
+
+    async def __aenter__(self: _AL) -> _AL: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+@runtime_checkable
+class AsyncLock(Protocol):
+    """The asyncio twin of :class:`Lock`: hands out :class:`AsyncLease` objects for names.
+
+    Cancellation: a task cancelled while it waits in :meth:`acquire` holds nothing afterwards,
+    and a lease whose ``async with`` block is left by cancellation is released.
+
+    Attributes:
+        scope: as for :class:`Lock`, plus ``"loop"`` (the tasks of one event loop).
+    """
+
+    scope: ClassVar[Scope]
+
+    async def acquire(self, name: str, timeout: float | None = None) -> AsyncLease:
+        """Wait until ``name`` is held and return its lease.
+
+        Args:
+            name: the lock's name; any string.
+            timeout: seconds to wait at most; ``None`` waits forever, ``0`` tries once.
+
+        Raises:
+            LockTimeout: ``timeout`` passed before the lock was free.
+        """
+
+
+class AsyncLeaseBase:
+    """Gives an async lease class ``__aenter__``/``__aexit__`` in terms of its ``release()``."""
+
+    __slots__ = ()
+
+    async def release(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    async def __aenter__(self: _AB) -> _AB:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.release()
+
+
+def is_async_lock(lock: Any) -> bool:
+    """Whether ``lock`` implements :class:`AsyncLock` (its ``acquire`` is a coroutine
+    function), as opposed to a sync :class:`Lock`, whose method names it shares."""
+    return isinstance(lock, AsyncLock) and inspect.iscoroutinefunction(lock.acquire)

@@ -1,23 +1,27 @@
-"""FileLock: named mutual exclusion between the processes (and threads) of one host, by
-``fcntl.flock`` on one file per name in a lock directory.
+"""FileLock (and its asyncio twin AsyncFileLock): named mutual exclusion between the processes
+(and threads, and tasks) of one host, by ``fcntl.flock`` on one file per name in a lock
+directory.
 
-Imports only :mod:`beaker.errors`, :mod:`beaker.locks.base` and :mod:`beaker.stores.file`
-(for the directory check); must not import from ``beaker.caching``, ``beaker.sessions`` or
+Imports only :mod:`beaker.errors`, :mod:`beaker.locks.base`, :mod:`beaker.locks.loop` and
+:mod:`beaker.stores.file` (for the directory check); must not import from ``beaker.caching``, ``beaker.sessions`` or
 ``beaker.compat``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import hashlib
 import os
 import time
+from collections.abc import Iterator
 from typing import ClassVar, Final
 
 import attrs
 
 from beaker.errors import LockError, LockTimeout
-from beaker.locks.base import LeaseBase, Scope
+from beaker.locks.base import AsyncLease, AsyncLeaseBase, LeaseBase, Scope
+from beaker.locks.loop import AsyncioLock
 from beaker.stores.file import directory_path, prepare_directory
 
 _FIRST_PAUSE: Final = 0.001  # seconds between tries when polling, doubled up to _LAST_PAUSE
@@ -103,6 +107,29 @@ class FileLock:
         digest = hashlib.sha1(name.encode("utf-8", "surrogatepass")).hexdigest()
         return os.path.join(self.lock_dir, digest + ".lock")
 
+    def _attempt(self, name: str, path: str, blocking: bool) -> _FileLease | None:
+        """One try at ``name``'s lock file: its lease, or ``None`` while another holds it
+        (``blocking`` waits in ``flock`` instead)."""
+        while True:
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+            except (FileNotFoundError, NotADirectoryError):
+                os.makedirs(self.lock_dir, exist_ok=True)  # removed under us: recreate
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if _same_file(fd, path):
+                    return _FileLease(name, path, fd)
+            except BlockingIOError:
+                os.close(fd)
+                return None
+            except BaseException:
+                os.close(fd)
+                raise
+            # We locked a file that its last holder had already removed: it excludes no one.
+            # Try again on the file now at the path (not a wait: the lock was just freed).
+            os.close(fd)
+
     def acquire(self, name: str, timeout: float | None = None) -> _FileLease:
         """Hold ``name`` and return its lease.
 
@@ -117,33 +144,97 @@ class FileLock:
             OSError: ``lock_dir`` became unusable.
         """
         path = self._path(name)
-        deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
-        pause = _FIRST_PAUSE
-        while True:
-            try:
-                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-            except (FileNotFoundError, NotADirectoryError):
-                os.makedirs(self.lock_dir, exist_ok=True)  # removed under us: recreate
-                continue
-            try:
-                if deadline is None:
-                    fcntl.flock(fd, fcntl.LOCK_EX)
-                else:
-                    while True:
-                        try:
-                            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                            break
-                        except BlockingIOError:
-                            left = deadline - time.monotonic()
-                            if left <= 0:
-                                raise LockTimeout(name, max(timeout or 0.0, 0.0)) from None
-                            time.sleep(min(pause, left))
-                            pause = min(pause * 2, _LAST_PAUSE)
-                if _same_file(fd, path):
-                    return _FileLease(name, path, fd)
-            except BaseException:
-                os.close(fd)
-                raise
-            # We locked a file that its last holder had already removed: it excludes no one.
-            # Try again on the file now at the path (not a wait: the lock was just freed).
-            os.close(fd)
+        if timeout is None:
+            lease = self._attempt(name, path, blocking=True)
+            assert lease is not None  # a blocking flock returns only once held
+            return lease
+        waits = _waits(name, timeout)
+        while (lease := self._attempt(name, path, blocking=False)) is None:
+            time.sleep(next(waits))
+        return lease
+
+
+def _waits(name: str, timeout: float | None) -> Iterator[float]:
+    """The pauses between polls for a lock file: 1 ms doubling up to 50 ms, cut at the
+    deadline ``timeout`` seconds from now (``None``: no deadline).
+
+    Raises:
+        LockTimeout: (from ``next``) the deadline has passed.
+    """
+    deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
+    pause = _FIRST_PAUSE
+    while True:
+        wait = pause
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise LockTimeout(name, max(timeout or 0.0, 0.0))
+            wait = min(wait, left)
+        yield wait
+        pause = min(pause * 2, _LAST_PAUSE)
+
+
+class _AsyncFileLease(AsyncLeaseBase):
+    __slots__ = ("_file", "_tasks")
+
+    def __init__(self, tasks: AsyncLease, file: _FileLease) -> None:
+        self._tasks = tasks
+        self._file = file
+
+    async def release(self) -> None:
+        """Give the lock file up (two quick syscalls), then the event loop's name.
+
+        Raises:
+            LockError: the lease was already released.
+        """
+        try:
+            self._file.release()
+        finally:
+            await self._tasks.release()
+
+
+@attrs.frozen(init=False)
+class AsyncFileLock:
+    """The asyncio twin of :class:`FileLock` (scope ``"host"``): the same lock files, so sync
+    and async processes of one host exclude each other.
+
+    The tasks of one event loop first queue on an :class:`~beaker.locks.AsyncioLock` for the
+    name, so only one of them at a time tries the lock file; that one polls ``flock`` without
+    blocking (1 ms doubling up to 50 ms, on the event loop: each try is two quick syscalls),
+    so no thread is ever parked in ``flock`` and a cancelled waiter leaves at once, holding
+    nothing.
+
+    Args:
+        lock_dir: as :class:`FileLock`.
+
+    Picklable (a copy in another process has its own task queue).
+
+    Raises:
+        ComponentTypeError, ConfigError: as :class:`FileLock`.
+    """
+
+    scope: ClassVar[Scope] = "host"
+
+    sync: FileLock
+    _tasks: AsyncioLock = attrs.field(init=False, factory=AsyncioLock, eq=False, repr=False)
+
+    def __init__(self, lock_dir: str | os.PathLike[str]) -> None:
+        self.__attrs_init__(FileLock(lock_dir))
+
+    async def acquire(self, name: str, timeout: float | None = None) -> _AsyncFileLease:
+        """Hold ``name``; ``timeout`` in seconds (``None`` forever, ``0`` try once).
+
+        Raises:
+            LockTimeout: the lock was held elsewhere until ``timeout`` passed.
+            OSError: ``lock_dir`` became unusable.
+        """
+        waits = _waits(name, timeout)  # one deadline for both steps
+        tasks = await self._tasks.acquire(name, timeout)
+        try:
+            path = self.sync._path(name)
+            while (lease := self.sync._attempt(name, path, blocking=False)) is None:
+                await asyncio.sleep(next(waits))
+        except BaseException:
+            await tasks.release()
+            raise
+        return _AsyncFileLease(tasks, lease)

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 from beaker._lazy import lazy_getattr
-from beaker.stores.base import Store
-from beaker.stores.memory import MemoryStore
+from beaker.stores.base import AsyncStore, Store
+from beaker.stores.memory import AsyncMemoryStore, MemoryStore
 
 _LAZY = {
+    "AsyncFileStore": "beaker.stores.file",
+    "AsyncDBMStore": "beaker.stores.dbm",
     "FileStore": "beaker.stores.file",
     "DBMStore": "beaker.stores.dbm",
     "RedisStore": "beaker.stores.redis",
@@ -21,6 +23,10 @@ _LAZY = {
 }
 
 __all__ = [
+    "AsyncDBMStore",
+    "AsyncFileStore",
+    "AsyncMemoryStore",
+    "AsyncStore",
     "DBMStore",
     "FileStore",
     "MemcachedConnection",

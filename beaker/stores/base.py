@@ -1,17 +1,23 @@
-"""The :class:`Store` protocol: where entries live, keyed by ``(namespace, key)``; and
-:class:`VersionedStore`, the compare-and-set capability a store may add to it.
+"""The :class:`Store` protocol and its asyncio twin :class:`AsyncStore`: where entries live,
+keyed by ``(namespace, key)``; and :class:`VersionedStore`, the compare-and-set capability a
+store may add to it.
 
 A store knows nothing of expiry semantics or locking: it keeps what it is given and returns it.
 Stores with native TTL (Redis, memcached, SQL cleanup) may use ``entry.ttl()`` so that dead
 entries disappear server-side, but freshness is decided by the cache.
+
+An :class:`AsyncStore` has the same methods as coroutines, the same guarantees and, for each of
+our stores, the same key layout and record format as its sync twin: a sync process and an async
+process sharing a server (or a directory) read each other's entries.
 
 Must not import from ``beaker.caching``, ``beaker.sessions`` or ``beaker.compat``.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
-from typing import ClassVar, NamedTuple, Protocol, runtime_checkable
+from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
 
 from beaker.entry import Entry
 
@@ -106,3 +112,42 @@ class VersionedStore(Store, Protocol):
         Raises:
             StoreUnavailable: the server cannot be reached.
         """
+
+
+@runtime_checkable
+class AsyncStore(Protocol):
+    """The asyncio twin of :class:`Store`: the same methods as coroutines (``await
+    store.get(namespace, key)``), the same arguments, errors and meaning of
+    :attr:`holds_objects`.
+
+    Concurrency: every method may be awaited by many tasks of one event loop at once; none
+    blocks the loop for longer than a dict operation (I/O is awaited, or runs in a worker
+    thread). Process safety is documented per store, as for its sync twin.
+    """
+
+    holds_objects: ClassVar[bool]
+
+    async def get(self, namespace: str, key: str) -> Entry | None:
+        """Return the entry, or ``None`` if there is none (expired or not)."""
+
+    async def set(self, namespace: str, key: str, entry: Entry) -> None:
+        """Write (or overwrite) the entry."""
+
+    async def delete(self, namespace: str, key: str) -> None:
+        """Remove the entry if present; absent keys are not an error."""
+
+    async def clear(self, namespace: str) -> None:
+        """Remove every entry of ``namespace`` and no other."""
+
+    async def keys(self, namespace: str) -> Iterator[str]:
+        """The keys of ``namespace`` (for cleanup and tests; order unspecified)."""
+
+    async def close(self) -> None:
+        """Release runtime resources (pools, handles); the store may be used again after."""
+
+
+def is_async_store(store: Any) -> bool:
+    """Whether ``store`` implements :class:`AsyncStore` (its ``get`` is a coroutine function),
+    as opposed to a sync :class:`Store` (``isinstance`` checks only the method names, which
+    the two protocols share)."""
+    return isinstance(store, AsyncStore) and inspect.iscoroutinefunction(store.get)

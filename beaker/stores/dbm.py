@@ -1,4 +1,5 @@
-"""DBMStore: one stdlib :mod:`dbm` database per namespace, shared by the processes of a host.
+"""DBMStore (and its asyncio twin AsyncDBMStore, which runs it in a worker thread): one stdlib
+:mod:`dbm` database per namespace, shared by the processes of a host.
 
 Files under ``data_dir`` for a namespace whose name hashes (SHA-1) to ``H``::
 
@@ -16,8 +17,9 @@ Records are framed (magic ``BKd1``, length, CRC-32) around :func:`~beaker.entry.
 so a truncated or damaged value is detected as a miss rather than returned.
 
 Imports only :mod:`beaker.errors`, :mod:`beaker.entry`, :mod:`beaker.runtime`,
-:mod:`beaker.stores.base` and :mod:`beaker.stores.file` (for the directory check); must not import from ``beaker.caching``,
-``beaker.sessions`` or ``beaker.compat``.
+:mod:`beaker.stores.base`, :mod:`beaker.stores.file` (for the directory check) and the twin
+base :mod:`beaker.stores._twins`; must not import from ``beaker.caching``, ``beaker.sessions`` or
+``beaker.compat``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import attrs
 from beaker.entry import Entry, pack_entry, unpack_entry
 from beaker.errors import ComponentTypeError, DeserializationError
 from beaker.runtime import Lazy, lazy_field
+from beaker.stores._twins import ThreadTwin
 from beaker.stores.base import Versioned
 from beaker.stores.file import directory_path, prepare_directory
 
@@ -537,3 +540,24 @@ class DBMStore:
         handles = self._handles.drop()
         if handles is not None:
             handles.close_all()
+
+
+@attrs.frozen(init=False)
+class AsyncDBMStore(ThreadTwin[DBMStore]):
+    """The asyncio twin of :class:`DBMStore`: the same databases and locks, each call run in a
+    worker thread (``asyncio.to_thread``), so sync and async processes share one ``data_dir``.
+    ``AsyncDBMStore.of(store)`` is the twin of an existing :class:`DBMStore`.
+
+    Args:
+        data_dir, max_open: as :class:`DBMStore`.
+
+    Raises:
+        ComponentTypeError, ConfigError: as :class:`DBMStore`.
+    """
+
+    holds_objects: ClassVar[bool] = False
+
+    sync: DBMStore
+
+    def __init__(self, data_dir: str | os.PathLike[str], max_open: int = 64) -> None:
+        self.__attrs_init__(DBMStore(data_dir, max_open))

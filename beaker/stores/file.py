@@ -1,5 +1,5 @@
-"""FileStore: one file per entry under a directory, written atomically; shared by the
-processes of one host.
+"""FileStore (and its asyncio twin AsyncFileStore, which runs it in a worker thread): one file
+per entry under a directory, written atomically; shared by the processes of one host.
 
 Layout under ``data_dir``::
 
@@ -16,8 +16,8 @@ never read as entries.
 Also holds :func:`prepare_directory`, the ``data_dir`` / ``lock_dir`` check shared with
 :mod:`beaker.stores.dbm` and :mod:`beaker.locks.file`.
 
-Imports only :mod:`beaker.errors`, :mod:`beaker.entry` and :mod:`beaker.stores.base`; must not
-import from
+Imports only :mod:`beaker.errors`, :mod:`beaker.entry`, :mod:`beaker.stores.base` and the twin
+base :mod:`beaker.stores._twins`; must not import from
 ``beaker.caching``, ``beaker.sessions`` or ``beaker.compat``.
 """
 
@@ -38,6 +38,7 @@ import attrs
 
 from beaker.entry import Entry, pack_entry, unpack_entry
 from beaker.errors import ComponentTypeError, ConfigError, DeserializationError
+from beaker.stores._twins import ThreadTwin
 from beaker.stores.base import Versioned
 
 log = logging.getLogger("beaker.stores.file")
@@ -412,3 +413,24 @@ def _scandir(path: str) -> list[os.DirEntry[str]]:
             return list(entries)
     except (FileNotFoundError, NotADirectoryError):
         return []
+
+
+@attrs.frozen(init=False)
+class AsyncFileStore(ThreadTwin[FileStore]):
+    """The asyncio twin of :class:`FileStore`: the same directory layout and files, each call
+    run in a worker thread (``asyncio.to_thread``), so sync and async processes share one
+    ``data_dir``. ``AsyncFileStore.of(store)`` is the twin of an existing :class:`FileStore`.
+
+    Args:
+        data_dir, fsync: as :class:`FileStore`.
+
+    Raises:
+        ComponentTypeError, ConfigError: as :class:`FileStore`.
+    """
+
+    holds_objects: ClassVar[bool] = False
+
+    sync: FileStore
+
+    def __init__(self, data_dir: str | os.PathLike[str], fsync: bool = False) -> None:
+        self.__attrs_init__(FileStore(data_dir, fsync))

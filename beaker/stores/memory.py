@@ -1,4 +1,5 @@
-"""MemoryStore: entries in a dict of this process, Python objects kept by reference."""
+"""MemoryStore (and its asyncio twin AsyncMemoryStore): entries in a dict of this process,
+Python objects kept by reference."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import ClassVar
 import attrs
 
 from beaker.entry import Entry
+from beaker.stores._twins import DirectTwin
 from beaker.stores.base import Versioned
 
 
@@ -94,3 +96,26 @@ class MemoryStore:
 
     def close(self) -> None:
         """Nothing to release: entries stay until cleared."""
+
+
+@attrs.frozen(init=False)
+class AsyncMemoryStore(DirectTwin[MemoryStore]):
+    """The asyncio twin of :class:`MemoryStore`: the same dict, LRU bound and
+    by-reference values, behind coroutines that never yield (a dict operation does not block).
+
+    Args:
+        max_entries: as :class:`MemoryStore`.
+
+    ``AsyncMemoryStore.of(store)`` is the twin of an existing :class:`MemoryStore`, so a sync
+    and an async cache of one process share its entries.
+
+    Raises:
+        ValueError: ``max_entries`` is not a positive ``int``.
+    """
+
+    holds_objects: ClassVar[bool] = True
+
+    sync: MemoryStore
+
+    def __init__(self, max_entries: int | None = None) -> None:
+        self.__attrs_init__(MemoryStore(max_entries))

@@ -1,0 +1,253 @@
+"""The composed cache for asyncio: :class:`AsyncCache` and :func:`compose_async`.
+
+The asyncio front on the same core as :class:`~beaker.caching.Cache`
+(:class:`~beaker.cache_core.CacheCore`: keys, freshness, stale window, records, expiry, lock
+names, outage mode): only the I/O differs, awaited on an
+:class:`~beaker.stores.base.AsyncStore` and an :class:`~beaker.locks.base.AsyncLock`. A sync
+and an async cache on twin stores (e.g. :class:`~beaker.stores.RedisStore` and
+:class:`~beaker.stores.AsyncRedisStore` on one server) read each other's entries.
+
+This module may import stores, locks, policies and serializers; never sessions or compat.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar
+
+import attrs
+
+from beaker.cache_core import CacheCore, StoreErrorMode, attach_memo, resolve_parts
+from beaker.entry import MISSING, Entry
+from beaker.errors import ComponentTypeError, LockTimeout, StoreUnavailable
+from beaker.locks.base import AsyncLock, is_async_lock
+from beaker.locks.loop import AsyncioLock
+from beaker.policies.expiry import ExpiryPolicy
+from beaker.policies.keys import KeyStrategy
+from beaker.serializers.base import BytesCodec, Serializer
+from beaker.stores.base import AsyncStore, is_async_store
+
+P = ParamSpec("P")
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+__all__ = ["AsyncCache", "AsyncMemoized", "compose_async"]
+
+
+class AsyncMemoized(Protocol[P, R_co]):
+    """An ``async def`` function wrapped by :meth:`AsyncCache.memoize`."""
+
+    cache: AsyncCache
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R_co]: ...
+
+    async def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> None: ...
+
+    def key(self, *args: P.args, **kwargs: P.kwargs) -> str: ...
+
+
+@attrs.frozen
+class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
+    """The asyncio twin of :class:`~beaker.caching.Cache`: the same arguments, rules and
+    methods, each awaited (``await cache.get(key)``).
+
+    Build it with :func:`compose_async`; derive variants with :meth:`namespace` or
+    :meth:`evolve`. Arguments as :class:`~beaker.cache_core.CacheCore`, with an
+    :class:`~beaker.stores.base.AsyncStore` and an :class:`~beaker.locks.base.AsyncLock`
+    (default :class:`~beaker.locks.AsyncioLock`: one creator per key among the tasks of an
+    event loop).
+
+    Cancellation: a task cancelled while it waits for the dogpile lock, or while its creator
+    runs, leaves the lock free and stores nothing.
+
+    Raises:
+        ComponentTypeError: a part does not implement its protocol (a sync store or lock
+            belongs to :func:`beaker.compose`).
+        ConfigError: a number or mode is out of range.
+    """
+
+    parts: ClassVar[dict[str, tuple[Callable[[Any], bool], str]]] = {
+        "store": (is_async_store, "an AsyncStore (async get/set/delete/clear/keys)"),
+        "lock": (is_async_lock, "an AsyncLock (scope and async acquire(name))"),
+    }
+
+    @classmethod
+    def default_lock(cls) -> AsyncLock:
+        return AsyncioLock()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def _read(self, key: str) -> Entry | None:
+        try:
+            return await self._store_get(self.name, key)  # type: ignore[no-any-return]
+        except StoreUnavailable as error:
+            self._outage(error, key, "treated as a miss")
+            return None
+
+    async def get(self, key: str, default: Any = MISSING) -> Any:
+        """Return the fresh value under ``key``, or ``default`` (:data:`~beaker.MISSING`) on a
+        miss. Expired and unreadable entries are misses.
+
+        Raises:
+            StoreUnavailable: the store's server is down and ``on_store_error="raise"``.
+        """
+        if not self._plain_key and len(key) > self._key_limit:
+            key = self.key(self.name, key)
+        try:
+            entry = await self._store_get(self.name, key)
+        except StoreUnavailable as error:
+            self._outage(error, key, "treated as a miss")
+            return default
+        if entry is None:
+            return default
+        return self._accept(key, entry, default)
+
+    async def contains(self, key: str) -> bool:
+        """Whether ``key`` has a fresh value (``in`` cannot await)."""
+        return await self.get(key) is not MISSING
+
+    # -- writing ---------------------------------------------------------------------------
+
+    async def _write(self, key: str, value: Any, ttl: float | None) -> None:
+        entry = self._entry(key, value, ttl)
+        try:
+            await self.store.set(self.name, key, entry)
+        except StoreUnavailable as error:
+            self._outage(error, key, "not written")
+
+    async def set(self, key: str, value: Any, ttl: float | None = None) -> None:
+        """Store ``value`` under ``key``; arguments and errors as
+        :meth:`beaker.caching.Cache.set`."""
+        await self._write(self._store_key(key), value, ttl)
+
+    async def delete(self, key: str) -> None:
+        """Remove ``key``; a missing key is not an error."""
+        key = self._store_key(key)
+        try:
+            await self.store.delete(self.name, key)
+        except StoreUnavailable as error:
+            self._outage(error, key, "not deleted")
+
+    async def clear(self) -> None:
+        """Remove every entry of this cache's namespace (and of no other)."""
+        await self.store.clear(self.name)
+
+    # -- dogpile-protected creation -----------------------------------------------------------
+
+    async def _create(
+        self, key: str, creator: Callable[[], Awaitable[Any] | Any], ttl: float | None
+    ) -> Any:
+        value = creator()
+        if inspect.isawaitable(value):
+            value = await value
+        await self._write(key, value, ttl)
+        return value
+
+    async def get_or_create(
+        self, key: str, creator: Callable[[], Awaitable[Any] | Any], ttl: float | None = None
+    ) -> Any:
+        """Return the fresh value under ``key``, or make it with ``creator()`` and store it.
+
+        As :meth:`beaker.caching.Cache.get_or_create` (the dogpile lock, the stale window),
+        with ``creator`` an ``async def`` function (or a plain one) of no arguments.
+
+        Raises:
+            LockTimeout: ``lock_timeout`` passed while another worker was creating.
+            SerializationError: the created value cannot be encoded.
+        """
+        key = self._store_key(key)
+        value, fresh = self._judge(key, await self._read(key))
+        if fresh:
+            return value
+        try:
+            lease = await self.lock.acquire(self._lock_name(key), timeout=self._lock_wait(value))
+        except LockTimeout:
+            if value is MISSING:
+                raise
+            return value  # stale: another worker is recreating it
+        except StoreUnavailable as error:  # a distributed lock's server is down too
+            self._outage(error, key, "created without the dogpile lock")
+            return await self._create(key, creator, ttl)
+        async with lease:
+            value, fresh = self._judge(key, await self._read(key))  # made meanwhile?
+            if fresh:
+                return value
+            return await self._create(key, creator, ttl)
+
+    # -- decoration ----------------------------------------------------------------------------
+
+    def memoize(
+        self, *key_parts: Any, namespace: str | None = None, ttl: float | None = None
+    ) -> Callable[[Callable[P, Awaitable[R]]], AsyncMemoized[P, R]]:
+        """Decorate an ``async def`` function so its results are cached per call arguments,
+        under the same keys and namespace as :meth:`beaker.caching.Cache.memoize` gives a
+        function of that name and file (so sync and async twins share entries).
+
+        Returns:
+            A decorator. The wrapper is a coroutine function; it has ``await
+            invalidate(*args, **kwargs)``, ``key(*args, **kwargs)`` and ``cache``.
+
+        Raises:
+            ComponentTypeError: (from the decorator) the function is not ``async def``.
+        """
+
+        def decorate(func: Callable[P, Awaitable[R]]) -> AsyncMemoized[P, R]:
+            if not inspect.iscoroutinefunction(func):
+                raise ComponentTypeError("func", func, "an async def function")
+            cache, make_key, formats = self._memo_parts(func, key_parts, namespace)
+            get, get_or_create = cache.get, cache.get_or_create
+
+            async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+                if kwargs or len(args) >= len(formats):
+                    key = make_key(args, kwargs)
+                else:
+                    key = formats[len(args)] % args
+                value = await get(key)
+                if value is MISSING:
+                    value = await get_or_create(key, functools.partial(func, *args, **kwargs), ttl)
+                return value  # type: ignore[no-any-return]
+
+            async def invalidate(*args: P.args, **kwargs: P.kwargs) -> None:
+                await cache.delete(make_key(args, kwargs))
+
+            return attach_memo(wrapper, func, cache, make_key, invalidate)  # type: ignore[no-any-return]
+
+        return decorate
+
+
+def compose_async(
+    store: AsyncStore,
+    *,
+    lock: AsyncLock | None = None,
+    expiry: ExpiryPolicy | None = None,
+    ttl: float | None = None,
+    key: KeyStrategy | None = None,
+    serializer: Serializer | None = None,
+    signer: BytesCodec | None = None,
+    namespace: str = "default",
+    clock: Callable[[], float] = time.time,
+    lock_timeout: float | None = None,
+    stale_while_revalidate: float = 0.0,
+    on_store_error: StoreErrorMode = "raise",
+) -> AsyncCache:
+    """Build an :class:`AsyncCache` from parts: the arguments and defaults of
+    :func:`beaker.compose`, with an :class:`~beaker.stores.base.AsyncStore` and an
+    :class:`~beaker.locks.base.AsyncLock` (default :class:`~beaker.locks.AsyncioLock`).
+
+    Raises:
+        ComponentTypeError: a part does not implement its protocol.
+        ConfigError: conflicting or out-of-range options.
+    """
+    return AsyncCache(
+        store=store,
+        lock=AsyncioLock() if lock is None else lock,
+        name=namespace,
+        clock=clock,
+        lock_timeout=lock_timeout,
+        stale_while_revalidate=stale_while_revalidate,
+        on_store_error=on_store_error,
+        **resolve_parts(expiry, ttl, key, serializer, signer),
+    )
