@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return purge(args[2:])
     print(
-        "usage: python -m beaker demo [--serve] [--port N]\n"
+        "usage: python -m beaker demo [--serve] [--port N] [--asgi]\n"
         "       python -m beaker sessions purge --store SPEC [--older-than SECONDS] [--dry-run]",
         file=sys.stderr,
     )

@@ -4,7 +4,9 @@ The app memoizes a deliberately slow function (a stand-in for a database query o
 call) through a FileStore + FileLock cache in a temporary directory, and keeps file-backed
 sessions beside it. A client requests a few cached pages over HTTP and prints each request's
 latency and whether it was a hit or a miss; then, with a cookie jar like a browser's, it counts
-its visits and logs in, which moves the session to a new id while keeping its data.
+its visits and logs in, which moves the session to a new id while keeping its data. Between
+the two, an async cache memoizes a coroutine for a burst of concurrent callers (it runs once).
+With ``--asgi`` the session pages are served by the ASGI middleware under uvicorn instead.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from beaker.caching import compose
+from beaker.demo_async import asgi_sessions_app, run_async_cache, serve
 from beaker.locks.file import FileLock
 from beaker.sessions.demo_app import demo_app
 from beaker.stores.file import FileStore
@@ -143,18 +147,33 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m beaker demo", description=__doc__)
     parser.add_argument("--serve", action="store_true", help="keep serving after the demo")
     parser.add_argument("--port", type=int, default=0, help="port for --serve (default: any)")
+    parser.add_argument(
+        "--asgi",
+        action="store_true",
+        help="serve the session pages from the ASGI middleware under uvicorn (the asgi extra)",
+    )
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="beaker-demo-") as tmp:
+    status = 1
+    with tempfile.TemporaryDirectory(prefix="beaker-demo-") as tmp, ExitStack() as stack:
         site = make_site(Path(tmp))
         server: WSGIServer = make_server("127.0.0.1", args.port, site, handler_class=_QuietHandler)
         base = f"http://127.0.0.1:{server.server_port}"
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         print(f"demo app on {base} (cache in {tmp})\n")
+        sessions_base = base
         try:
-            status = _drive(base) or _drive_sessions(base)
+            if args.asgi:
+                sessions_base = stack.enter_context(serve(asgi_sessions_app()))
+            status = _drive(base) or run_async_cache()
+            if args.asgi:
+                print(f"\nsession pages on the ASGI middleware under uvicorn: {sessions_base}")
+            status = status or _drive_sessions(sessions_base)
             if args.serve:
-                print(f"\nserving {base}/?city=Paris&year=2024 and {base}/visits — Ctrl-C to stop")
+                print(
+                    f"\nserving {base}/?city=Paris&year=2024 and {sessions_base}/visits"
+                    " — Ctrl-C to stop"
+                )
                 thread.join()
         except KeyboardInterrupt:
             pass

@@ -100,9 +100,10 @@ def print_targets(
     theirs: Mapping[str, float],
     targets: Mapping[str, float],
     width: int,
+    against: str = "Beaker's",
 ) -> None:
     """Print each target ratio (ours / theirs) with ``met`` or ``MISSED``."""
-    print("\ntargets (ours / Beaker's):")
+    print(f"\ntargets (ours / {against}):")
     for workload, target in targets.items():
         ratio = ours[workload] / theirs[workload]
         verdict = "met" if ratio <= target else "MISSED"

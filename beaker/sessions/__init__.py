@@ -21,8 +21,10 @@ Quick start::
 
 The parts: :class:`Sessions` (configuration, frozen), :class:`Session` (one request's session),
 :class:`ServerSideBackend` / :class:`CookieBackend` (where data lives), :class:`CookieSettings`
-(the cookie), :class:`SessionIds` (ids), :class:`SessionMiddleware`; ``beaker.sessions.purge``
-removes expired server-side sessions.
+(the cookie), :class:`SessionIds` (ids), :class:`SessionMiddleware` (WSGI);
+:mod:`beaker.sessions.asgi` has the ASGI middleware (Starlette's and FastAPI's
+``request.session``) and :mod:`beaker.sessions.flask` Flask's session interface, both on the
+same engine; ``beaker.sessions.purge`` removes expired server-side sessions.
 
 Must not import from ``beaker.caching`` or ``beaker.compat``.
 """

@@ -9,8 +9,9 @@ Routes (every response is JSON):
 * ``GET /whoami`` — ``{"user": NAME or null, "visits": n}``; reads without writing.
 * ``GET /logout`` — deletes the session and expires the cookie: ``{"user": null}``.
 
-Build it with :func:`make_app` around any :class:`~beaker.sessions.factory.Sessions`, or with
-:func:`demo_app` for a file-backed (or cookie-only) default.
+Build it with :func:`make_app` (WSGI) or :func:`make_asgi_app` (ASGI) around any
+:class:`~beaker.sessions.factory.Sessions`, or with :func:`demo_app` for a file-backed (or
+cookie-only) default; :func:`handle` holds the routes both share.
 
 Must not import from ``beaker.caching`` or ``beaker.compat``.
 """
@@ -20,52 +21,45 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from typing import Any
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from beaker.sessions.factory import Sessions, cookie_only, server_side
 from beaker.sessions.middleware import SessionMiddleware, StartResponse, WSGIApp
+from beaker.sessions.model import Session
+
+if TYPE_CHECKING:
+    from beaker.sessions.asgi import ASGIApp, Receive, Scope, Send
 
 _USER = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 
 
-def _respond(start_response: StartResponse, status: str, body: Any) -> Iterable[bytes]:
-    data = json.dumps(body).encode()
-    start_response(
-        status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
-    )
-    return [data]
-
-
-def _app(environ: dict[str, Any], start_response: StartResponse, key: str) -> Iterable[bytes]:
-    path = environ.get("PATH_INFO", "")
+def handle(session: Session, path: str, query: str) -> tuple[int, Any]:
+    """The demo's routes, the same for every front: ``(HTTP status, JSON body)`` for a request
+    to ``path`` with ``query`` (the raw query string) on ``session``."""
     if path == "/visits":
-        session = environ[key]
         session["visits"] = session.get("visits", 0) + 1
         session.save()
-        return _respond(start_response, "200 OK", {"visits": session["visits"]})
+        return 200, {"visits": session["visits"]}
     if path == "/login":
-        users = parse_qs(environ.get("QUERY_STRING", "")).get("user", [])
+        users = parse_qs(query).get("user", [])
         if len(users) != 1 or not _USER.fullmatch(users[0]):
-            return _respond(start_response, "400 Bad Request", {"error": "?user=NAME needed"})
-        session = environ[key]
+            return 400, {"error": "?user=NAME needed"}
         session.regenerate_id()
         session["user"] = users[0]
         session.save()
-        return _respond(
-            start_response, "200 OK", {"user": users[0], "visits": session.get("visits", 0)}
-        )
+        return 200, {"user": users[0], "visits": session.get("visits", 0)}
     if path == "/whoami":
-        session = environ[key]
-        return _respond(
-            start_response,
-            "200 OK",
-            {"user": session.get("user"), "visits": session.get("visits", 0)},
-        )
+        return 200, {"user": session.get("user"), "visits": session.get("visits", 0)}
     if path == "/logout":
-        environ[key].delete()
-        return _respond(start_response, "200 OK", {"user": None})
-    return _respond(start_response, "404 Not Found", {"error": f"no route {path}"})
+        session.delete()
+        return 200, {"user": None}
+    return 404, {"error": f"no route {path}"}
+
+
+def _json(body: Any) -> bytes:
+    return json.dumps(body).encode()
 
 
 def make_app(sessions: Sessions) -> WSGIApp:
@@ -73,9 +67,35 @@ def make_app(sessions: Sessions) -> WSGIApp:
     key = sessions.environ_key
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        return _app(environ, start_response, key)
+        status, body = handle(
+            environ[key], environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")
+        )
+        data = _json(body)
+        start_response(
+            f"{status} {HTTPStatus(status).phrase}",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
+        )
+        return [data]
 
     return SessionMiddleware(app, sessions)
+
+
+def make_asgi_app(sessions: Sessions) -> ASGIApp:
+    """The demo as a pure ASGI application wrapped in the ASGI
+    :class:`~beaker.sessions.asgi.SessionMiddleware` using ``sessions`` (on an async store,
+    or cookie-only)."""
+    from beaker.sessions.asgi import SessionMiddleware as ASGISessionMiddleware
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        status, body = handle(
+            scope["session"], scope["path"], scope.get("query_string", b"").decode("latin-1")
+        )
+        data = _json(body)
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(data))]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": data})
+
+    return ASGISessionMiddleware(app, sessions)
 
 
 def demo_app(

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from beaker.errors import ComponentTypeError, ConfigError
-from beaker.locks.base import Lock
+from beaker.locks.base import AsyncLock, Lock
 from beaker.serializers.base import BytesCodec, Serializer
 from beaker.sessions.cookies import CookieSettings
 from beaker.sessions.ids import SessionIds
@@ -27,7 +27,7 @@ from beaker.sessions.store import (
     SessionRecord,
     check_backend,
 )
-from beaker.stores.base import Store
+from beaker.stores.base import AsyncStore, Store
 
 
 def _seconds(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -165,7 +165,10 @@ class Sessions:
         Raises:
             DeserializationError: the record is corrupt and ``invalidate_corrupt`` is false.
             LockTimeout: with ``lock_requests``, the session's lock was not free in time.
+            ConfigError: the sessions live in an AsyncStore.
         """
+        if self.asynchronous:
+            raise ConfigError("backend.store", self.backend, "a sync Store for get_by_id")
         if not self.backend.server_side or not self.backend.ids.is_valid(session_id):
             return None
         session = Session(self, None)
@@ -193,9 +196,9 @@ class Sessions:
 
 
 def server_side(
-    store: Store,
+    store: Store | AsyncStore,
     *,
-    lock: Lock | None = None,
+    lock: Lock | AsyncLock | None = None,
     secret: str | bytes | Sequence[str | bytes] | BytesCodec | None = None,
     serializer: Serializer | None = None,
     namespace: str = DEFAULT_NAMESPACE,
@@ -205,8 +208,9 @@ def server_side(
     """Sessions kept in ``store``, the cookie carrying only the (optionally signed) id.
 
     Args:
-        store: any Store.
-        lock: defaults to ``ThreadLock()``.
+        store: any Store, or an AsyncStore for the ASGI middleware
+            (:mod:`beaker.sessions.asgi`).
+        lock: defaults to ``ThreadLock()`` (``AsyncioLock()`` for an AsyncStore).
         secret: keys signing the id cookie (see :class:`ServerSideBackend`).
         serializer: defaults to ``PickleSerializer()``.
         namespace: the store namespace.

@@ -158,10 +158,7 @@ class BeakerSessionInterface(SessionInterface):
         if beaker.loaded:
             beaker.cookie_expires = None if session.permanent else True
             if session.modified:
-                if len(beaker):
-                    beaker.save()
-                elif not beaker.is_new:
-                    beaker.delete()
+                beaker.save_or_delete()
         cookie = beaker.finish()
         if cookie is not None:
             response.headers.add("Set-Cookie", cookie)

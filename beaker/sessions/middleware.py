@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from beaker.errors import ComponentTypeError
+from beaker.errors import ComponentTypeError, ConfigError
 from beaker.sessions.factory import Sessions
 from beaker.sessions.model import Session
 
@@ -33,15 +33,24 @@ def _sessions(instance: Any, attribute: attrs.Attribute[Any], value: object) -> 
         raise ComponentTypeError(attribute.name, value, "a beaker.sessions.Sessions")
 
 
+def vary_with_cookie(vary: str) -> str | None:
+    """The ``Vary`` header value ``vary`` with ``Cookie`` appended, or ``None`` when it already
+    names ``Cookie`` or ``*``."""
+    fields = [field.strip().lower() for field in vary.split(",")]
+    if "cookie" in fields or "*" in fields:
+        return None
+    return f"{vary}, Cookie"
+
+
 def add_vary_cookie(headers: Headers) -> None:
     """Add ``Cookie`` to the ``Vary`` header in ``headers`` (a WSGI header list, changed in
-    place): appended to an existing ``Vary`` unless it already names ``Cookie`` or ``*``, else
-    a new ``Vary: Cookie`` header. Used by this middleware and the compat one."""
+    place): appended to an existing ``Vary`` (:func:`vary_with_cookie`), else a new
+    ``Vary: Cookie`` header. Used by this middleware and the compat one."""
     for index, (name, value) in enumerate(headers):
         if name.lower() == "vary":
-            fields = [field.strip().lower() for field in value.split(",")]
-            if "cookie" not in fields and "*" not in fields:
-                headers[index] = (name, f"{value}, Cookie")
+            vary = vary_with_cookie(value)
+            if vary is not None:
+                headers[index] = (name, vary)
             return
     headers.append(("Vary", "Cookie"))
 
@@ -68,10 +77,19 @@ class SessionMiddleware:
 
     Raises:
         ComponentTypeError: ``app`` is not callable or ``sessions`` not a ``Sessions``.
+        ConfigError: ``sessions`` keeps its records in an async store.
     """
 
     app: WSGIApp = attrs.field(validator=_app)
     sessions: Sessions = attrs.field(validator=_sessions)
+
+    def __attrs_post_init__(self) -> None:
+        if self.sessions.asynchronous:
+            raise ConfigError(
+                "sessions",
+                self.sessions,
+                "sessions on a sync Store (use beaker.sessions.asgi for an AsyncStore)",
+            )
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         session = self.sessions.open(environ.get("HTTP_COOKIE"))

@@ -26,7 +26,7 @@ from beaker.sessions.cookies import (
     check_path,
     session_candidates,
 )
-from beaker.sessions.store import Loaded, SessionRecord
+from beaker.sessions.store import Loaded, SessionBackend, SessionRecord
 
 if TYPE_CHECKING:
     from beaker.sessions.factory import Sessions
@@ -78,6 +78,7 @@ class Session(MutableMapping[str, Any]):
 
     __slots__ = (
         "_accessed",
+        "_backend",
         "_base",
         "_base_version",
         "_cookie_header",
@@ -106,6 +107,7 @@ class Session(MutableMapping[str, Any]):
     )
 
     _accessed: float
+    _backend: SessionBackend
     _base: SessionRecord | None
     _base_version: object
     _cookie_header: str | None
@@ -132,13 +134,21 @@ class Session(MutableMapping[str, Any]):
     _touched: set[str]
     _version: int
 
-    def __init__(self, sessions: Sessions, cookie_header: str | None) -> None:
+    def __init__(
+        self,
+        sessions: Sessions,
+        cookie_header: str | None,
+        backend: SessionBackend | None = None,
+    ) -> None:
         """Args:
         sessions: the configuration this session follows.
         cookie_header: the request's ``Cookie`` header (``None`` if absent); parsed only
             when the session is first touched.
+        backend: where this session reads and writes (default ``sessions.backend``); the
+            ASGI middleware passes one holding the request's awaited I/O.
         """
         self._sessions = sessions
+        self._backend = sessions.backend if backend is None else backend
         self._cookie_header = cookie_header
         self._loaded = False
         self._finished = False
@@ -156,7 +166,7 @@ class Session(MutableMapping[str, Any]):
         if self._finished:
             raise SessionError("this request's session is finished; it can no longer be used")
         sessions = self._sessions
-        backend = sessions.backend
+        backend = self._backend
         now = sessions.clock()
         self._domain = None
         self._path = None
@@ -218,7 +228,7 @@ class Session(MutableMapping[str, Any]):
             return None
 
     def _start(self, now: float) -> None:
-        self._id = self._sessions.backend.ids.new()
+        self._id = self._backend.ids.new()
         self._created = now
         self._accessed = now
         self._last_accessed = None
@@ -227,7 +237,7 @@ class Session(MutableMapping[str, Any]):
 
     def _acquire(self, session_id: str) -> None:
         if self._lease is None:
-            self._lease = self._sessions.backend.acquire(session_id, self._sessions.lock_timeout)
+            self._lease = self._backend.acquire(session_id, self._sessions.lock_timeout)
 
     def _release(self) -> None:
         lease, self._lease = self._lease, None
@@ -322,6 +332,13 @@ class Session(MutableMapping[str, Any]):
         """Whether :meth:`save` was called and the write is still pending."""
         return self._loaded and self._save
 
+    @property
+    def changed(self) -> bool:
+        """Whether this request changed the session through this object: a key set or
+        deleted, ``clear()``, a new id, or a cookie attribute (never loads it). In-place
+        changes to a stored value are not seen."""
+        return self._loaded and self._version != 0
+
     # -------------------------------------------------------------- dict interface
 
     def __getitem__(self, key: str) -> Any:
@@ -387,10 +404,24 @@ class Session(MutableMapping[str, Any]):
         """
         self._ready()
         self._save = True
-        if not self._sessions.backend.server_side:  # encoding only: check the size now
+        if not self._backend.server_side:  # encoding only: check the size now
             header = self._cookie_for(self._write_record(self._sessions.clock(), full=True))
             assert header is not None  # encoding a cookie always gives one
             self._sealed = (self._version, header)
+
+    def save_or_delete(self) -> None:
+        """Save the session, or :meth:`delete` it if it is empty and was stored: what
+        frameworks whose sessions save themselves do with a changed session (Flask's and
+        Starlette's own remove an emptied session's cookie).
+
+        Raises:
+            CookieTooLarge: cookie-only session, the cookie would exceed its size limit.
+            SerializationError: the data cannot be encoded by the configured serializer.
+        """
+        if self._ready():
+            self.save()
+        elif not self._is_new:
+            self.delete()
 
     def persist(self) -> str | None:
         """Write the session now (not waiting for the end of the request); the cookie is sent
@@ -419,7 +450,7 @@ class Session(MutableMapping[str, Any]):
         record is removed and the new one saved at the end of the request."""
         self._ready()
         self._retired.append(self._id)
-        self._id = self._sessions.backend.ids.new()
+        self._id = self._backend.ids.new()
         self._save = True
         self._version += 1
 
@@ -447,7 +478,7 @@ class Session(MutableMapping[str, Any]):
         if original is None:
             self._data = {}
         else:
-            self._data = self._sessions.backend.serializer.loads(original.payload)
+            self._data = self._backend.serializer.loads(original.payload)
         self._touched = set()
         self._version += 1
 
@@ -477,7 +508,7 @@ class Session(MutableMapping[str, Any]):
         """The record to write: the current data (``full``) or the data as loaded, with this
         request's access time."""
         if full:
-            payload = self._sessions.backend.serializer.dumps(self._data)
+            payload = self._backend.serializer.dumps(self._data)
         else:
             assert self._original is not None
             payload = self._original.payload
@@ -495,7 +526,7 @@ class Session(MutableMapping[str, Any]):
         write is tried again.
         """
         sessions = self._sessions
-        backend = sessions.backend
+        backend = self._backend
         base = self._base
         if not backend.server_side or base is None or base.id != self._id:
             # Cookie-only, a new session or a new id: no other request can have written it.
@@ -537,7 +568,7 @@ class Session(MutableMapping[str, Any]):
     def _merge_into(self, newer: Loaded) -> None:
         """Replay this request's changes onto ``newer`` (stored since this request read)."""
         assert self._base is not None
-        before = self._sessions.backend.serializer.loads(self._base.payload)
+        before = self._backend.serializer.loads(self._base.payload)
         merged, both = merge(changes(before, self._data, self._touched), before, newer.data)
         for key in both:
             log.debug(
@@ -561,7 +592,7 @@ class Session(MutableMapping[str, Any]):
         )
 
     def _drop_retired(self) -> None:
-        backend = self._sessions.backend
+        backend = self._backend
         while self._retired:
             backend.remove(self._retired.pop())
 

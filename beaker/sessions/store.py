@@ -34,7 +34,8 @@ import attrs
 
 from beaker.entry import Entry
 from beaker.errors import ComponentTypeError, ConfigError, DeserializationError
-from beaker.locks.base import Lease, Lock
+from beaker.locks.base import AsyncLock, Lease, Lock, is_async_lock
+from beaker.locks.loop import AsyncioLock
 from beaker.locks.null import NullLock
 from beaker.locks.thread import ThreadLock
 from beaker.serializers.base import BytesCodec, Serializer
@@ -43,7 +44,7 @@ from beaker.serializers.pickle import PickleSerializer
 from beaker.serializers.signing import HMACSigner
 from beaker.sessions.cookies import decode_value, encode_value
 from beaker.sessions.ids import SessionIds
-from beaker.stores.base import Store, VersionedStore
+from beaker.stores.base import AsyncStore, Store, VersionedStore, is_async_store
 
 log = logging.getLogger("beaker.sessions")
 
@@ -189,13 +190,24 @@ class SessionBackend(Protocol):
 
 
 def _store(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, Store):
-        raise ComponentTypeError(attribute.name, value, "a beaker Store")
+    if not isinstance(value, (Store, AsyncStore)):
+        raise ComponentTypeError(attribute.name, value, "a beaker Store or AsyncStore")
 
 
 def _lock(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, Lock):
-        raise ComponentTypeError(attribute.name, value, "a beaker Lock")
+    if not isinstance(value, (Lock, AsyncLock)):
+        raise ComponentTypeError(attribute.name, value, "a beaker Lock or AsyncLock")
+    if is_async_lock(value) != is_async_store(instance.store):
+        wanted = (
+            "an AsyncLock for an AsyncStore"
+            if is_async_store(instance.store)
+            else "a sync Lock for a sync Store"
+        )
+        raise ConfigError(attribute.name, value, wanted)
+
+
+def _default_lock(instance: Any) -> Lock | AsyncLock:
+    return AsyncioLock() if is_async_store(instance.store) else ThreadLock()
 
 
 def _serializer(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -231,7 +243,8 @@ def _secret(value: Any) -> BytesCodec | None:
 
 @attrs.frozen
 class ServerSideBackend:
-    """Sessions kept in a :class:`~beaker.stores.base.Store`; the cookie holds the id.
+    """Sessions kept in a :class:`~beaker.stores.base.Store` (or, for the ASGI front, an
+    :class:`~beaker.stores.base.AsyncStore`); the cookie holds the id.
 
     Only ids this backend could have issued are looked up: the value must have the exact
     shape of a :class:`SessionIds` id (and verify under ``secret`` when one is set), so no
@@ -242,10 +255,13 @@ class ServerSideBackend:
 
     Args:
         store: any Store (``MemoryStore()``, ``FileStore(data_dir)``, ``DBMStore(data_dir)``,
-            ``RedisStore(url=...)`` …).
+            ``RedisStore(url=...)`` …), or any AsyncStore (``AsyncMemoryStore()``,
+            ``AsyncFileStore(data_dir)`` …) for :mod:`beaker.sessions.asgi`; a sync and an
+            async twin on one server read each other's sessions.
         lock: the Lock used by ``Session.lock()`` and whole-request locking (default
             ``ThreadLock()``; use ``FileLock(lock_dir)`` or a store-native lock when several
-            processes serve the same sessions).
+            processes serve the same sessions); for an AsyncStore, an AsyncLock (default
+            ``AsyncioLock()``; ``AsyncFileLock(lock_dir)`` across processes).
         serializer: encodes the data dict (default ``PickleSerializer()``: the bytes are
             written and read by the server only). Use ``JSONSerializer()`` to keep data
             portable.
@@ -257,12 +273,15 @@ class ServerSideBackend:
 
     Raises:
         ComponentTypeError: an argument of the wrong kind.
+        ConfigError: an async lock for a sync store, or the other way round.
     """
 
     server_side: ClassVar[bool] = True
 
-    store: Store = attrs.field(validator=_store)
-    lock: Lock = attrs.field(factory=ThreadLock, validator=_lock)
+    store: Store | AsyncStore = attrs.field(validator=_store)
+    lock: Lock | AsyncLock = attrs.field(
+        default=attrs.Factory(_default_lock, takes_self=True), validator=_lock
+    )
     serializer: Serializer = attrs.field(factory=PickleSerializer, validator=_serializer)
     namespace: str = attrs.field(default=DEFAULT_NAMESPACE, validator=_namespace)
     secret: BytesCodec | None = attrs.field(default=None, converter=_secret, repr=False)
@@ -274,8 +293,8 @@ class ServerSideBackend:
 
     @property
     def asynchronous(self) -> bool:
-        """Whether :attr:`store` is an async store (``await``-ed by the ASGI front)."""
-        return not isinstance(self.store, Store)
+        """Whether :attr:`store` is an AsyncStore (so only the ASGI front can use it)."""
+        return is_async_store(self.store)
 
     def session_id(self, cookie_value: str) -> str | None:
         """The id a cookie value carries, if it verifies and is well-formed; else ``None``."""
@@ -298,12 +317,7 @@ class ServerSideBackend:
     def read(
         self, cookie_value: str, before_load: Callable[[str], object] | None = None
     ) -> Loaded | None:
-        session_id = self.session_id(cookie_value)
-        if session_id is None:
-            return None
-        if before_load is not None:
-            before_load(session_id)
-        return self.read_id(session_id)
+        return read_cookie(self, self.read_id, cookie_value, before_load)
 
     def read_id(self, session_id: str) -> Loaded | None:
         """Read a session by id (the id must already be trusted: issued by this server), with
@@ -317,7 +331,46 @@ class ServerSideBackend:
                 self.namespace, session_id
             )
         else:
-            entry, version = self.store.get(self.namespace, session_id), None
+            entry, version = self._store.get(self.namespace, session_id), None
+        return self.decode(session_id, entry, version)
+
+    def write(self, record: SessionRecord, expires_at: float | None, now: float) -> str:
+        self._store.set(self.namespace, record.id, self.entry_for(record, expires_at, now))
+        return self.cookie_value(record.id)
+
+    def write_if(
+        self, record: SessionRecord, expires_at: float | None, now: float, version: object
+    ) -> str | None:
+        if not self._versioned:
+            return self.write(record, expires_at, now)
+        entry = self.entry_for(record, expires_at, now)
+        store = cast(VersionedStore, self.store)
+        if not store.compare_and_set(self.namespace, record.id, entry, version):
+            return None
+        return self.cookie_value(record.id)
+
+    def remove(self, session_id: str) -> None:
+        self._store.delete(self.namespace, session_id)
+
+    def acquire(self, session_id: str, timeout: float | None) -> Lease:
+        return cast(Lock, self.lock).acquire(self.lock_name(session_id), timeout)
+
+    @property
+    def _store(self) -> Store:
+        # The sync methods run for sync stores only: the fronts refuse an AsyncStore.
+        return cast(Store, self.store)
+
+    # The decisions both fronts share; the sync methods above and the ASGI front add the I/O.
+
+    def decode(
+        self, session_id: str, entry: Entry | None, version: object = None
+    ) -> Loaded | None:
+        """The session in ``entry`` (stored at ``version``), as stored under the trusted
+        ``session_id``; ``None`` if there is no entry.
+
+        Raises:
+            DeserializationError: the record is corrupt or names another id.
+        """
         if entry is None:
             log.debug("session %s… not found", session_id[:8])
             return None
@@ -326,31 +379,37 @@ class ServerSideBackend:
             raise DeserializationError("stored session record names a different id")
         return Loaded(record, _decode_data(self.serializer, record.payload), version)
 
-    def write(self, record: SessionRecord, expires_at: float | None, now: float) -> str:
-        self.store.set(self.namespace, record.id, Entry(pack_record(record), now, expires_at))
-        return self._cookie_value(record.id)
+    def entry_for(self, record: SessionRecord, expires_at: float | None, now: float) -> Entry:
+        """The store entry holding ``record`` (written at ``now``, expiring at
+        ``expires_at``, seconds since the epoch or ``None``)."""
+        return Entry(pack_record(record), now, expires_at)
 
-    def write_if(
-        self, record: SessionRecord, expires_at: float | None, now: float, version: object
-    ) -> str | None:
-        if not self._versioned:
-            return self.write(record, expires_at, now)
-        entry = Entry(pack_record(record), now, expires_at)
-        store = cast(VersionedStore, self.store)
-        if not store.compare_and_set(self.namespace, record.id, entry, version):
-            return None
-        return self._cookie_value(record.id)
-
-    def _cookie_value(self, session_id: str) -> str:
+    def cookie_value(self, session_id: str) -> str:
+        """The cookie value naming a session: its id, signed when a ``secret`` is set."""
         if self.secret is None:
             return session_id
         return encode_value(self.secret.encode(session_id.encode("ascii")))
 
-    def remove(self, session_id: str) -> None:
-        self.store.delete(self.namespace, session_id)
+    def lock_name(self, session_id: str) -> str:
+        """The name under which a session's lock is taken."""
+        return f"{self.namespace}:{session_id}"
 
-    def acquire(self, session_id: str, timeout: float | None) -> Lease:
-        return self.lock.acquire(f"{self.namespace}:{session_id}", timeout)
+
+def read_cookie(
+    backend: ServerSideBackend,
+    read_id: Callable[[str], Loaded | None],
+    cookie_value: str,
+    before_load: Callable[[str], object] | None,
+) -> Loaded | None:
+    """A server-side :meth:`SessionBackend.read`: the id ``cookie_value`` carries
+    (:meth:`ServerSideBackend.session_id`; ``None`` if it carries none), ``before_load(id)``,
+    then ``read_id(id)`` — the backend's own, or the ASGI front's over what it loaded."""
+    session_id = backend.session_id(cookie_value)
+    if session_id is None:
+        return None
+    if before_load is not None:
+        before_load(session_id)
+    return read_id(session_id)
 
 
 def _codec_from(value: Any) -> BytesCodec:
