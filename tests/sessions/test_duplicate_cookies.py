@@ -32,7 +32,7 @@ def user_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Ite
     return [str(session.get("user")).encode()]
 
 
-@pytest.fixture(params=["native"])  # "compat" joins once compat is an adapter of this engine
+@pytest.fixture(params=["native", "compat"])
 def app(request: pytest.FixtureRequest, tmp_path: Path) -> webtest.TestApp:
     if request.param == "native":
         wrapped: Any = SessionMiddleware(user_app, server_side(FileStore(tmp_path / "s")))
