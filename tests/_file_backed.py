@@ -6,11 +6,14 @@ entry builder, a conformance machine on a temporary directory, and the checks th
 
 from __future__ import annotations
 
+import os
 import pathlib
 import shutil
+import socket
 import tempfile
 import threading
 from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 from hypothesis import given
@@ -20,6 +23,8 @@ from beaker.entry import Entry
 from beaker.errors import ComponentTypeError, ConfigError
 from beaker.stores.base import Store
 from beaker.testing import StoreMachine
+
+T = TypeVar("T")
 
 # Any Python str, lone surrogates included.
 ANY_TEXT = st.text(st.one_of(st.characters(), st.characters(categories=["Cs"])), max_size=30)
@@ -135,3 +140,55 @@ def check_wrong_type(make: Callable[[object], object], bad: object, argument: st
     with pytest.raises(ComponentTypeError) as info:
         make(bad)
     assert info.value.argument == argument, f"{info.value!r} does not name {argument!r}"
+
+
+STRAY_KINDS = ("fifo", "symlink", "directory", "socket")
+
+
+def make_stray(path: pathlib.Path, kind: str) -> None:
+    """Put a node of ``kind`` (``"fifo"``, ``"symlink"``, ``"directory"``, ``"socket"`` or
+    ``"file"``) at ``path``, replacing what is there; the symlink points at a regular file
+    holding ``b"bait"``, so following it would be noticed."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "symlink":
+        bait = path.with_name(path.name + ".bait")
+        bait.write_bytes(b"bait")
+        path.symlink_to(bait)
+    elif kind == "directory":
+        path.mkdir()
+        (path / "inside").write_bytes(b"x")
+    elif kind == "socket":
+        short = tempfile.mkdtemp()  # socket paths must be short: bind there, then move it
+        with socket.socket(socket.AF_UNIX) as server:
+            server.bind(os.path.join(short, "s"))
+        os.rename(os.path.join(short, "s"), path)
+        os.rmdir(short)
+    else:
+        path.write_bytes(b"a regular file, not ours")
+
+
+def finishes(action: Callable[[], T]) -> T:
+    """Run ``action`` in a daemon thread and return its result; fail (instead of hanging the
+    test run) if it is still blocked after a minute: a liveness guard, not a speed check."""
+    results: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(action())
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            errors.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "blocked: the call hangs on what it found on disk"
+    if errors:
+        raise errors[0]
+    return results[0]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import hashlib
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -22,7 +23,9 @@ import attrs
 from beaker.errors import LockError, LockTimeout
 from beaker.locks.base import AsyncLease, AsyncLeaseBase, LeaseBase, Scope
 from beaker.locks.loop import AsyncioLock
-from beaker.stores.file import directory_path, prepare_directory
+from beaker.stores.file import directory_path, open_regular, prepare_directory, remove_node
+
+log = logging.getLogger("beaker.locks.file")
 
 _FIRST_PAUSE: Final = 0.001  # seconds between tries when polling, doubled up to _LAST_PAUSE
 _LAST_PAUSE: Final = 0.05
@@ -112,9 +115,13 @@ class FileLock:
         (``blocking`` waits in ``flock`` instead)."""
         while True:
             try:
-                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+                fd = open_regular(path, os.O_RDWR | os.O_CREAT)
             except (FileNotFoundError, NotADirectoryError):
                 os.makedirs(self.lock_dir, exist_ok=True)  # removed under us: recreate
+                continue
+            if fd is None:  # a symlink, FIFO, directory or socket, never followed or waited on
+                log.warning("replacing %s, not a regular file, by a lock file", path)
+                remove_node(path)
                 continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)

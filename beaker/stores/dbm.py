@@ -30,6 +30,7 @@ import hashlib
 import importlib
 import logging
 import os
+import stat
 import struct
 import threading
 import zlib
@@ -44,7 +45,7 @@ from beaker.errors import ComponentTypeError, DeserializationError
 from beaker.runtime import Lazy, lazy_field
 from beaker.stores._twins import ThreadTwin
 from beaker.stores.base import Versioned
-from beaker.stores.file import directory_path, prepare_directory
+from beaker.stores.file import directory_path, open_regular, prepare_directory, remove_node
 
 log = logging.getLogger("beaker.stores.dbm")
 
@@ -102,6 +103,14 @@ def _open_existing(base: str, readonly: bool, kind: str | None = None) -> Any:
     Raises:
         _CorruptDatabase: files are there but unrecognised or unreadable.
     """
+    for suffix in _ALL_SUFFIXES:
+        # The dbm modules follow links and block on a FIFO: look before they open anything.
+        try:
+            mode = os.lstat(base + suffix).st_mode
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(mode):
+            raise _CorruptDatabase(f"{base + suffix} is not a regular file")
     if kind is None:
         kind = dbm.whichdb(base)
     if kind is None:
@@ -170,13 +179,20 @@ class _Namespace:
         path = self.base + ".lock"
         while True:
             if self.lock_fd is None:
-                flags = os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if exclusive else 0)
+                flags = os.O_RDWR | (os.O_CREAT if exclusive else 0)
                 try:
-                    fd = os.open(path, flags, 0o666)
+                    fd = open_regular(path, flags)
                 except (FileNotFoundError, NotADirectoryError):
                     if not exclusive:
                         return False
                     os.makedirs(os.path.dirname(path), exist_ok=True)
+                    continue
+                if fd is None:
+                    if not exclusive:
+                        log.warning("%s is not a regular file: empty until the next write", path)
+                        return False
+                    log.warning("replacing %s, not a regular file, by a lock file", path)
+                    remove_node(path)
                     continue
                 info = os.fstat(fd)
                 self.lock_fd, self.lock_id = fd, (info.st_dev, info.st_ino)
@@ -280,10 +296,7 @@ class _Namespace:
     def remove_files(self) -> None:
         self.kind = None
         for suffix in _ALL_SUFFIXES:
-            try:
-                os.unlink(self.base + suffix)
-            except FileNotFoundError:
-                pass
+            remove_node(self.base + suffix)
 
     def close_db(self) -> None:
         db, self.db, self.signature = self.db, None, None

@@ -13,8 +13,9 @@ directory and renamed over the old one, so a reader sees the old entry or the ne
 a mix; temporary names never look like entry names, so a crashed writer's leftovers are
 never read as entries.
 
-Also holds :func:`prepare_directory`, the ``data_dir`` / ``lock_dir`` check shared with
-:mod:`beaker.stores.dbm` and :mod:`beaker.locks.file`.
+Also holds :func:`prepare_directory`, the ``data_dir`` / ``lock_dir`` check, and
+:func:`open_regular` / :func:`remove_node`, how every file-backed part meets what it finds on
+disk, shared with :mod:`beaker.stores.dbm` and :mod:`beaker.locks.file`.
 
 Imports only :mod:`beaker.errors`, :mod:`beaker.entry`, :mod:`beaker.stores.base` and the twin
 base :mod:`beaker.stores._twins`; must not import from
@@ -24,11 +25,13 @@ base :mod:`beaker.stores._twins`; must not import from
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import logging
 import os
 import shutil
+import stat
 import struct
 import zlib
 from collections.abc import Iterator
@@ -112,6 +115,57 @@ def prepare_directory(option: str, path: str) -> None:
         ) from exc
 
 
+# open() fails with these where a symlink (O_NOFOLLOW), a directory or a socket stands.
+_STRAY_ERRNOS: Final = frozenset((errno.ELOOP, errno.EISDIR, errno.ENXIO, errno.EOPNOTSUPP))
+
+
+def open_regular(path: str, flags: int, mode: int = 0o666) -> int | None:
+    """Open ``path`` only if it is a regular file: never following a symlink at ``path``
+    (``O_NOFOLLOW``), never blocking on a FIFO (``O_NONBLOCK``), checked with ``fstat`` after
+    opening. Returns the descriptor (close-on-exec), or ``None`` when something else stands
+    there (a symlink, FIFO, directory, socket or device): a stray node, not ours.
+
+    Args:
+        path: the file.
+        flags: ``os.open`` flags (``os.O_RDONLY``, ``os.O_RDWR | os.O_CREAT`` ...).
+        mode: permission bits for a file created with ``O_CREAT``.
+
+    Raises:
+        OSError: any other failure (``FileNotFoundError`` and ``NotADirectoryError`` for a
+            missing file or a non-directory above it, permissions, ...).
+    """
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, mode)
+    except OSError as exc:
+        if exc.errno in _STRAY_ERRNOS:
+            return None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return fd
+
+
+def is_directory(path: str) -> bool:
+    """Whether ``path`` is a real directory (a symlink to one is not)."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+
+
+def remove_node(path: str) -> None:
+    """Remove whatever stands at ``path`` (file, symlink, FIFO, socket, or a directory tree);
+    nothing there is not an error."""
+    if is_directory(path):
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    try:
+        os.unlink(path)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        pass  # gone already, or replaced by a directory meanwhile
+
+
 def _frame(key: bytes, record: bytes) -> bytes:
     body = key + record
     return _HEADER.pack(_MAGIC, len(key), len(body), zlib.crc32(body)) + body
@@ -136,9 +190,12 @@ def _unframe(data: bytes) -> tuple[bytes, bytes]:
     return body[:key_len], body[key_len:]
 
 
-def _read_file(path: str) -> bytes:
-    """The whole file, with plain system calls (a buffered ``open()`` costs twice as much)."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+def _read_file(path: str) -> bytes | None:
+    """The whole file, with plain system calls (a buffered ``open()`` costs twice as much);
+    ``None`` when something other than a regular file stands at ``path``."""
+    fd = open_regular(path, os.O_RDONLY)
+    if fd is None:
+        return None
     try:
         data = os.read(fd, _READ_CHUNK)
         if len(data) < _READ_CHUNK:
@@ -219,7 +276,8 @@ class FileStore:
     # -- Store protocol -----------------------------------------------------------------------
 
     def get(self, namespace: str, key: str) -> Entry | None:
-        """Read the entry's file; missing directories or file are a miss."""
+        """Read the entry's file; missing directories or file are a miss, and so (with a
+        warning) is anything else where the file or its directories belong."""
         path = self._entry_path(namespace, key)
         data = self._raw(path)
         return None if data is None else self._decode(path, key, data)
@@ -227,12 +285,15 @@ class FileStore:
     def _raw(self, path: str) -> bytes | None:
         """The entry file's bytes; ``None`` when missing or unreadable (logged)."""
         try:
-            return _read_file(path)
-        except (FileNotFoundError, NotADirectoryError):
+            data = _read_file(path)
+        except FileNotFoundError:
             return None
-        except OSError as exc:
-            log.warning("cannot read cache file %s (%s): treated as a miss", path, exc)
+        except OSError as exc:  # NotADirectoryError: a file where a directory of ours belongs
+            log.warning("cannot read cache file %s (%s): a miss until the next write", path, exc)
             return None
+        if data is None:
+            log.warning("%s is not a regular file: a miss until the next write", path)
+        return data
 
     def _decode(self, path: str, key: str, data: bytes) -> Entry | None:
         try:
@@ -277,10 +338,11 @@ class FileStore:
                 _unlink_quietly(temp)
                 continue
             except IsADirectoryError:
-                # A foreign directory stands where the entry goes: remove it and retry.
+                # A foreign directory stands where the entry goes: remove it and retry. (The
+                # rename replaces any other node, a symlink, FIFO or socket, by itself.)
                 _unlink_quietly(temp)
                 log.warning("replacing foreign directory %s in the cache directory", path)
-                shutil.rmtree(path, ignore_errors=True)
+                remove_node(path)
                 continue
             except BaseException:
                 _unlink_quietly(temp)
@@ -327,11 +389,7 @@ class FileStore:
             os.close(fd)  # closing releases the flock
 
     def delete(self, namespace: str, key: str) -> None:
-        path = self._entry_path(namespace, key)
-        try:
-            _unlink_quietly(path)
-        except IsADirectoryError:
-            shutil.rmtree(path, ignore_errors=True)  # a foreign directory, never an entry
+        remove_node(self._entry_path(namespace, key))
 
     def clear(self, namespace: str) -> None:
         """Remove the namespace's directory: it is renamed aside first (so the namespace is
@@ -341,6 +399,9 @@ class FileStore:
         try:
             os.rename(source, trash)
         except (FileNotFoundError, NotADirectoryError):
+            return
+        if not is_directory(trash):
+            remove_node(trash)  # a stray node where the directory belongs
             return
         for _ in range(3):
             # A writer that created a temp file in the old directory just before the rename
@@ -362,7 +423,11 @@ class FileStore:
                 if not _is_digest(item.name):
                     continue  # temp files, foreign files
                 try:
-                    raw_key, _ = _unframe(_read_file(item.path))
+                    data = _read_file(item.path)
+                    if data is None:
+                        log.warning("%s is not a regular file: skipped", item.path)
+                        continue
+                    raw_key, _ = _unframe(data)
                     key = raw_key.decode("utf-8", "surrogatepass")
                 except FileNotFoundError:
                     continue  # deleted meanwhile
@@ -379,16 +444,21 @@ class FileStore:
     # -- helpers ------------------------------------------------------------------------------
 
     def _make_dirs(self, namespace: str, folder: str) -> None:
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except FileExistsError:
-            # Something that is not a directory stands in the way (a foreign file).
-            parent = os.path.dirname(folder)
-            for path in (parent, folder):
-                if os.path.lexists(path) and not os.path.isdir(path):
-                    log.warning("replacing non-directory %s in the cache directory", path)
-                    _unlink_quietly(path)
-            os.makedirs(folder, exist_ok=True)
+        """Make the namespace directory and the entry's bucket in it, replacing anything that
+        is not a real directory where one of them belongs (a file, a symlink ...)."""
+        os.makedirs(self.data_dir, exist_ok=True)
+        for path in (os.path.dirname(folder), folder):
+            try:
+                os.mkdir(path)
+            except FileExistsError:
+                if is_directory(path):
+                    continue
+                log.warning("replacing non-directory %s in the cache directory", path)
+                remove_node(path)
+                try:
+                    os.mkdir(path)
+                except FileExistsError:
+                    pass  # another writer made it meanwhile; the next attempt checks again
         marker = os.path.join(os.path.dirname(folder), _MARKER)
         if not os.path.exists(marker):
             temp = _temp_name(marker)

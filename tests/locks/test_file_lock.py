@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import multiprocessing
 import os
 import pathlib
@@ -225,3 +227,21 @@ class FileLockMachine(RuleBasedStateMachine):
 
 TestFileLockStates = FileLockMachine.TestCase
 TestFileLockStates.settings = settings(max_examples=40, stateful_step_count=20, deadline=None)
+
+
+@pytest.mark.parametrize("kind", shared.STRAY_KINDS)
+def test_a_stray_node_where_a_lock_file_belongs_is_replaced(
+    lock: FileLock, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = pathlib.Path(lock.lock_dir) / (hashlib.sha1(b"name").hexdigest() + ".lock")
+    shared.make_stray(path, kind)
+    with caplog.at_level(logging.WARNING, logger="beaker.locks.file"):
+        lease = shared.finishes(lambda: lock.acquire("name", timeout=0))
+    assert str(path) in caplog.text
+    with pytest.raises(LockTimeout):
+        lock.acquire("name", timeout=0)  # it excludes: a real lock file now
+    lease.release()
+    if kind == "symlink":
+        assert path.with_name(path.name + ".bait").read_bytes() == b"bait"  # never followed
+    with shared.finishes(lambda: lock.acquire("name", timeout=0)):
+        pass

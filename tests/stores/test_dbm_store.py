@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from beaker import compose
 from beaker.entry import Entry
 from beaker.errors import ComponentTypeError
 from beaker.stores.dbm import DBMStore
@@ -300,3 +301,35 @@ def test_threads_share_one_store(store: DBMStore) -> None:
 
     shared.run_threads(work)
     assert len(list(store.keys("ns"))) == 100
+
+
+@pytest.mark.parametrize(
+    ("which", "kind"),
+    [("database", kind) for kind in (*shared.STRAY_KINDS, "file")]
+    + [("lock", kind) for kind in shared.STRAY_KINDS],
+)
+def test_a_stray_node_where_a_file_belongs_is_empty_then_replaced(
+    tmp_path: pathlib.Path, kind: str, which: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = DBMStore(tmp_path / "dbm")
+    store.set("ns", "k", _entry(b"first"))
+    base = _base(store, "ns")
+    if which == "lock":
+        targets = [base.with_name(base.name + ".lock")]
+    else:
+        targets = [
+            p for p in base.parent.iterdir() if p.name.startswith(base.name) and p.suffix != ".lock"
+        ]
+    store.close()  # a fresh process would find the node at once
+    for target in targets:
+        shared.make_stray(target, kind)
+    with caplog.at_level(logging.WARNING, logger="beaker.stores.dbm"):
+        assert shared.finishes(lambda: store.get("ns", "k")) is None
+        assert shared.finishes(lambda: list(store.keys("ns"))) == []
+    assert caplog.records
+    cache = compose(store, namespace="ns")
+    for key in ("k", "j", "k"):
+        assert shared.finishes(lambda key=key: cache.get_or_create(key, lambda: key)) == key  # type: ignore[misc]
+    assert sorted(store.keys("ns")) == ["j", "k"]
+    store.clear("ns")
+    assert list(store.keys("ns")) == []

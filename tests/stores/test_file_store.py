@@ -13,6 +13,7 @@ import attrs
 import pytest
 from hypothesis import settings
 
+from beaker import compose
 from beaker.entry import Entry
 from beaker.errors import ComponentTypeError
 from beaker.stores.file import FileStore
@@ -258,3 +259,42 @@ def test_threads_never_see_a_torn_value(store: FileStore) -> None:
         thread.join()
     assert problems == []
     assert len(seen) > 1
+
+
+@pytest.mark.parametrize("kind", shared.STRAY_KINDS)
+def test_a_stray_node_where_an_entry_belongs_is_a_miss_then_replaced(
+    store: FileStore, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    store.set("ns", "k", _entry(b"first"))
+    (path,) = _entry_files(pathlib.Path(store.data_dir))
+    shared.make_stray(path, kind)
+    with caplog.at_level(logging.WARNING, logger="beaker.stores.file"):
+        assert shared.finishes(lambda: store.get("ns", "k")) is None
+        assert shared.finishes(lambda: list(store.keys("ns"))) == []
+    assert str(path) in caplog.text
+    cache = compose(store, namespace="ns")
+    assert shared.finishes(lambda: cache.get_or_create("k", lambda: "made")) == "made"
+    assert cache.get("k") == "made" and list(store.keys("ns")) == ["k"]
+    assert path.is_file() and not path.is_symlink()
+
+
+@pytest.mark.parametrize("kind", ["file", "fifo", "symlink", "socket"])
+@pytest.mark.parametrize("level", ["namespace", "bucket"])
+def test_a_stray_node_where_a_directory_belongs_is_a_miss_then_replaced(
+    store: FileStore, kind: str, level: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    store.set("ns", "k", _entry(b"first"))
+    (path,) = _entry_files(pathlib.Path(store.data_dir))
+    where = path.parent.parent if level == "namespace" else path.parent
+    shared.make_stray(where, kind)
+    with caplog.at_level(logging.WARNING, logger="beaker.stores.file"):
+        assert shared.finishes(lambda: store.get("ns", "k")) is None
+    assert caplog.records
+    cache = compose(store, namespace="ns")
+    for key in ("k", "k0", "k1", "k"):  # every later write works, not only the first
+        assert shared.finishes(lambda key=key: cache.get_or_create(key, lambda: key)) == key  # type: ignore[misc]
+    assert sorted(store.keys("ns")) == ["k", "k0", "k1"] and where.is_dir()
+    store.clear("ns")
+    shared.make_stray(where, kind)
+    store.clear("ns")  # a stray node in the namespace's place: cleared without an error
+    assert list(store.keys("ns")) == [] and store.get("ns", "k") is None
