@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, Literal, TypeVar
@@ -39,6 +40,7 @@ from beaker.policies.expiry import TTL, ExpiryPolicy, NoExpiry
 from beaker.policies.keys import ArgsKey, KeyStrategy, PlainKey, function_namespace
 from beaker.serializers.base import BytesCodec, Sealed, Serializer
 from beaker.serializers.pickle import PickleSerializer
+from beaker.validators import MAX_SECONDS, seconds
 
 log = logging.getLogger("beaker.cache")
 
@@ -68,11 +70,10 @@ def _default_lock(instance: Any) -> Any:
     return type(instance).default_lock()
 
 
-def _optional_seconds(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ConfigError(attribute.name, value, "a number of seconds >= 0, or None")
+#: Seconds a caller may wait for a lock: finite, and no more than ``threading`` accepts.
+_LOCK_WAIT = seconds(maximum=min(MAX_SECONDS, threading.TIMEOUT_MAX), optional=True)
+#: A finite lifetime or window in seconds (a per-call ``ttl`` of 0 is Beaker's expiretime=0).
+_SECONDS = seconds()
 
 
 def _optional_time(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -82,11 +83,6 @@ def _optional_time(instance: Any, attribute: attrs.Attribute[Any], value: Any) -
         raise ConfigError(
             attribute.name, value, "seconds since the epoch (a finite number), or None"
         )
-
-
-def _seconds(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ConfigError(attribute.name, value, "a number of seconds >= 0")
 
 
 @attrs.frozen
@@ -139,8 +135,8 @@ class CacheCore(Generic[S, L]):
     clock: Callable[[], float] = attrs.field(
         default=time.time, validator=attrs.validators.is_callable()
     )
-    lock_timeout: float | None = attrs.field(default=None, validator=_optional_seconds)
-    stale_while_revalidate: float = attrs.field(default=0.0, validator=_seconds)
+    lock_timeout: float | None = attrs.field(default=None, validator=_LOCK_WAIT)
+    stale_while_revalidate: float = attrs.field(default=0.0, validator=_SECONDS)
     on_store_error: StoreErrorMode = attrs.field(
         default="raise", validator=attrs.validators.in_(("raise", "compute"))
     )
@@ -248,6 +244,8 @@ class CacheCore(Generic[S, L]):
         Raises:
             SerializationError: the serializer cannot encode ``value``; names the key.
         """
+        if ttl is not None:
+            _SECONDS.check("ttl", ttl)
         now = self.clock()
         expires_at = self.expiry.expires_at(now, ttl)
         if expires_at is not None and self.stale_while_revalidate:

@@ -10,6 +10,8 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
+from beaker.validators import seconds as _seconds_validator
+
 
 @runtime_checkable
 class ExpiryPolicy(Protocol):
@@ -22,11 +24,6 @@ class ExpiryPolicy(Protocol):
             now: the write time, seconds since the epoch.
             ttl: a per-call override in seconds (``cache.set(..., ttl=...)``), or ``None``.
         """
-
-
-def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{attribute.name} must be a positive number of seconds, got {value!r}")
 
 
 @attrs.frozen
@@ -42,13 +39,15 @@ class TTL:
     """Entries stay fresh for ``seconds`` after they are written (Beaker's ``expire``).
 
     Args:
-        seconds: lifetime in seconds (``int`` or ``float``, > 0); a per-call ``ttl`` wins.
+        seconds: lifetime in seconds (``int`` or ``float``, > 0 and finite, at most
+            :data:`beaker.validators.MAX_SECONDS`); a per-call ``ttl`` wins.
 
     Raises:
-        ValueError: ``seconds`` is not a positive number.
+        ConfigError: (a ``ValueError``) ``seconds`` is not such a number (NaN, inf and
+            overflowing values included).
     """
 
-    seconds: float = attrs.field(validator=_positive)
+    seconds: float = attrs.field(validator=_seconds_validator(positive=True))
 
     def expires_at(self, now: float, ttl: float | None) -> float | None:
         return now + (self.seconds if ttl is None else ttl)

@@ -7,6 +7,7 @@ Must not import from ``beaker.caching`` or ``beaker.compat``.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -28,6 +29,10 @@ from beaker.sessions.store import (
     check_backend,
 )
 from beaker.stores.base import AsyncStore, Store
+from beaker.validators import MAX_SECONDS
+
+#: The longest lock wait ``threading`` accepts, in seconds.
+_WAIT = min(MAX_SECONDS, threading.TIMEOUT_MAX)
 
 
 def _seconds(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -35,15 +40,17 @@ def _seconds(instance: Any, attribute: attrs.Attribute[Any], value: object) -> N
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ComponentTypeError(attribute.name, value, "seconds (int/float) or None")
-    if not value > 0:
-        raise ConfigError(attribute.name, value, "a positive number of seconds, or None")
+    if not 0 < value <= MAX_SECONDS:  # NaN, inf and overflowing deadlines fail here, not later
+        raise ConfigError(
+            attribute.name, value, f"a positive number of seconds up to {MAX_SECONDS:g}, or None"
+        )
 
 
 def _lock_timeout(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ConfigError(attribute.name, value, "seconds >= 0, or None to wait forever")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= _WAIT:
+        raise ConfigError(attribute.name, value, f"seconds from 0 to {_WAIT:g}, or None (forever)")
 
 
 def _bool(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
