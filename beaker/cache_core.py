@@ -21,7 +21,6 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import threading
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, Literal, TypeVar
@@ -40,7 +39,7 @@ from beaker.policies.expiry import TTL, ExpiryPolicy, NoExpiry
 from beaker.policies.keys import ArgsKey, KeyStrategy, PlainKey, function_namespace
 from beaker.serializers.base import BytesCodec, Sealed, Serializer
 from beaker.serializers.pickle import PickleSerializer
-from beaker.validators import MAX_SECONDS, seconds
+from beaker.validators import MAX_WAIT, seconds
 
 log = logging.getLogger("beaker.cache")
 
@@ -70,8 +69,8 @@ def _default_lock(instance: Any) -> Any:
     return type(instance).default_lock()
 
 
-#: Seconds a caller may wait for a lock: finite, and no more than ``threading`` accepts.
-_LOCK_WAIT = seconds(maximum=min(MAX_SECONDS, threading.TIMEOUT_MAX), optional=True)
+#: Seconds a caller may wait for a lock: finite, at most :data:`~beaker.validators.MAX_WAIT`.
+_LOCK_WAIT = seconds(maximum=MAX_WAIT, optional=True)
 #: A finite lifetime or window in seconds (a per-call ``ttl`` of 0 is Beaker's expiretime=0).
 _SECONDS = seconds()
 

@@ -11,12 +11,13 @@ Numbers that are out of range or not numbers raise :class:`~beaker.errors.Config
 ``ValueError``); components and types that do not fit raise
 :class:`~beaker.errors.ComponentTypeError` (also a ``TypeError``).
 
-This module imports only :mod:`beaker.errors` and ``attrs``.
+This module imports only :mod:`beaker.errors`, ``attrs`` and the standard library.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Collection
 from typing import Any, Final, TypeVar
 
@@ -44,6 +45,10 @@ T = TypeVar("T")
 #: The longest duration any option accepts, in seconds (10**10, about 317 years). Longer
 #: ones cannot be meant and overflow deadlines (``datetime``, millisecond TTLs) downstream.
 MAX_SECONDS: Final = 10**10
+
+#: The longest lock wait in seconds: :data:`MAX_SECONDS`, or less where ``threading`` accepts
+#: less (``threading.TIMEOUT_MAX``), so a wait never overflows inside ``Lock.acquire``.
+MAX_WAIT: Final = min(MAX_SECONDS, threading.TIMEOUT_MAX)
 
 
 def _is_number(value: object) -> bool:

@@ -7,7 +7,6 @@ Must not import from ``beaker.caching`` or ``beaker.compat``.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -29,10 +28,7 @@ from beaker.sessions.store import (
     check_backend,
 )
 from beaker.stores.base import AsyncStore, Store
-from beaker.validators import MAX_SECONDS
-
-#: The longest lock wait ``threading`` accepts, in seconds.
-_WAIT = min(MAX_SECONDS, threading.TIMEOUT_MAX)
+from beaker.validators import MAX_SECONDS, MAX_WAIT
 
 
 def _seconds(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -49,8 +45,8 @@ def _seconds(instance: Any, attribute: attrs.Attribute[Any], value: object) -> N
 def _lock_timeout(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= _WAIT:
-        raise ConfigError(attribute.name, value, f"seconds from 0 to {_WAIT:g}, or None (forever)")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_WAIT:
+        raise ConfigError(attribute.name, value, f"seconds from 0 to {MAX_WAIT:g}, or None (forever)")
 
 
 def _bool(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
