@@ -20,7 +20,7 @@ from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar
 
 import attrs
 
-from beaker.cache_core import CacheCore, StoreErrorMode, attach_memo, resolve_parts
+from beaker.cache_core import CacheCore, StoreErrorMode, attach_memo, check_ttl, resolve_parts
 from beaker.entry import MISSING, Entry
 from beaker.errors import ComponentTypeError, LockTimeout, StoreUnavailable
 from beaker.locks.base import AsyncLock, is_async_lock
@@ -162,6 +162,13 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         value, fresh = self._judge(key, await self._read(key))
         if fresh:
             return value
+        return await self._recreate(key, value, creator, ttl)
+
+    async def _recreate(
+        self, key: str, value: Any, creator: Callable[[], Awaitable[Any] | Any], ttl: float | None
+    ) -> Any:
+        """As :meth:`beaker.caching.Cache._recreate`: the dogpile lock, one more read under
+        it, and ``creator`` if still needed, after a first read found no fresh value."""
         try:
             lease = await self.lock.acquire(self._lock_name(key), timeout=self._lock_wait(value))
         except LockTimeout:
@@ -192,22 +199,26 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
 
         Raises:
             ComponentTypeError: (from the decorator) the function is not ``async def``.
+            ConfigError: ``ttl`` is not ``None`` or a number of seconds >= 0.
         """
+        check_ttl(ttl)
 
         def decorate(func: Callable[P, Awaitable[R]]) -> AsyncMemoized[P, R]:
             if not inspect.iscoroutinefunction(func):
                 raise ComponentTypeError("func", func, "an async def function")
             cache, make_key, formats = self._memo_parts(func, key_parts, namespace)
-            get, get_or_create = cache.get, cache.get_or_create
 
             async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
                 if kwargs or len(args) >= len(formats):
                     key = make_key(args, kwargs)
                 else:
                     key = formats[len(args)] % args
-                value = await get(key)
-                if value is MISSING:
-                    value = await get_or_create(key, functools.partial(func, *args, **kwargs), ttl)
+                # One read here; a miss reads once more, under the dogpile lock.
+                key = cache._store_key(key)
+                value, fresh = cache._judge(key, await cache._read(key))
+                if not fresh:
+                    call = functools.partial(func, *args, **kwargs)
+                    value = await cache._recreate(key, value, call, ttl)
                 return value  # type: ignore[no-any-return]
 
             async def invalidate(*args: P.args, **kwargs: P.kwargs) -> None:

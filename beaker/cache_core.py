@@ -39,7 +39,15 @@ from beaker.policies.expiry import TTL, ExpiryPolicy, NoExpiry
 from beaker.policies.keys import ArgsKey, KeyStrategy, PlainKey, function_namespace
 from beaker.serializers.base import BytesCodec, Sealed, Serializer
 from beaker.serializers.pickle import PickleSerializer
-from beaker.validators import MAX_WAIT, seconds
+from beaker.validators import (
+    MAX_WAIT,
+    conforms,
+    instance_of,
+    is_callable,
+    one_of,
+    optional,
+    seconds,
+)
 
 log = logging.getLogger("beaker.cache")
 
@@ -48,14 +56,6 @@ StoreErrorMode = Literal["raise", "compute"]
 S = TypeVar("S")  # a front's store type
 L = TypeVar("L")  # a front's lock type
 C = TypeVar("C", bound="CacheCore[Any, Any]")
-
-
-def _conforms(protocol: type, expected: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
-    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if not isinstance(value, protocol):
-            raise ComponentTypeError(attribute.name, value, expected)
-
-    return check
 
 
 def _front_part(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -73,15 +73,19 @@ def _default_lock(instance: Any) -> Any:
 _LOCK_WAIT = seconds(maximum=MAX_WAIT, optional=True)
 #: A finite lifetime or window in seconds (a per-call ``ttl`` of 0 is Beaker's expiretime=0).
 _SECONDS = seconds()
+#: A moment in seconds since the epoch, from 0 to :data:`~beaker.validators.MAX_SECONDS`.
+_MOMENT = seconds(optional=True)
 
 
-def _optional_time(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(
-            attribute.name, value, "seconds since the epoch (a finite number), or None"
-        )
+def check_ttl(ttl: float | None) -> None:
+    """Refuse a per-call ``ttl`` that is not ``None`` or a finite number of seconds >= 0 (0: an
+    entry stale at once, as Beaker's ``expiretime=0``).
+
+    Raises:
+        ConfigError: any other value; the option is ``"ttl"``.
+    """
+    if ttl is not None:
+        _SECONDS.check("ttl", ttl)
 
 
 @attrs.frozen
@@ -121,25 +125,24 @@ class CacheCore(Generic[S, L]):
         default=attrs.Factory(_default_lock, takes_self=True), validator=_front_part
     )
     expiry: ExpiryPolicy = attrs.field(
-        factory=NoExpiry, validator=_conforms(ExpiryPolicy, "an ExpiryPolicy (e.g. TTL(60))")
+        factory=NoExpiry, validator=conforms(ExpiryPolicy, "an ExpiryPolicy (e.g. TTL(60))")
     )
     key: KeyStrategy = attrs.field(
-        factory=PlainKey, validator=_conforms(KeyStrategy, "a KeyStrategy (namespace, key) -> str")
+        factory=PlainKey, validator=conforms(KeyStrategy, "a KeyStrategy (namespace, key) -> str")
     )
     serializer: Serializer | None = attrs.field(
-        default=None,
-        validator=attrs.validators.optional(_conforms(Serializer, "a Serializer (dumps/loads)")),
+        default=None, validator=optional(conforms(Serializer, "a Serializer (dumps/loads)"))
     )
-    name: str = attrs.field(default="default", validator=attrs.validators.instance_of(str))
+    name: str = attrs.field(default="default", validator=instance_of(str, "a str"))
     clock: Callable[[], float] = attrs.field(
-        default=time.time, validator=attrs.validators.is_callable()
+        default=time.time, validator=is_callable("a clock () -> seconds since the epoch")
     )
     lock_timeout: float | None = attrs.field(default=None, validator=_LOCK_WAIT)
     stale_while_revalidate: float = attrs.field(default=0.0, validator=_SECONDS)
     on_store_error: StoreErrorMode = attrs.field(
-        default="raise", validator=attrs.validators.in_(("raise", "compute"))
+        default="raise", validator=one_of(("raise", "compute"))
     )
-    fresh_after: float | None = attrs.field(default=None, validator=_optional_time)
+    fresh_after: float | None = attrs.field(default=None, validator=_MOMENT)
 
     # Derived once from the configuration above; never part of equality or repr.
     _codec: Serializer | None = attrs.field(init=False, eq=False, repr=False)
@@ -243,8 +246,7 @@ class CacheCore(Generic[S, L]):
         Raises:
             SerializationError: the serializer cannot encode ``value``; names the key.
         """
-        if ttl is not None:
-            _SECONDS.check("ttl", ttl)
+        check_ttl(ttl)
         now = self.clock()
         expires_at = self.expiry.expires_at(now, ttl)
         if expires_at is not None and self.stale_while_revalidate:

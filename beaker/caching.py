@@ -20,7 +20,7 @@ from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar
 
 import attrs
 
-from beaker.cache_core import CacheCore, StoreErrorMode, resolve_parts
+from beaker.cache_core import CacheCore, StoreErrorMode, check_ttl, resolve_parts
 from beaker.entry import MISSING, Entry
 from beaker.errors import LockTimeout, StoreUnavailable
 from beaker.locks.base import Lock, is_async_lock
@@ -192,6 +192,12 @@ class Cache(CacheCore[Store, Lock]):
         value, fresh = self._judge(key, self._read(key))
         if fresh:
             return value
+        return self._recreate(key, value, creator, ttl)
+
+    def _recreate(self, key: str, value: Any, creator: Callable[[], Any], ttl: float | None) -> Any:
+        """The rest of :meth:`get_or_create` once a first read of the stored ``key`` found no
+        fresh value (``value``: the expired value inside the stale window, or ``MISSING``):
+        the dogpile lock, one more read under it, and ``creator`` if still needed."""
         try:
             lease = self.lock.acquire(self._lock_name(key), timeout=self._lock_wait(value))
         except LockTimeout:
@@ -226,7 +232,11 @@ class Cache(CacheCore[Store, Lock]):
         Returns:
             A decorator. The wrapper has ``invalidate(*args, **kwargs)`` (drops the entry of
             those arguments), ``key(*args, **kwargs)`` and ``cache`` (the namespaced cache).
+
+        Raises:
+            ConfigError: ``ttl`` is not ``None`` or a number of seconds >= 0.
         """
+        check_ttl(ttl)
 
         def decorate(func: Callable[P, R]) -> Memoized[P, R]:
             cache = self.namespace(namespace or function_namespace(func))
@@ -257,7 +267,11 @@ def memoized(
 
     Returns:
         The wrapper, with ``key(*args, **kwargs)`` and ``invalidate(*args, **kwargs)``.
+
+    Raises:
+        ConfigError: ``ttl`` is not ``None`` or a number of seconds >= 0.
     """
+    check_ttl(ttl)
     make_key = ArgsKey.of(func, key_parts)
     # The common call (positional arguments, no self) formats its key inline.
     formats = make_key.formats if not make_key.call.skip_first else ()
@@ -271,9 +285,11 @@ def memoized(
             key = make_key(args, kwargs)
         else:
             key = formats[len(args)] % args
-        value = cache.get(key)
-        if value is MISSING:
-            value = cache.get_or_create(key, functools.partial(func, *args, **kwargs), ttl)
+        # One read here; a miss reads once more, under the dogpile lock (never a third time).
+        key = cache._store_key(key)
+        value, fresh = cache._judge(key, cache._read(key))
+        if not fresh:
+            value = cache._recreate(key, value, functools.partial(func, *args, **kwargs), ttl)
         return value  # type: ignore[no-any-return]
 
     def key(*args: P.args, **kwargs: P.kwargs) -> str:

@@ -28,6 +28,8 @@ from beaker.errors import ComponentTypeError, ConfigError
 
 __all__ = [
     "MAX_SECONDS",
+    "MAX_WAIT",
+    "checked_by",
     "conforms",
     "in_range",
     "instance_of",
@@ -204,11 +206,11 @@ def instance_of(types: type | tuple[type, ...], expected: str) -> _InstanceOfVal
     return _InstanceOfValidator(types, expected)
 
 
-def conforms(protocol: type, expected: str) -> _InstanceOfValidator:
+def conforms(protocol: type | tuple[type, ...], expected: str) -> _InstanceOfValidator:
     """An implementation of ``protocol``, a ``runtime_checkable`` :class:`typing.Protocol`.
 
     Args:
-        protocol: the protocol, e.g. :class:`~beaker.stores.base.Store`.
+        protocol: the protocol, e.g. :class:`~beaker.stores.base.Store`, or a tuple of them.
         expected: what is accepted, in readable words (``"a Store (get/set/delete/...)"``).
 
     Raises:
@@ -334,3 +336,31 @@ def satisfies(
         ConfigError: (from the validator) ``predicate`` refused the value.
     """
     return _SatisfiesValidator(predicate, expected, types, type_expected)
+
+
+@attrs.frozen(repr=False)
+class _CheckedByValidator(_Validator):
+    function: Callable[[Any, str], object]
+
+    def check(self, option: str, value: T) -> T:
+        self.function(value, option)
+        return value
+
+    def __repr__(self) -> str:
+        return f"<checked_by validator: {getattr(self.function, '__name__', self.function)}>"
+
+
+def checked_by(function: Callable[[Any, str], object]) -> _CheckedByValidator:
+    """The rule of a public check function ``function(value, option)`` as a validator: for a
+    rule that other code also applies to options under their own names (the compat layer
+    checks ``cookie_expires`` with the same function as ``CookieSettings.expires``).
+
+    Args:
+        function: the check; it raises :class:`~beaker.errors.ConfigError` or
+            :class:`~beaker.errors.ComponentTypeError` naming ``option``, and its return
+            value is ignored.
+
+    Raises:
+        ConfigError, ComponentTypeError: (from the validator) as ``function`` raises them.
+    """
+    return _CheckedByValidator(function)

@@ -33,6 +33,8 @@ def main() -> None:
 
     load(1, 2)
     results["memoized call hit"] = ns_per_op(lambda: load(1, 2))
+    fresh_args = itertools.count()
+    results["memoized call miss"] = ns_per_op(lambda: load(next(fresh_args), 0))
 
     counter = itertools.count()
     results["get_or_create miss"] = ns_per_op(

@@ -2,12 +2,11 @@
 
     python benchmarks/bench_cache.py [--beaker-venv PATH]
 
-Workloads: a dict get (the floor), Cache.get hit on a MemoryStore, a memoized call hit (two
-positional arguments), get_or_create miss, FileStore get hit and set (in a namespace of one
-key and of NAMESPACE_SIZE keys), DBMStore get hit. With
-``--beaker-venv`` the same workloads run through real Beaker 1.14.1's CacheManager /
-cache_region in that virtualenv (``benchmarks/beaker114_cache.py``) and each row shows
-ours / Beaker's.
+Workloads: a dict get (the floor), Cache.get hit on a MemoryStore, a memoized call hit and
+miss (two positional arguments), get_or_create miss, FileStore get hit and set (in a namespace
+of one key and of NAMESPACE_SIZE keys), DBMStore get hit. With ``--beaker-venv`` the same
+workloads run through real Beaker 1.14.1's CacheManager / cache_region in that virtualenv
+(``benchmarks/beaker114_cache.py``) and each row shows ours / Beaker's.
 """
 
 from __future__ import annotations
@@ -45,6 +44,8 @@ def measure(tmp: Path) -> dict[str, float]:
 
     load(1, 2)
     results["memoized call hit"] = ns_per_op(lambda: load(1, 2))
+    fresh_args = itertools.count()
+    results["memoized call miss"] = ns_per_op(lambda: load(next(fresh_args), 0))
 
     counter = itertools.count()
     results["get_or_create miss"] = ns_per_op(

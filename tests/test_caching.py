@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from beaker.errors import (
 from beaker.locks import NullLock, ThreadLock
 from beaker.policies import TTL, HashedKey
 from beaker.serializers import JSONSerializer
-from beaker.stores import MemoryStore
+from beaker.stores import DBMStore, FileStore, MemoryStore
 from beaker.testing import FakeClock
 
 
@@ -353,3 +354,63 @@ def test_an_outage_contacts_the_store_once_per_read(mode: str) -> None:
     except StoreUnavailable:
         assert mode == "raise"
     assert store.calls == ["k"]
+
+
+@attrs.frozen
+class CountingStore:
+    """A real store behind a wrapper that counts its reads (entries pickled, as out of
+    process)."""
+
+    holds_objects: ClassVar[bool] = False
+
+    inner: Any
+    reads: list[str] = attrs.field(factory=list)
+
+    def get(self, namespace: str, key: str) -> Entry | None:
+        self.reads.append(key)
+        return self.inner.get(namespace, key)  # type: ignore[no-any-return]
+
+    def set(self, namespace: str, key: str, entry: Entry) -> None:
+        self.inner.set(namespace, key, entry)
+
+    def delete(self, namespace: str, key: str) -> None:
+        self.inner.delete(namespace, key)
+
+    def clear(self, namespace: str) -> None:
+        self.inner.clear(namespace)
+
+    def keys(self, namespace: str) -> Iterator[str]:
+        return self.inner.keys(namespace)  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.mark.parametrize("kind", ["memory", "file"])
+def test_a_memoized_miss_reads_the_store_twice_and_a_hit_once(kind: str, tmp_path: Any) -> None:
+    store = CountingStore(MemoryStore() if kind == "memory" else FileStore(tmp_path))
+    clock = FakeClock()
+    cache = compose(store, ttl=10, stale_while_revalidate=5, clock=clock)  # type: ignore[arg-type]
+    calls: list[int] = []
+
+    @cache.memoize(namespace="m")
+    def double(n: int) -> int:
+        calls.append(n)
+        return 2 * n
+
+    assert double(3) == 6 and calls == [3]
+    assert len(store.reads) == 2  # the first read, then the read under the lock
+    assert double(3) == 6 and calls == [3] and len(store.reads) == 3  # a hit: one read
+    clock.advance(12)  # inside the stale window: recreated by this caller, two reads
+    assert double(3) == 6 and calls == [3, 3] and len(store.reads) == 5
+    assert cache.get_or_create("k", lambda: 1) == 1 and len(store.reads) == 7
+
+
+@pytest.mark.parametrize("bad", [math.inf, math.nan, 1.5, 0, "10"])
+def test_bad_store_sizes_are_refused(bad: Any, tmp_path: Any) -> None:
+    with pytest.raises(ConfigError, match="max_entries"):
+        MemoryStore(max_entries=bad)
+    with pytest.raises(ConfigError, match="max_open"):
+        DBMStore(tmp_path, max_open=bad)
+    with pytest.raises(ConfigError, match="max_length"):
+        HashedKey(bad)

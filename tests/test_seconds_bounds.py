@@ -42,6 +42,10 @@ def test_ttl_policy_and_per_call_ttl_refuse(value: Any) -> None:
     cache = compose(MemoryStore())
     with pytest.raises(ConfigError, match="ttl"):
         cache.set("k", 1, ttl=value)
+    with pytest.raises(ConfigError, match="ttl"):
+        cache.get_or_create("k", lambda: 1, ttl=value)
+    with pytest.raises(ConfigError, match="ttl"):
+        cache.memoize(ttl=value)  # at decoration, not at the first call
     assert cache.get("k", None) is None  # nothing was stored
 
 

@@ -16,6 +16,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from beaker.validators import positive_int
+
 
 @runtime_checkable
 class KeyStrategy(Protocol):
@@ -45,15 +47,10 @@ class HashedKey:
         max_length: the limit in characters (``int`` > 0; Beaker's default 250).
 
     Raises:
-        ValueError: ``max_length`` is not a positive ``int``.
+        ConfigError: ``max_length`` is not a positive ``int``.
     """
 
-    max_length: int = attrs.field(default=250)
-
-    @max_length.validator
-    def _check(self, attribute: attrs.Attribute[int], value: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"max_length must be a positive int, got {value!r}")
+    max_length: int = attrs.field(default=250, validator=positive_int(unit="characters"))
 
     def unchanged_up_to(self, namespace: str) -> int:
         """The longest key of ``namespace`` returned unchanged (so a cache need not call the

@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Final
 
 import attrs
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from beaker.errors import ComponentTypeError, InvalidSignature
+from beaker.errors import InvalidSignature
 from beaker.serializers.signing import coerce_keys, derive_key
+from beaker.validators import is_callable, non_empty_str
 
 _VERSION: Final = b"\x01"
 _HEADER_SIZE: Final = 5  # version + key id
@@ -34,16 +35,6 @@ NONCE_SIZE: Final = 12
 TAG_SIZE: Final = 16
 #: Bytes a sealed message adds to its plaintext.
 OVERHEAD: Final = _HEADER_SIZE + NONCE_SIZE + TAG_SIZE
-
-
-def _purpose(instance: Any, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or not value:
-        raise ComponentTypeError(attribute.name, value, "a non-empty str")
-
-
-def _callable(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not callable(value):
-        raise ComponentTypeError(attribute.name, value, "a callable returning n random bytes")
 
 
 @attrs.frozen
@@ -71,9 +62,9 @@ class AESGCMEncrypter:
     """
 
     keys: tuple[bytes, ...] = attrs.field(converter=coerce_keys, repr=False)
-    purpose: str = attrs.field(default="beaker.encrypter", validator=_purpose)
+    purpose: str = attrs.field(default="beaker.encrypter", validator=non_empty_str())
     random: Callable[[int], bytes] = attrs.field(
-        default=os.urandom, validator=_callable, repr=False
+        default=os.urandom, validator=is_callable("a callable returning n random bytes"), repr=False
     )
     _ciphers: tuple[tuple[bytes, AESGCM], ...] = attrs.field(init=False, eq=False, repr=False)
 

@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from beaker.errors import DeserializationError, SerializationError
+from beaker.validators import in_range
 
 
 @attrs.frozen
@@ -24,7 +25,7 @@ class PickleSerializer:
     """
 
     protocol: int = attrs.field(
-        default=pickle.HIGHEST_PROTOCOL, validator=attrs.validators.instance_of(int)
+        default=pickle.HIGHEST_PROTOCOL, validator=in_range(0, pickle.HIGHEST_PROTOCOL)
     )
 
     def dumps(self, value: Any) -> bytes:

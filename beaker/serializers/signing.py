@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Final
 
 import attrs
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from beaker.errors import ComponentTypeError, ConfigError, InvalidSignature
+from beaker.validators import non_empty_str
 
 #: Length of an HMAC-SHA256 tag in bytes.
 TAG_SIZE: Final = 32
@@ -66,11 +67,6 @@ def derive_key(secret: bytes, info: bytes, length: int = 32) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(secret)
 
 
-def _purpose(instance: Any, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or not value:
-        raise ComponentTypeError(attribute.name, value, "a non-empty str")
-
-
 @attrs.frozen
 class HMACSigner:
     """Signs bytes with HMAC-SHA256; a :class:`~beaker.serializers.base.BytesCodec`.
@@ -96,7 +92,7 @@ class HMACSigner:
     """
 
     keys: tuple[bytes, ...] = attrs.field(converter=coerce_keys, repr=False)
-    purpose: str = attrs.field(default="beaker.signer", validator=_purpose)
+    purpose: str = attrs.field(default="beaker.signer", validator=non_empty_str())
     _derived: tuple[bytes, ...] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:

@@ -25,44 +25,23 @@ from typing import Any, ClassVar, cast
 import attrs
 
 from beaker.entry import Entry
-from beaker.errors import ComponentTypeError, ConfigError, SessionError
+from beaker.errors import SessionError
 from beaker.locks.base import AsyncLease, AsyncLock, Lease, LeaseBase
 from beaker.serializers.base import Serializer
 from beaker.sessions.cookies import session_candidates
-from beaker.sessions.factory import Sessions
+from beaker.sessions.factory import ASYNC_SESSIONS, Sessions
 from beaker.sessions.ids import SessionIds
 from beaker.sessions.middleware import vary_with_cookie
 from beaker.sessions.model import Session
 from beaker.sessions.store import Loaded, ServerSideBackend, SessionRecord, read_cookie
 from beaker.stores.base import AsyncStore
+from beaker.validators import is_callable, non_empty_str
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-def _app(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not callable(value):
-        raise ComponentTypeError(attribute.name, value, "an ASGI application (callable)")
-
-
-def _sessions(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, Sessions):
-        raise ComponentTypeError(attribute.name, value, "a beaker.sessions.Sessions")
-    if value.backend.server_side and not value.asynchronous:
-        raise ConfigError(
-            attribute.name,
-            value,
-            "server-side sessions on an AsyncStore (AsyncMemoryStore, AsyncFileStore …), "
-            "or cookie-only sessions",
-        )
-
-
-def _scope_key(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not value:
-        raise ComponentTypeError(attribute.name, value, "a non-empty str")
 
 
 def _cookie_header(scope: Scope) -> str | None:
@@ -243,9 +222,9 @@ class SessionMiddleware:
         ConfigError: server-side ``sessions`` on a sync store.
     """
 
-    app: ASGIApp = attrs.field(validator=_app)
-    sessions: Sessions = attrs.field(validator=_sessions)
-    scope_key: str = attrs.field(default="session", validator=_scope_key)
+    app: ASGIApp = attrs.field(validator=is_callable("an ASGI application (callable)"))
+    sessions: Sessions = attrs.field(validator=ASYNC_SESSIONS)
+    scope_key: str = attrs.field(default="session", validator=non_empty_str())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

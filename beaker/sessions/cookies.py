@@ -16,8 +16,8 @@ and the live one, or a hostile client with thousands), :func:`session_candidates
 values a request may try and in which order: last sent first, as Beaker (whose
 ``SimpleCookie`` keeps the last duplicate), at most :data:`MAX_SESSION_COOKIES` of them.
 
-Imports only :mod:`beaker.errors` and the standard library; must not import from
-``beaker.caching`` or ``beaker.compat``.
+Imports only :mod:`beaker.errors`, :mod:`beaker.validators` and the standard library; must
+not import from ``beaker.caching`` or ``beaker.compat``.
 """
 
 from __future__ import annotations
@@ -28,11 +28,20 @@ import datetime as dt
 import re
 from email.utils import formatdate
 from http.cookies import CookieError, Morsel
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 import attrs
 
 from beaker.errors import ComponentTypeError, ConfigError, CookieTooLarge, DeserializationError
+from beaker.validators import (
+    checked_by,
+    in_range,
+    instance_of,
+    one_of,
+    optional,
+    satisfies,
+    seconds,
+)
 
 #: At most this many values of the session cookie are looked at per request, however many the
 #: client sends, so one request costs at most this many store reads (and lock cycles).
@@ -120,22 +129,26 @@ def session_candidates(
     return chosen
 
 
-def _check_attribute(option: str, value: str) -> str:
-    if not isinstance(value, str):
-        raise ComponentTypeError(option, value, "a str")
-    if not _ATTRIBUTE.fullmatch(value):
-        raise ConfigError(option, value, "printable ASCII without spaces or ';'")
-    return value
-
-
-def _name(instance: Any, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str):
-        raise ComponentTypeError(attribute.name, value, "a str")
+def _legal_name(value: str) -> bool:
     probe: Morsel[str] = Morsel()
     try:
         probe.set(value, "", "")
     except CookieError:
-        raise ConfigError(attribute.name, value, "a legal cookie name") from None
+        return False
+    return True
+
+
+def _legal_path(value: str) -> bool:
+    return value.startswith("/") and _ATTRIBUTE.fullmatch(value) is not None
+
+
+_NAME: Final = satisfies(_legal_name, "a legal cookie name")
+_PATH: Final = satisfies(
+    _legal_path, "a path starting with '/', printable ASCII without ' ' or ';'"
+)
+_DOMAIN: Final = satisfies(_ATTRIBUTE.fullmatch, "printable ASCII without spaces or ';'")
+_BOOL: Final = instance_of(bool, "a bool")
+_LIFETIME: Final = seconds(positive=True)
 
 
 def check_path(value: str, option: str = "path") -> str:
@@ -145,10 +158,7 @@ def check_path(value: str, option: str = "path") -> str:
         ComponentTypeError: not a ``str``.
         ConfigError: not starting with ``/``, or with spaces, ``;`` or control characters.
     """
-    _check_attribute(option, value)
-    if not value.startswith("/"):
-        raise ConfigError(option, value, "a path starting with '/'")
-    return value
+    return _PATH.check(option, value)
 
 
 def check_domain(value: str, option: str = "domain") -> str:
@@ -158,26 +168,7 @@ def check_domain(value: str, option: str = "domain") -> str:
         ComponentTypeError: not a ``str``.
         ConfigError: with spaces, ``;`` or control characters.
     """
-    return _check_attribute(option, value)
-
-
-def _path(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
-    check_path(value, attribute.name)
-
-
-def _domain(instance: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
-    if value is not None:
-        _check_attribute(attribute.name, value)
-
-
-def _bool(instance: Any, attribute: attrs.Attribute[bool], value: object) -> None:
-    if not isinstance(value, bool):
-        raise ComponentTypeError(attribute.name, value, "a bool")
-
-
-def _samesite(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value not in ("Lax", "Strict", "None", None):
-        raise ConfigError(attribute.name, value, "'Lax', 'Strict', 'None' or None")
+    return _DOMAIN.check(option, value)
 
 
 #: What a cookie's lifetime may be given as (see :attr:`CookieSettings.expires`).
@@ -189,27 +180,17 @@ def check_expires(value: object, option: str = "expires") -> Expires:
 
     Raises:
         ComponentTypeError: not a ``bool``, seconds, a ``timedelta`` or a ``datetime``.
-        ConfigError: a non-positive number of seconds.
+        ConfigError: seconds not > 0, or over :data:`~beaker.validators.MAX_SECONDS`.
     """
     if isinstance(value, (bool, dt.datetime)):
         return value
-    seconds = value.total_seconds() if isinstance(value, dt.timedelta) else value
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+    length = value.total_seconds() if isinstance(value, dt.timedelta) else value
+    if isinstance(length, bool) or not isinstance(length, (int, float)):
         raise ComponentTypeError(
             option, value, "a bool, seconds (int/float), a timedelta or a datetime"
         )
-    if not seconds > 0:
-        raise ConfigError(option, value, "a positive number of seconds")
+    _LIFETIME.check(option, length)
     return value  # type: ignore[return-value]
-
-
-def _expires(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    check_expires(value, attribute.name)
-
-
-def _max_size(instance: Any, attribute: attrs.Attribute[int], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 64:
-        raise ConfigError(attribute.name, value, "an int of at least 64 (bytes)")
 
 
 class _DateCache:
@@ -255,18 +236,21 @@ class CookieSettings:
         ComponentTypeError: an argument has the wrong type.
         ConfigError: an illegal cookie name, a path/domain with spaces, ``;`` or control
             characters, a path not starting with ``/``, an unknown ``samesite``,
-            ``samesite="None"`` without ``secure`` (browsers reject it), a non-positive
-            lifetime or a ``max_size`` under 64.
+            ``samesite="None"`` without ``secure`` (browsers reject it), a lifetime not
+            > 0 (or over :data:`~beaker.validators.MAX_SECONDS`) or a ``max_size`` outside
+            64..65536.
     """
 
-    name: str = attrs.field(default="beaker.session.id", validator=_name)
-    path: str = attrs.field(default="/", validator=_path)
-    domain: str | None = attrs.field(default=None, validator=_domain)
-    secure: bool = attrs.field(default=False, validator=_bool)
-    httponly: bool = attrs.field(default=True, validator=_bool)
-    samesite: SameSite | None = attrs.field(default="Lax", validator=_samesite)
-    expires: Expires = attrs.field(default=False, validator=_expires)
-    max_size: int = attrs.field(default=COOKIE_LIMIT, validator=_max_size)
+    name: str = attrs.field(default="beaker.session.id", validator=_NAME)
+    path: str = attrs.field(default="/", validator=_PATH)
+    domain: str | None = attrs.field(default=None, validator=optional(_DOMAIN))
+    secure: bool = attrs.field(default=False, validator=_BOOL)
+    httponly: bool = attrs.field(default=True, validator=_BOOL)
+    samesite: SameSite | None = attrs.field(
+        default="Lax", validator=one_of(("Lax", "Strict", "None", None))
+    )
+    expires: Expires = attrs.field(default=False, validator=checked_by(check_expires))
+    max_size: int = attrs.field(default=COOKIE_LIMIT, validator=in_range(64, 65536, unit="bytes"))
     # Set-Cookie text before and after the value, for the configured path and domain.
     _head: str = attrs.field(init=False, eq=False, repr=False)
     _tail: str = attrs.field(init=False, eq=False, repr=False)

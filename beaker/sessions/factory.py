@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
-from beaker.errors import ComponentTypeError, ConfigError
+from beaker.errors import ConfigError
 from beaker.locks.base import AsyncLock, Lock
 from beaker.serializers.base import BytesCodec, Serializer
 from beaker.sessions.cookies import CookieSettings
@@ -28,50 +28,18 @@ from beaker.sessions.store import (
     check_backend,
 )
 from beaker.stores.base import AsyncStore, Store
-from beaker.validators import MAX_SECONDS, MAX_WAIT
+from beaker.validators import (
+    MAX_WAIT,
+    instance_of,
+    is_callable,
+    non_empty_str,
+    optional,
+    satisfies,
+    seconds,
+)
 
-
-def _seconds(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ComponentTypeError(attribute.name, value, "seconds (int/float) or None")
-    if not 0 < value <= MAX_SECONDS:  # NaN, inf and overflowing deadlines fail here, not later
-        raise ConfigError(
-            attribute.name, value, f"a positive number of seconds up to {MAX_SECONDS:g}, or None"
-        )
-
-
-def _lock_timeout(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_WAIT:
-        raise ConfigError(attribute.name, value, f"seconds from 0 to {MAX_WAIT:g}, or None (forever)")
-
-
-def _bool(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, bool):
-        raise ComponentTypeError(attribute.name, value, "a bool")
-
-
-def _optional_bool(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None:
-        _bool(instance, attribute, value)
-
-
-def _cookie(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, CookieSettings):
-        raise ComponentTypeError(attribute.name, value, "a CookieSettings")
-
-
-def _environ_key(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not value:
-        raise ComponentTypeError(attribute.name, value, "a non-empty str")
-
-
-def _clock(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not callable(value):
-        raise ComponentTypeError(attribute.name, value, "a callable returning epoch seconds")
+_BOOL = instance_of(bool, "a bool")
+_LIFETIME = seconds(positive=True, optional=True)  # None: no timeout
 
 
 @attrs.frozen
@@ -115,16 +83,22 @@ class Sessions:
     """
 
     backend: SessionBackend = attrs.field(converter=check_backend)
-    cookie: CookieSettings = attrs.field(factory=CookieSettings, validator=_cookie)
-    timeout: float | None = attrs.field(default=None, validator=_seconds)
-    absolute_timeout: float | None = attrs.field(default=None, validator=_seconds)
-    save_accessed_time: bool | None = attrs.field(default=None, validator=_optional_bool)
-    auto: bool = attrs.field(default=False, validator=_bool)
-    lock_requests: bool = attrs.field(default=False, validator=_bool)
-    lock_timeout: float | None = attrs.field(default=None, validator=_lock_timeout)
-    invalidate_corrupt: bool = attrs.field(default=True, validator=_bool)
-    environ_key: str = attrs.field(default="beaker.session", validator=_environ_key)
-    clock: Callable[[], float] = attrs.field(default=time.time, validator=_clock, repr=False)
+    cookie: CookieSettings = attrs.field(
+        factory=CookieSettings, validator=instance_of(CookieSettings, "a CookieSettings")
+    )
+    timeout: float | None = attrs.field(default=None, validator=_LIFETIME)
+    absolute_timeout: float | None = attrs.field(default=None, validator=_LIFETIME)
+    save_accessed_time: bool | None = attrs.field(default=None, validator=optional(_BOOL))
+    auto: bool = attrs.field(default=False, validator=_BOOL)
+    lock_requests: bool = attrs.field(default=False, validator=_BOOL)
+    lock_timeout: float | None = attrs.field(
+        default=None, validator=seconds(maximum=MAX_WAIT, optional=True)
+    )
+    invalidate_corrupt: bool = attrs.field(default=True, validator=_BOOL)
+    environ_key: str = attrs.field(default="beaker.session", validator=non_empty_str())
+    clock: Callable[[], float] = attrs.field(
+        default=time.time, validator=is_callable("a callable returning epoch seconds"), repr=False
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.timeout is not None and self.save_accessed_time is False:
@@ -196,6 +170,26 @@ class Sessions:
             limit = record.created + self.absolute_timeout
             deadline = limit if deadline is None else min(deadline, limit)
         return deadline
+
+
+#: Validates a field holding :class:`Sessions` for a sync front (WSGI, Flask): records in a
+#: sync store, or cookie-only.
+SYNC_SESSIONS: Final = satisfies(
+    lambda sessions: not sessions.asynchronous,
+    "sessions on a sync Store or cookie-only (an AsyncStore is for beaker.sessions.asgi)",
+    types=Sessions,
+    type_expected="a beaker.sessions.Sessions",
+)
+
+#: Validates a field holding :class:`Sessions` for the ASGI front: records in an async store,
+#: or cookie-only.
+ASYNC_SESSIONS: Final = satisfies(
+    lambda sessions: sessions.asynchronous or not sessions.backend.server_side,
+    "server-side sessions on an AsyncStore (AsyncMemoryStore, AsyncFileStore …), "
+    "or cookie-only sessions",
+    types=Sessions,
+    type_expected="a beaker.sessions.Sessions",
+)
 
 
 def server_side(

@@ -23,9 +23,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from flask.sessions import SessionInterface, SessionMixin
 
-from beaker.errors import ComponentTypeError, ConfigError
 from beaker.sessions.cookies import CookieSettings
-from beaker.sessions.factory import Sessions
+from beaker.sessions.factory import SYNC_SESSIONS, Sessions
 from beaker.sessions.model import Session
 
 if TYPE_CHECKING:
@@ -94,15 +93,6 @@ class FlaskSession(SessionMixin):
         return f"<FlaskSession {self.beaker!r}>"
 
 
-def _sync_sessions(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, Sessions):
-        raise ComponentTypeError(attribute.name, value, "a beaker.sessions.Sessions")
-    if value.asynchronous:
-        raise ConfigError(
-            attribute.name, value, "sessions on a sync Store (Flask calls the interface sync)"
-        )
-
-
 @attrs.frozen
 class BeakerSessionInterface(SessionInterface):
     """Flask's session interface on a :class:`~beaker.sessions.factory.Sessions`:
@@ -138,7 +128,7 @@ class BeakerSessionInterface(SessionInterface):
         ConfigError: ``sessions`` keeps its records in an async store.
     """
 
-    sessions: Sessions = attrs.field(validator=_sync_sessions)
+    sessions: Sessions = attrs.field(validator=SYNC_SESSIONS)
 
     def open_session(self, app: Flask, request: Request) -> FlaskSession:
         """The request's session, not yet loaded."""

@@ -10,25 +10,14 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Final
 
 import attrs
 
-from beaker.errors import ComponentTypeError, ConfigError
+from beaker.errors import ConfigError
+from beaker.validators import in_range, is_callable
 
 _HEX: Final = re.compile(r"[0-9a-f]+")
-
-
-def _nbytes(instance: Any, attribute: attrs.Attribute[int], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ComponentTypeError(attribute.name, value, "an int")
-    if not 16 <= value <= 64:
-        raise ConfigError(attribute.name, value, "16 to 64 random bytes (128 to 512 bits)")
-
-
-def _callable(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not callable(value):
-        raise ComponentTypeError(attribute.name, value, "a callable token_hex(nbytes) -> str")
 
 
 @attrs.frozen
@@ -49,9 +38,11 @@ class SessionIds:
         ConfigError: ``nbytes`` is outside 16..64.
     """
 
-    nbytes: int = attrs.field(default=16, validator=_nbytes)
+    nbytes: int = attrs.field(default=16, validator=in_range(16, 64, unit="random bytes"))
     token_hex: Callable[[int], str] = attrs.field(
-        default=secrets.token_hex, validator=_callable, repr=False
+        default=secrets.token_hex,
+        validator=is_callable("a callable token_hex(nbytes) -> str"),
+        repr=False,
     )
 
     @property

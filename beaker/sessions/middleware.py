@@ -12,25 +12,15 @@ from typing import Any
 
 import attrs
 
-from beaker.errors import ComponentTypeError, ConfigError
-from beaker.sessions.factory import Sessions
+from beaker.sessions.factory import SYNC_SESSIONS, Sessions
 from beaker.sessions.model import Session
+from beaker.validators import is_callable
 
 Environ = dict[str, Any]
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 Headers = list[tuple[str, str]]
 StartResponse = Callable[..., Callable[[bytes], object]]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
-
-
-def _app(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not callable(value):
-        raise ComponentTypeError(attribute.name, value, "a WSGI application (callable)")
-
-
-def _sessions(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, Sessions):
-        raise ComponentTypeError(attribute.name, value, "a beaker.sessions.Sessions")
 
 
 def vary_with_cookie(vary: str) -> str | None:
@@ -80,16 +70,8 @@ class SessionMiddleware:
         ConfigError: ``sessions`` keeps its records in an async store.
     """
 
-    app: WSGIApp = attrs.field(validator=_app)
-    sessions: Sessions = attrs.field(validator=_sessions)
-
-    def __attrs_post_init__(self) -> None:
-        if self.sessions.asynchronous:
-            raise ConfigError(
-                "sessions",
-                self.sessions,
-                "sessions on a sync Store (use beaker.sessions.asgi for an AsyncStore)",
-            )
+    app: WSGIApp = attrs.field(validator=is_callable("a WSGI application (callable)"))
+    sessions: Sessions = attrs.field(validator=SYNC_SESSIONS)
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         session = self.sessions.open(environ.get("HTTP_COOKIE"))

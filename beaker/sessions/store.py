@@ -45,6 +45,10 @@ from beaker.serializers.signing import HMACSigner
 from beaker.sessions.cookies import decode_value, encode_value
 from beaker.sessions.ids import SessionIds
 from beaker.stores.base import AsyncStore, Store, VersionedStore, is_async_store
+from beaker.validators import conforms, instance_of, non_empty_str
+
+_SERIALIZER = conforms(Serializer, "a Serializer (dumps/loads)")
+_IDS = instance_of(SessionIds, "a SessionIds")
 
 log = logging.getLogger("beaker.sessions")
 
@@ -189,11 +193,6 @@ class SessionBackend(Protocol):
         """Hold the session's lock. Raises :class:`~beaker.errors.LockTimeout`."""
 
 
-def _store(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, (Store, AsyncStore)):
-        raise ComponentTypeError(attribute.name, value, "a beaker Store or AsyncStore")
-
-
 def _lock(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, (Lock, AsyncLock)):
         raise ComponentTypeError(attribute.name, value, "a beaker Lock or AsyncLock")
@@ -208,28 +207,6 @@ def _lock(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None
 
 def _default_lock(instance: Any) -> Lock | AsyncLock:
     return AsyncioLock() if is_async_store(instance.store) else ThreadLock()
-
-
-def _serializer(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, Serializer):
-        raise ComponentTypeError(attribute.name, value, "a Serializer (dumps/loads)")
-
-
-def _codec(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, BytesCodec):
-        raise ComponentTypeError(
-            attribute.name, value, "a BytesCodec such as HMACSigner or AESGCMEncrypter"
-        )
-
-
-def _ids(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, SessionIds):
-        raise ComponentTypeError(attribute.name, value, "a SessionIds")
-
-
-def _namespace(instance: Any, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or not value:
-        raise ComponentTypeError(attribute.name, value, "a non-empty str")
 
 
 def _secret(value: Any) -> BytesCodec | None:
@@ -278,14 +255,16 @@ class ServerSideBackend:
 
     server_side: ClassVar[bool] = True
 
-    store: Store | AsyncStore = attrs.field(validator=_store)
+    store: Store | AsyncStore = attrs.field(
+        validator=conforms((Store, AsyncStore), "a beaker Store or AsyncStore")
+    )
     lock: Lock | AsyncLock = attrs.field(
         default=attrs.Factory(_default_lock, takes_self=True), validator=_lock
     )
-    serializer: Serializer = attrs.field(factory=PickleSerializer, validator=_serializer)
-    namespace: str = attrs.field(default=DEFAULT_NAMESPACE, validator=_namespace)
+    serializer: Serializer = attrs.field(factory=PickleSerializer, validator=_SERIALIZER)
+    namespace: str = attrs.field(default=DEFAULT_NAMESPACE, validator=non_empty_str())
     secret: BytesCodec | None = attrs.field(default=None, converter=_secret, repr=False)
-    ids: SessionIds = attrs.field(factory=SessionIds, validator=_ids)
+    ids: SessionIds = attrs.field(factory=SessionIds, validator=_IDS)
     _versioned: bool = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -362,9 +341,7 @@ class ServerSideBackend:
 
     # The decisions both fronts share; the sync methods above and the ASGI front add the I/O.
 
-    def decode(
-        self, session_id: str, entry: Entry | None, version: object = None
-    ) -> Loaded | None:
+    def decode(self, session_id: str, entry: Entry | None, version: object = None) -> Loaded | None:
         """The session in ``entry`` (stored at ``version``), as stored under the trusted
         ``session_id``; ``None`` if there is no entry.
 
@@ -450,8 +427,8 @@ class CookieBackend:
     server_side: ClassVar[bool] = False
 
     codec: BytesCodec = attrs.field(converter=_codec_from, repr=False)
-    serializer: Serializer = attrs.field(factory=JSONSerializer, validator=_serializer)
-    ids: SessionIds = attrs.field(factory=SessionIds, validator=_ids)
+    serializer: Serializer = attrs.field(factory=JSONSerializer, validator=_SERIALIZER)
+    ids: SessionIds = attrs.field(factory=SessionIds, validator=_IDS)
     _null: NullLock = attrs.field(init=False, factory=NullLock, eq=False, repr=False)
 
     def read(

@@ -41,11 +41,12 @@ from typing import Any, ClassVar, Final, TypeVar
 import attrs
 
 from beaker.entry import Entry, pack_entry, unpack_entry
-from beaker.errors import ComponentTypeError, DeserializationError
+from beaker.errors import DeserializationError
 from beaker.runtime import Lazy, lazy_field
 from beaker.stores._twins import ThreadTwin
 from beaker.stores.base import Versioned
 from beaker.stores.file import directory_path, open_regular, prepare_directory, remove_node
+from beaker.validators import positive_int
 
 log = logging.getLogger("beaker.stores.dbm")
 
@@ -367,11 +368,6 @@ def _data_dir(value: object) -> str:
     return directory_path("data_dir", value)
 
 
-def _max_open(instance: Any, attribute: Any, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ComponentTypeError("max_open", value, "a positive int")
-
-
 @attrs.frozen
 class DBMStore:
     """Keeps each namespace in its own stdlib ``dbm`` database under ``data_dir`` (as Beaker's
@@ -396,14 +392,15 @@ class DBMStore:
     under the exclusive lock.
 
     Raises:
-        ComponentTypeError: ``data_dir`` is not a path, ``max_open`` not a positive ``int``.
+        ComponentTypeError: ``data_dir`` is not a path.
+        ConfigError: ``max_open`` is not a positive ``int``.
         ConfigError: ``data_dir`` cannot be created or written.
     """
 
     holds_objects: ClassVar[bool] = False
 
     data_dir: str = attrs.field(converter=_data_dir)
-    max_open: int = attrs.field(default=64, validator=_max_open)
+    max_open: int = attrs.field(default=64, validator=positive_int(unit="open namespaces"))
     _handles: Lazy[_Handles] = lazy_field()
 
     def __attrs_post_init__(self) -> None:

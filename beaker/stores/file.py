@@ -35,7 +35,7 @@ import stat
 import struct
 import zlib
 from collections.abc import Iterator
-from typing import Any, ClassVar, Final
+from typing import ClassVar, Final
 
 import attrs
 
@@ -43,6 +43,7 @@ from beaker.entry import Entry, pack_entry, unpack_entry
 from beaker.errors import ComponentTypeError, ConfigError, DeserializationError
 from beaker.stores._twins import ThreadTwin
 from beaker.stores.base import Versioned
+from beaker.validators import instance_of
 
 log = logging.getLogger("beaker.stores.file")
 
@@ -216,11 +217,6 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
-def _is_bool(instance: Any, attribute: attrs.Attribute[bool], value: object) -> None:
-    if not isinstance(value, bool):
-        raise ComponentTypeError(attribute.name, value, "a bool")
-
-
 @attrs.frozen
 class FileStore:
     """Keeps each entry in its own file under ``data_dir`` (as Beaker's ``file`` type, but
@@ -249,7 +245,7 @@ class FileStore:
     holds_objects: ClassVar[bool] = False
 
     data_dir: str = attrs.field(converter=_data_dir)
-    fsync: bool = attrs.field(default=False, validator=_is_bool)
+    fsync: bool = attrs.field(default=False, validator=instance_of(bool, "a bool"))
 
     # namespace -> its directory; namespaces are few, so hashing each once pays off on every get.
     _namespace_dirs: dict[str, str] = attrs.field(init=False, factory=dict, eq=False, repr=False)

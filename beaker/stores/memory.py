@@ -13,13 +13,7 @@ import attrs
 from beaker.entry import Entry
 from beaker.stores._twins import DirectTwin
 from beaker.stores.base import Versioned
-
-
-def _max_entries(instance: object, attribute: attrs.Attribute[int | None], value: object) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"max_entries must be a positive int or None, got {value!r}")
+from beaker.validators import positive_int
 
 
 @attrs.frozen
@@ -36,12 +30,14 @@ class MemoryStore:
     entry object itself, compared under the store's lock.
 
     Raises:
-        ValueError: ``max_entries`` is not a positive ``int``.
+        ConfigError: ``max_entries`` is not a positive ``int`` or ``None``.
     """
 
     holds_objects: ClassVar[bool] = True
 
-    max_entries: int | None = attrs.field(default=None, validator=_max_entries)
+    max_entries: int | None = attrs.field(
+        default=None, validator=positive_int(unit="entries", optional=True)
+    )
     _data: OrderedDict[tuple[str, str], Entry] = attrs.field(
         init=False, factory=OrderedDict, eq=False, repr=False
     )

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from beaker import compose
 from beaker.entry import Entry
-from beaker.errors import ComponentTypeError
+from beaker.errors import ConfigError
 from beaker.stores.dbm import DBMStore
 from tests import _file_backed as shared
 from tests._file_backed import make_entry as _entry
@@ -261,9 +261,9 @@ def test_data_dir_of_wrong_type(bad: object) -> None:
 
 @pytest.mark.parametrize("bad", [0, -1, True, "8"])
 def test_max_open_must_be_a_positive_int(tmp_path: pathlib.Path, bad: object) -> None:
-    with pytest.raises(ComponentTypeError) as info:
+    with pytest.raises(ConfigError) as info:
         DBMStore(tmp_path, max_open=bad)  # type: ignore[arg-type]
-    assert info.value.argument == "max_open"
+    assert info.value.option == "max_open"
 
 
 def test_open_handles_are_bounded(tmp_path: pathlib.Path) -> None:
