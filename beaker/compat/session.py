@@ -3,30 +3,42 @@
 
 A compat session is a ``dict`` in front of one :class:`beaker.sessions.Session`, which does
 the work: ids, timeouts, loading and saving, retiring ids, the cookie and its codec, the
-several-cookies rule, Beaker 1.14.1's leftovers (through :mod:`beaker.compat.legacy`). The
+several-cookies rule, Beaker 1.14.1's leftovers (through :mod:`beaker.sessions.migration`). The
 front keeps what Beaker's callers see: the data in the ``dict`` with the ``_creation_time`` /
 ``_accessed_time`` / ``_domain`` / ``_path`` (and, for cookie sessions, ``_id``) entries; the
 ``request`` dict receiving ``cookie_out`` and ``set_cookie``; the attribute names; loading at
 construction; :class:`SessionObject`'s laziness and saving rules. At a save the ``dict``'s
 data (less the entries the native record keeps as fields) goes to the native session.
 
-Imports :mod:`beaker.compat.session_setup` and :mod:`beaker.compat.legacy`; must not import
+Imports :mod:`beaker.compat.session_setup` and :mod:`beaker.sessions`; must not import
 the middleware.
 """
 
 from __future__ import annotations
 
+import base64
 import http.cookies
 from collections.abc import Iterator
 from typing import Any, Final
 
-from beaker.compat.exceptions import BeakerException
-from beaker.compat.legacy import legacy_cookie_id, sign_legacy_id
-from beaker.compat.session_setup import SessionSetup, session_setup
-from beaker.errors import ConfigError
-from beaker.sessions import Session as NativeSession
+import attrs
 
-__all__ = ["CookieSession", "InvalidSignature", "Session", "SessionObject", "SignedCookie"]
+from beaker.compat.container import NamespaceManager
+from beaker.compat.exceptions import BeakerException
+from beaker.compat.session_setup import SessionSetup, session_setup
+from beaker.errors import ConfigError, DeserializationError, SerializationError
+from beaker.sessions import Session as NativeSession
+from beaker.sessions import Sessions
+from beaker.sessions.migration import legacy_cookie_id, sign_legacy_id
+
+__all__ = [
+    "CookieSession",
+    "InvalidSignature",
+    "Session",
+    "SessionNamespace",
+    "SessionObject",
+    "SignedCookie",
+]
 
 
 class Session(dict):  # type: ignore[type-arg]
@@ -94,12 +106,16 @@ class Session(dict):  # type: ignore[type-arg]
                 "type", setup.type, "'cookie' for CookieSession, else Session's types"
             )
         self.__dict__.update(_setup=setup, request=request, use_cookies=use_cookies)
-        sessions = setup.sessions
+        sessions = self._engine(setup.sessions)
         native = None if id is None else sessions.get_by_id(id)
         if native is None:
             native = sessions.open(request.get("cookie") if use_cookies and id is None else None)
         self._native = native
         self._fill()
+
+    def _engine(self, sessions: Sessions) -> Sessions:
+        """The native sessions serving this one (a subclass's hooks may wrap them)."""
+        return sessions
 
     def __getattr__(self, name: str) -> Any:
         """Beaker's per-session attributes that follow from the options (``key``,
@@ -184,6 +200,14 @@ class Session(dict):  # type: ignore[type-arg]
         self["_path"] = value
 
     @property
+    def namespace(self) -> SessionNamespace:
+        """The session's storage as Beaker's per-session namespace manager (``namespace`` is
+        the id; its one key ``"session"`` holds the stored data)."""
+        if self._cookie_only:
+            raise AttributeError("namespace")  # as Beaker's CookieSession: the cookie is all
+        return SessionNamespace(self.id, self._setup.sessions.backend)
+
+    @property
     def cookie(self) -> http.cookies.SimpleCookie:
         """The request's cookies and the one about to be sent (Beaker's ``cookie``), a
         :class:`http.cookies.SimpleCookie` holding this package's cookie values."""
@@ -261,6 +285,8 @@ class Session(dict):  # type: ignore[type-arg]
     def regenerate_id(self) -> None:
         """Keep the data under a new id (call on login, against session fixation)."""
         self._native.regenerate_id()
+        if self._cookie_only:
+            self["_id"] = self._native.id
 
     def revert(self) -> None:
         """Put the data back as it was loaded at the start of the request."""
@@ -304,6 +330,95 @@ class CookieSession(Session):
     def id(self) -> str:
         """The session id (``_id``)."""
         return self["_id"]  # type: ignore[no-any-return]
+
+    def _engine(self, sessions: Sessions) -> Sessions:
+        """The sessions with this class's ``_encrypt_data`` / ``_decrypt_data`` making the
+        cookie's payload when a subclass overrides them (signed or sealed around it)."""
+        own = type(self)
+        if (own._encrypt_data, own._decrypt_data) == _HOOKS:
+            return sessions
+        backend = attrs.evolve(sessions.backend, serializer=_HookSerializer(self))  # type: ignore[misc]
+        return attrs.evolve(sessions, backend=backend)
+
+    def _encrypt_data(self, session_data: dict[str, Any] | None = None) -> str:
+        """The session data as the text the cookie carries (Beaker's hook; a subclass may
+        override it with :meth:`_decrypt_data`): base64 of ``data_serializer``'s bytes. The
+        cookie's signature or encryption is added around it.
+
+        Args:
+            session_data: the data (default: this session's).
+        """
+        serializer = self._setup.sessions.backend.serializer
+        return base64.b64encode(serializer.dumps(session_data or dict(self))).decode("ascii")
+
+    def _decrypt_data(self, session_data: str) -> dict[str, Any]:
+        """The data in a cookie payload made by :meth:`_encrypt_data` (Beaker's hook)."""
+        serializer = self._setup.sessions.backend.serializer
+        return serializer.loads(base64.b64decode(session_data))  # type: ignore[no-any-return]
+
+
+_HOOKS: Final = (CookieSession._encrypt_data, CookieSession._decrypt_data)
+
+
+class _HookSerializer:
+    """A cookie session's own ``_encrypt_data`` / ``_decrypt_data`` as the Serializer of its
+    payload."""
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: CookieSession) -> None:
+        self.session = session
+
+    def dumps(self, value: Any) -> bytes:
+        try:
+            return self.session._encrypt_data(value).encode("utf-8")
+        except Exception as exc:
+            raise SerializationError(f"_encrypt_data failed ({exc!r})") from exc
+
+    def loads(self, data: bytes) -> Any:
+        try:
+            return self.session._decrypt_data(data.decode("utf-8"))
+        except Exception as exc:
+            raise DeserializationError(f"_decrypt_data failed ({exc!r})") from exc
+
+
+class SessionNamespace(NamespaceManager):
+    """A server session's storage as Beaker's per-session namespace manager (what
+    ``session.namespace`` is): ``namespace`` is the session id, the one key ``"session"``
+    holds the stored data ``dict``; removing it removes the stored session.
+
+    Args:
+        session_id: the id (``str``).
+        backend: the native :class:`~beaker.sessions.store.SessionBackend` holding it.
+    """
+
+    def __init__(self, session_id: str, backend: Any) -> None:
+        NamespaceManager.__init__(self, session_id)
+        self.backend = backend
+
+    def _data(self) -> dict[str, Any] | None:
+        loaded = self.backend.read_id(self.namespace)
+        return None if loaded is None else loaded.data
+
+    def __getitem__(self, key: Any) -> Any:
+        data = self._data() if key == "session" else None
+        if data is None:
+            raise KeyError(key)
+        return data
+
+    def __contains__(self, key: Any) -> bool:
+        return key == "session" and self._data() is not None
+
+    def __delitem__(self, key: Any) -> None:
+        if key not in self:
+            raise KeyError(key)
+        self.do_remove()
+
+    def keys(self) -> list[str]:
+        return ["session"] if "session" in self else []
+
+    def do_remove(self) -> None:
+        self.backend.remove(self.namespace)
 
 
 class _InvalidSignatureType:

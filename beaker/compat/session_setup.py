@@ -6,7 +6,7 @@ distinct configuration (memoised by value) and shared.
 Only translation lives here: ``type`` picks a backend (a
 :class:`~beaker.sessions.store.CookieBackend` for ``cookie``, else a
 :class:`~beaker.sessions.store.ServerSideBackend` over the compat backend's store, reading
-Beaker 1.14.1's leftovers through :class:`~beaker.compat.legacy.BeakerStorageBackend`),
+Beaker 1.14.1's leftovers through :class:`~beaker.sessions.migration.BeakerStorageBackend`),
 Beaker's defaults are filled in (``httponly`` off, browser-session cookie, pickle), and an
 error raised by a native part names the option as the application spelled it.
 
@@ -25,7 +25,6 @@ import attrs
 from beaker.compat import cache as _cache
 from beaker.compat.config import CacheOptions, SessionOptions, session_options
 from beaker.compat.exceptions import BeakerException
-from beaker.compat.legacy import BeakerStorageBackend, LegacySessionReader
 from beaker.errors import ConfigError, DeserializationError, SerializationError
 from beaker.serializers.aead import AESGCMEncrypter
 from beaker.serializers.base import Sealed, Serializer
@@ -33,6 +32,7 @@ from beaker.serializers.json import JSONSerializer
 from beaker.serializers.pickle import PickleSerializer
 from beaker.serializers.signing import HMACSigner
 from beaker.sessions import CookieBackend, CookieSettings, ServerSideBackend, Sessions
+from beaker.sessions.migration import BeakerStorageBackend, LegacySessionReader
 
 __all__ = ["SessionSetup", "session_setup"]
 

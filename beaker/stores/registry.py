@@ -8,9 +8,10 @@ type               store                                       lock (dogpile pro
 ``memory``         ``MemoryStore(max_entries)``                ``ThreadLock()``
 ``file``           ``FileStore(data_dir)``                     ``FileLock(lock_dir)``
 ``dbm``            ``DBMStore(data_dir)``                      ``FileLock(lock_dir)``
-``redis``          ``RedisStore(url= | client=)``              ``RedisLock`` on the same server
-``rediscluster``   ``RedisClusterStore(url= | client=)``       ``RedisClusterLock``
-``memcached``      ``MemcachedStore(servers)``                 ``MemcachedLock(servers)``
+``redis``          ``RedisStore(url= | client=)``              ``RedisLock`` on the store's
+                                                               connection (one pool)
+``rediscluster``   ``RedisClusterStore(url= | client=)``       ``RedisClusterLock``, the same
+``memcached``      ``MemcachedStore(servers)``                 ``MemcachedLock``, the same
 ``sqlalchemy``     ``SQLAlchemyStore(url= | engine=, table)``  ``FileLock(lock_dir)``, else
                                                                ``ThreadLock()``
 =================  ==========================================  ================================
@@ -78,12 +79,15 @@ class BackendType:
         lock: ``(**options) -> Lock``, given the same options.
         options: the option names the factories take (``frozenset[str]``).
         from_url: ``(url) -> options`` for the type's URL scheme(s), or ``None``.
+        shared: the lock is built as ``lock(connection=store.connection)``: one connection
+            (pool, time budget, circuit breaker) per server for the store and its lock.
     """
 
     store: Callable[..., Store]
     lock: Callable[..., Lock]
     options: frozenset[str]
     from_url: Callable[[str], dict[str, Any]] | None = None
+    shared: bool = False
 
 
 def _component(module: str, name: str) -> Callable[..., Any]:
@@ -135,8 +139,9 @@ def _redis(kind: str, cluster: str) -> tuple[Callable[..., Store], Callable[...,
         )
         return built
 
-    def lock(url: str | None = None, client: Any = None) -> Lock:
-        return _component("beaker.locks.redis", f"Redis{cluster}Lock")(**_server(kind, url, client))  # type: ignore[no-any-return]
+    def lock(url: str | None = None, client: Any = None, connection: Any = None) -> Lock:
+        where = {"connection": connection} if connection is not None else _server(kind, url, client)
+        return _component("beaker.locks.redis", f"Redis{cluster}Lock")(**where)  # type: ignore[no-any-return]
 
     return store, lock
 
@@ -146,9 +151,12 @@ def _memcached_store(servers: str | None = None) -> Store:
     return _component("beaker.stores.memcached", "MemcachedStore")(servers)  # type: ignore[no-any-return]
 
 
-def _memcached_lock(servers: str | None = None) -> Lock:
+def _memcached_lock(servers: str | None = None, connection: Any = None) -> Lock:
+    lock = _component("beaker.locks.memcached", "MemcachedLock")
+    if connection is not None:
+        return lock(connection=connection)  # type: ignore[no-any-return]
     servers = _required("memcached", "servers", servers, "'host:port[;host:port]'")
-    return _component("beaker.locks.memcached", "MemcachedLock")(servers)  # type: ignore[no-any-return]
+    return lock(servers)  # type: ignore[no-any-return]
 
 
 def _sql_store(
@@ -196,10 +204,10 @@ _TYPES: dict[str, BackendType] = {
     "dbm": BackendType(
         _dir_store("dbm", "beaker.stores.dbm", "DBMStore"), _file_lock("dbm"), _DIRS, _local_path
     ),
-    "redis": BackendType(_redis_store, _redis_lock, _SERVER, lambda url: {"url": url}),
-    "rediscluster": BackendType(_cluster_store, _cluster_lock, _SERVER),
+    "redis": BackendType(_redis_store, _redis_lock, _SERVER, lambda url: {"url": url}, True),
+    "rediscluster": BackendType(_cluster_store, _cluster_lock, _SERVER, shared=True),
     "memcached": BackendType(
-        _memcached_store, _memcached_lock, frozenset({"servers"}), _memcached_url
+        _memcached_store, _memcached_lock, frozenset({"servers"}), _memcached_url, True
     ),
     "sqlalchemy": BackendType(
         _sql_store,
@@ -258,7 +266,10 @@ def backend(name: str, **options: Any) -> Backend:
         ImportError: the type's client library is not installed.
     """
     kind = backend_type(name)
-    return Backend(kind.store(**options), kind.lock(**options))
+    store = kind.store(**options)
+    if kind.shared:
+        return Backend(store, kind.lock(connection=store.connection))  # type: ignore[attr-defined]
+    return Backend(store, kind.lock(**options))
 
 
 def store_for_url(url: str, schemes: Mapping[str, str] = _SCHEMES) -> Store:

@@ -3,6 +3,7 @@ shared namespaces), so each test starts from an empty state."""
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from collections.abc import Iterator
 
@@ -15,6 +16,7 @@ with warnings.catch_warnings():
     import webtest  # noqa: F401
 
 from beaker.compat import cache as compat_cache
+from tests._missing import skip_or_fail
 
 
 @pytest.fixture(autouse=True)
@@ -31,3 +33,11 @@ def _fresh_session_setups() -> Iterator[None]:
     session_setup._reset_for_tests()
     yield
     session_setup._reset_for_tests()
+
+
+@pytest.fixture
+def memcached_client(memcached_servers: str) -> str:
+    """The memcached servers, once the client library (pymemcache) is known to be installed."""
+    if importlib.util.find_spec("pymemcache") is None:
+        skip_or_fail("pymemcache is not installed (the 'memcached' extra)")
+    return memcached_servers

@@ -50,8 +50,7 @@ def options(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     if kind == "ext:rediscluster":
         return {"type": kind, "url": request.getfixturevalue("redis_cluster_url")}
     if kind == "ext:memcached":
-        pytest.importorskip("beaker.stores.memcached")
-        return {"type": kind, "url": request.getfixturevalue("memcached_servers")}
+        return {"type": kind, "url": request.getfixturevalue("memcached_client")}
     if kind == "ext:database":
         return {
             "type": kind,
@@ -416,3 +415,20 @@ def test_option_objects_hide_secrets_and_compare_by_value() -> None:
     assert "hunter2" not in repr(options)
     assert options == cache_options(dict(given)) and hash(options) == hash(cache_options(given))
     assert options != cache_options({**given, "url": "redis://localhost/1"})
+
+
+@pytest.mark.parametrize("kind", ["ext:redis", "ext:rediscluster", "ext:memcached"])
+def test_a_network_backend_opens_one_connection_for_its_store_and_lock(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    fixture = {"ext:redis": "redis_url", "ext:rediscluster": "redis_cluster_url"}
+    url = request.getfixturevalue(fixture.get(kind, "memcached_client"))
+    from beaker.compat.backends import backend
+    from beaker.compat.config import cache_options
+
+    parts = backend(cache_options({"type": kind, "url": url}))
+    assert parts.lock.connection is parts.store.connection  # type: ignore[attr-defined]
+    cache = Cache(f"one-pool-{uuid.uuid4().hex}", type=kind, url=url)
+    assert cache.get("k", createfunc=lambda: 1) == 1  # the lock and the store on that one pool
+    live = parts.store.connection.live_client()  # type: ignore[attr-defined]
+    assert live is parts.lock.connection.live_client()  # type: ignore[attr-defined]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.cookies
 import textwrap
+import warnings
 from typing import Any
 
 import pytest
@@ -364,3 +365,65 @@ def test_a_third_party_namespace_manager_serves_sessions() -> None:
                   browser.get("/").text]
         """
     )
+
+
+HOOKED = """
+import base64, zlib
+from beaker.session import CookieSession
+
+calls = []
+
+class Compressed(CookieSession):
+    def _encrypt_data(self, session_data=None):
+        calls.append("encrypt")
+        return base64.b64encode(zlib.compress(super()._encrypt_data(session_data).encode())).decode()
+
+    def _decrypt_data(self, session_data):
+        calls.append("decrypt")
+        return super()._decrypt_data(zlib.decompress(base64.b64decode(session_data)).decode())
+
+def cookie_of(cls, **opts):
+    request = {{"cookie": ""}}
+    session = cls(request, validate_key="v", **opts)
+    session["text"] = "abc" * 50
+    session.save()
+    return request["cookie_out"].split(";")[0]
+
+result = []
+for opts in ({{}}, {{"encrypt_key": "e" * 32}}):
+    plain, hooked = cookie_of(CookieSession, **opts), cookie_of(Compressed, **opts)
+    back = Compressed({{"cookie": hooked}}, validate_key="v", **opts)
+    wrong = Compressed({{"cookie": plain}}, validate_key="v", invalidate_corrupt=True, **opts)
+    result.append([plain != hooked, back["text"] == "abc" * 50, "text" in wrong,
+                   sorted(set(calls)), isinstance(CookieSession({{}}, validate_key="v")._encrypt_data({{"a": 1}}), str)])
+    calls.clear()
+"""
+
+
+def test_cookie_session_subclass_hooks_make_the_cookie() -> None:
+    """A ``CookieSession`` subclass overriding ``_encrypt_data`` / ``_decrypt_data`` changes
+    what the cookie carries and reads it back, as in Beaker (our signature or seal stays
+    around the hook's text)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Beaker warns about the invalidated corrupt cookie
+        theirs, ours = both(HOOKED.format())
+    assert ours == theirs
+    assert ours[0][:3] == [True, True, False]
+
+
+def test_a_server_session_namespace_is_its_storage_by_id(tmp_path: Any) -> None:
+    theirs, ours = both(
+        f"""
+        from beaker.session import CookieSession, Session
+        session = Session({{}}, type="file", data_dir={str(tmp_path)!r})
+        session["k"] = "v"
+        session.save()
+        namespace = session.namespace
+        namespace.acquire_read_lock()
+        stored = "session" in namespace
+        namespace.release_read_lock()
+        result = [namespace.namespace == session.id, stored,
+                  hasattr(CookieSession({{}}, validate_key="v"), "namespace")]
+        """
+    )
+    assert ours == theirs == [True, True, False]

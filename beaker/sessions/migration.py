@@ -1,8 +1,10 @@
-"""Read-only access to what Beaker 1.14.1 left behind, so switching does not log users out.
+"""Sessions Beaker 1.14.1 left behind, read-only, so switching to this package does not log
+users out (the Beaker compat layer uses it; a native ``Sessions`` can too, by wrapping its
+``ServerSideBackend`` in :class:`BeakerStorageBackend`).
 
 * :func:`legacy_cookie_id` accepts a session-id cookie that Beaker signed: 40 hex digits of
   HMAC-SHA1(``secret``, id) followed by the 32-hex-digit id, checked with
-  :func:`hmac.compare_digest`. The compat session then re-issues the cookie in this package's
+  :func:`hmac.compare_digest`. The session then re-issues the cookie in this package's
   format (HMAC-SHA256) the next time it writes the session.
 * :class:`LegacySessionReader` loads a server-side session Beaker wrote to a ``file``
   ``data_dir`` (``<data_dir>/container_file/<i>/<id>/<id>.cache``) or to ``ext:redis``
@@ -22,8 +24,8 @@ format at its next save. Nothing here writes; removing a session (``delete()``,
 ``invalidate()``, ``regenerate_id()``) removes Beaker's copy too, so an old cookie cannot bring
 it back.
 
-Imports the standard library, :mod:`beaker.errors`, :mod:`beaker.sessions`; ``redis`` only
-through a client passed in.
+Imports the standard library, :mod:`beaker.errors`, the session store and id modules;
+``redis`` only through a client passed in. Must not import from ``beaker.compat``.
 """
 
 from __future__ import annotations
@@ -46,21 +48,21 @@ import attrs
 from beaker.errors import DeserializationError
 from beaker.locks.base import Lease
 from beaker.serializers.base import Serializer
-from beaker.sessions import ServerSideBackend, SessionIds, SessionRecord
-from beaker.sessions.store import Loaded
+from beaker.sessions.ids import SessionIds
+from beaker.sessions.store import Loaded, ServerSideBackend, SessionRecord
 from beaker.stores.base import VersionedStore
 
 __all__ = ["BeakerStorageBackend", "LegacySessionReader", "legacy_cookie_id", "sign_legacy_id"]
 
-log = logging.getLogger("beaker.compat.legacy")
+log = logging.getLogger("beaker.sessions.migration")
 
 _ID: Final = re.compile(r"[0-9a-f]{32}")
 _SIGNED: Final = re.compile(r"[0-9a-f]{40}[0-9a-f]{32}")
 
 
 def sign_legacy_id(secret: str | bytes, session_id: str) -> str:
-    """The cookie value Beaker 1.14.1 issued for ``session_id`` under ``secret`` (used by
-    tests and by :class:`~beaker.compat.session.SignedCookie`)."""
+    """The cookie value Beaker 1.14.1 issued for ``session_id`` under ``secret`` (Beaker's
+    ``SignedCookie`` encoding: HMAC-SHA1 hex digest, then the id)."""
     key = secret.encode("utf-8") if isinstance(secret, str) else secret
     return hmac.new(key, session_id.encode("utf-8"), hashlib.sha1).hexdigest() + session_id
 
