@@ -15,12 +15,19 @@ from __future__ import annotations
 import functools
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar
 
 import attrs
 
-from beaker.cache_core import CacheCore, StoreErrorMode, attach_memo, check_ttl, resolve_parts
+from beaker.cache_core import (
+    CacheCore,
+    Predicate,
+    StoreErrorMode,
+    attach_memo,
+    check_ttl,
+    resolve_parts,
+)
 from beaker.entry import MISSING, Entry
 from beaker.errors import ComponentTypeError, LockTimeout, StoreUnavailable
 from beaker.locks.base import AsyncLock, is_async_lock
@@ -138,21 +145,31 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
     # -- dogpile-protected creation -----------------------------------------------------------
 
     async def _create(
-        self, key: str, creator: Callable[[], Awaitable[Any] | Any], ttl: float | None
+        self,
+        key: str,
+        creator: Callable[[], Awaitable[Any] | Any],
+        ttl: float | None,
+        should_cache: Predicate,
     ) -> Any:
         value = creator()
         if inspect.isawaitable(value):
             value = await value
-        await self._write(key, value, ttl)
+        if should_cache is None or should_cache(value):
+            await self._write(key, value, ttl)
         return value
 
     async def get_or_create(
-        self, key: str, creator: Callable[[], Awaitable[Any] | Any], ttl: float | None = None
+        self,
+        key: str,
+        creator: Callable[[], Awaitable[Any] | Any],
+        ttl: float | None = None,
+        should_cache: Predicate = None,
     ) -> Any:
         """Return the fresh value under ``key``, or make it with ``creator()`` and store it.
 
-        As :meth:`beaker.caching.Cache.get_or_create` (the dogpile lock, the stale window),
-        with ``creator`` an ``async def`` function (or a plain one) of no arguments.
+        As :meth:`beaker.caching.Cache.get_or_create` (the dogpile lock, the stale window,
+        ``should_cache``), with ``creator`` an ``async def`` function (or a plain one) of no
+        arguments.
 
         Raises:
             LockTimeout: ``lock_timeout`` passed while another worker was creating.
@@ -162,10 +179,15 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         value, fresh = self._judge(key, await self._read(key))
         if fresh:
             return value
-        return await self._recreate(key, value, creator, ttl)
+        return await self._recreate(key, value, creator, ttl, should_cache)
 
     async def _recreate(
-        self, key: str, value: Any, creator: Callable[[], Awaitable[Any] | Any], ttl: float | None
+        self,
+        key: str,
+        value: Any,
+        creator: Callable[[], Awaitable[Any] | Any],
+        ttl: float | None,
+        should_cache: Predicate = None,
     ) -> Any:
         """As :meth:`beaker.caching.Cache._recreate`: the dogpile lock, one more read under
         it, and ``creator`` if still needed, after a first read found no fresh value."""
@@ -177,21 +199,27 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
             return value  # stale: another worker is recreating it
         except StoreUnavailable as error:  # a distributed lock's server is down too
             self._outage(error, key, "created without the dogpile lock")
-            return await self._create(key, creator, ttl)
+            return await self._create(key, creator, ttl, should_cache)
         async with lease:
             value, fresh = self._judge(key, await self._read(key))  # made meanwhile?
             if fresh:
                 return value
-            return await self._create(key, creator, ttl)
+            return await self._create(key, creator, ttl, should_cache)
 
     # -- decoration ----------------------------------------------------------------------------
 
     def memoize(
-        self, *key_parts: Any, namespace: str | None = None, ttl: float | None = None
+        self,
+        *key_parts: Any,
+        namespace: str | None = None,
+        ttl: float | None = None,
+        ignore: Iterable[str] = (),
+        should_cache: Predicate = None,
     ) -> Callable[[Callable[P, Awaitable[R]]], AsyncMemoized[P, R]]:
         """Decorate an ``async def`` function so its results are cached per call arguments,
         under the same keys and namespace as :meth:`beaker.caching.Cache.memoize` gives a
-        function of that name and file (so sync and async twins share entries).
+        function of that name and file (so sync and async twins share entries); ``ignore``
+        and ``should_cache`` as there.
 
         Returns:
             A decorator. The wrapper is a coroutine function; it has ``await
@@ -200,13 +228,14 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         Raises:
             ComponentTypeError: (from the decorator) the function is not ``async def``.
             ConfigError: ``ttl`` is not ``None`` or a number of seconds >= 0.
+            ConfigError: (from the decorator) ``ignore`` names a parameter it does not have.
         """
         check_ttl(ttl)
 
         def decorate(func: Callable[P, Awaitable[R]]) -> AsyncMemoized[P, R]:
             if not inspect.iscoroutinefunction(func):
                 raise ComponentTypeError("func", func, "an async def function")
-            cache, make_key, formats = self._memo_parts(func, key_parts, namespace)
+            cache, make_key, formats = self._memo_parts(func, key_parts, namespace, ignore)
 
             async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
                 if kwargs or len(args) >= len(formats):
@@ -218,7 +247,7 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
                 value, fresh = cache._judge(key, await cache._read(key))
                 if not fresh:
                     call = functools.partial(func, *args, **kwargs)
-                    value = await cache._recreate(key, value, call, ttl)
+                    value = await cache._recreate(key, value, call, ttl, should_cache)
                 return value  # type: ignore[no-any-return]
 
             async def invalidate(*args: P.args, **kwargs: P.kwargs) -> None:

@@ -22,7 +22,7 @@ import functools
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import attrs
@@ -52,6 +52,8 @@ from beaker.validators import (
 log = logging.getLogger("beaker.cache")
 
 StoreErrorMode = Literal["raise", "compute"]
+#: ``should_cache``: ``(value) -> bool`` (false: the created value is not stored), or ``None``.
+Predicate = Callable[[Any], bool] | None
 
 S = TypeVar("S")  # a front's store type
 L = TypeVar("L")  # a front's lock type
@@ -270,15 +272,23 @@ class CacheCore(Generic[S, L]):
         return attrs.evolve(self, **changes)
 
     def _memo_parts(
-        self: C, func: Callable[..., Any], key_parts: tuple[Any, ...], namespace: str | None
+        self: C,
+        func: Callable[..., Any],
+        key_parts: tuple[Any, ...],
+        namespace: str | None,
+        ignore: Iterable[str] = (),
     ) -> tuple[C, ArgsKey, tuple[str, ...]]:
         """For ``memoize``: the namespaced cache, the call's key maker (Beaker's decorator
-        key) and the ``%``-formats of the common call (positional arguments, no ``self``),
-        by argument count, for building those keys inline."""
-        make_key = ArgsKey.of(func, key_parts)
+        key, the parameters named in ``ignore`` left out) and the ``%``-formats of the common
+        call (see :attr:`~beaker.policies.ArgsKey.inline_formats`), for building those keys
+        inline.
+
+        Raises:
+            ConfigError: ``ignore`` names a parameter ``func`` does not have.
+        """
+        make_key = ArgsKey.of(func, key_parts, ignore)
         cache = self.namespace(namespace or function_namespace(func))
-        formats = make_key.formats if not make_key.call.skip_first else ()
-        return cache, make_key, formats
+        return cache, make_key, make_key.inline_formats
 
 
 def attach_memo(

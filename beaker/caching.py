@@ -15,12 +15,12 @@ from __future__ import annotations
 import functools
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar
 
 import attrs
 
-from beaker.cache_core import CacheCore, StoreErrorMode, check_ttl, resolve_parts
+from beaker.cache_core import CacheCore, Predicate, StoreErrorMode, check_ttl, resolve_parts
 from beaker.entry import MISSING, Entry
 from beaker.errors import LockTimeout, StoreUnavailable
 from beaker.locks.base import Lock, is_async_lock
@@ -28,7 +28,7 @@ from beaker.locks.thread import ThreadLock
 from beaker.policies.expiry import ExpiryPolicy
 from beaker.policies.keys import ArgsKey, KeyStrategy, function_namespace
 from beaker.serializers.base import BytesCodec, Serializer
-from beaker.stores.base import Store, is_async_store
+from beaker.stores.base import Store, batch_of, is_async_store
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -164,14 +164,74 @@ class Cache(CacheCore[Store, Lock]):
         """Remove every entry of this cache's namespace (and of no other)."""
         self.store.clear(self.name)
 
+    # -- many keys -----------------------------------------------------------------------------
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The fresh values of ``keys``, as ``{key: value}`` (misses left out), read in one
+        request where the store batches (see :class:`~beaker.stores.base.BatchStore`).
+
+        Raises:
+            StoreUnavailable: the store's server is down and ``on_store_error="raise"``.
+        """
+        stored = {self._store_key(key): key for key in keys}
+        try:
+            found = batch_of(self.store).get_many(self.name, stored)
+        except StoreUnavailable as error:
+            self._outage(error, f"{len(stored)} keys", "treated as misses")
+            return {}
+        values = {}
+        for key, entry in found.items():
+            value = self._accept(key, entry, MISSING)
+            if value is not MISSING:
+                values[stored[key]] = value
+        return values
+
+    def set_many(self, values: Mapping[str, Any], ttl: float | None = None) -> None:
+        """Store every ``{key: value}``, in one request where the store batches.
+
+        Args:
+            values: ``{key: value}``, as :meth:`set` takes them.
+            ttl: seconds these entries stay fresh, overriding the expiry policy.
+
+        Raises:
+            SerializationError: a value cannot be encoded (nothing is written); names the key.
+            StoreUnavailable: the store's server is down and ``on_store_error="raise"``.
+        """
+        entries = {}
+        for key, value in values.items():
+            stored = self._store_key(key)
+            entries[stored] = self._entry(stored, value, ttl)
+        try:
+            batch_of(self.store).set_many(self.name, entries)
+        except StoreUnavailable as error:
+            self._outage(error, f"{len(entries)} keys", "not written")
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        """Remove ``keys`` (absent ones are not an error), in one request where the store
+        batches."""
+        stored = [self._store_key(key) for key in keys]
+        try:
+            batch_of(self.store).delete_many(self.name, stored)
+        except StoreUnavailable as error:
+            self._outage(error, f"{len(stored)} keys", "not deleted")
+
     # -- dogpile-protected creation -----------------------------------------------------------
 
-    def _create(self, key: str, creator: Callable[[], Any], ttl: float | None) -> Any:
+    def _create(
+        self, key: str, creator: Callable[[], Any], ttl: float | None, should_cache: Predicate
+    ) -> Any:
         value = creator()
-        self._write(key, value, ttl)
+        if should_cache is None or should_cache(value):
+            self._write(key, value, ttl)
         return value
 
-    def get_or_create(self, key: str, creator: Callable[[], Any], ttl: float | None = None) -> Any:
+    def get_or_create(
+        self,
+        key: str,
+        creator: Callable[[], Any],
+        ttl: float | None = None,
+        should_cache: Predicate = None,
+    ) -> Any:
         """Return the fresh value under ``key``, or make it with ``creator()`` and store it.
 
         For one key, one creator runs at a time within the lock's scope; the other callers wait
@@ -183,6 +243,8 @@ class Cache(CacheCore[Store, Lock]):
             creator: makes the value (``() -> value``); its exceptions propagate, nothing is
                 stored.
             ttl: seconds the created value stays fresh, overriding the expiry policy.
+            should_cache: ``(value) -> bool``; a created value for which it is false is
+                returned but not stored (``None``: every value is stored).
 
         Raises:
             LockTimeout: ``lock_timeout`` passed while another worker was creating.
@@ -192,9 +254,16 @@ class Cache(CacheCore[Store, Lock]):
         value, fresh = self._judge(key, self._read(key))
         if fresh:
             return value
-        return self._recreate(key, value, creator, ttl)
+        return self._recreate(key, value, creator, ttl, should_cache)
 
-    def _recreate(self, key: str, value: Any, creator: Callable[[], Any], ttl: float | None) -> Any:
+    def _recreate(
+        self,
+        key: str,
+        value: Any,
+        creator: Callable[[], Any],
+        ttl: float | None,
+        should_cache: Predicate = None,
+    ) -> Any:
         """The rest of :meth:`get_or_create` once a first read of the stored ``key`` found no
         fresh value (``value``: the expired value inside the stale window, or ``MISSING``):
         the dogpile lock, one more read under it, and ``creator`` if still needed."""
@@ -206,17 +275,22 @@ class Cache(CacheCore[Store, Lock]):
             return value  # stale: another worker is recreating it
         except StoreUnavailable as error:  # a distributed lock's server is down too
             self._outage(error, key, "created without the dogpile lock")
-            return self._create(key, creator, ttl)
+            return self._create(key, creator, ttl, should_cache)
         with lease:
             value, fresh = self._judge(key, self._read(key))  # the worker before us made it?
             if fresh:
                 return value
-            return self._create(key, creator, ttl)
+            return self._create(key, creator, ttl, should_cache)
 
     # -- decoration ----------------------------------------------------------------------------
 
     def memoize(
-        self, *key_parts: Any, namespace: str | None = None, ttl: float | None = None
+        self,
+        *key_parts: Any,
+        namespace: str | None = None,
+        ttl: float | None = None,
+        ignore: Iterable[str] = (),
+        should_cache: Predicate = None,
     ) -> Callable[[Callable[P, R]], Memoized[P, R]]:
         """Decorate a function so its results are cached per call arguments.
 
@@ -228,6 +302,10 @@ class Cache(CacheCore[Store, Lock]):
             key_parts: values put in front of every key (``str()``-ed).
             namespace: the namespace; defaults to Beaker's ``"<source file>|<function name>"``.
             ttl: seconds results stay fresh, overriding the expiry policy.
+            ignore: names of parameters left out of the key (e.g. ``("request",)``; as
+                proposed in Beaker PR #221).
+            should_cache: ``(result) -> bool``; results for which it is false are returned
+                but not stored (e.g. ``lambda result: result is not None``).
 
         Returns:
             A decorator. The wrapper has ``invalidate(*args, **kwargs)`` (drops the entry of
@@ -235,12 +313,21 @@ class Cache(CacheCore[Store, Lock]):
 
         Raises:
             ConfigError: ``ttl`` is not ``None`` or a number of seconds >= 0.
+            ConfigError: (from the decorator) ``ignore`` names a parameter the function does
+                not have.
         """
         check_ttl(ttl)
 
         def decorate(func: Callable[P, R]) -> Memoized[P, R]:
             cache = self.namespace(namespace or function_namespace(func))
-            wrapper = memoized(func, itertools.repeat(cache).__next__, key_parts, ttl)
+            wrapper = memoized(
+                func,
+                itertools.repeat(cache).__next__,
+                key_parts,
+                ttl,
+                ignore=ignore,
+                should_cache=should_cache,
+            )
             wrapper.cache = cache
             return wrapper
 
@@ -252,6 +339,9 @@ def memoized(
     current: Callable[[], Cache | None],
     key_parts: tuple[Any, ...] = (),
     ttl: float | None = None,
+    *,
+    ignore: Iterable[str] = (),
+    should_cache: Predicate = None,
 ) -> Memoized[P, R]:
     """Wrap ``func`` so its results are cached in the cache ``current()`` returns at each call
     (``None``: call ``func`` straight through), with Beaker's decorator keys (see
@@ -264,17 +354,19 @@ def memoized(
             on every call).
         key_parts: values put in front of every key (``str()``-ed).
         ttl: seconds results stay fresh, overriding the expiry policy.
+        ignore, should_cache: as :meth:`Cache.memoize`.
 
     Returns:
         The wrapper, with ``key(*args, **kwargs)`` and ``invalidate(*args, **kwargs)``.
 
     Raises:
-        ConfigError: ``ttl`` is not ``None`` or a number of seconds >= 0.
+        ConfigError: ``ttl`` is not ``None`` or a number of seconds >= 0; ``ignore`` names a
+            parameter ``func`` does not have.
     """
     check_ttl(ttl)
-    make_key = ArgsKey.of(func, key_parts)
-    # The common call (positional arguments, no self) formats its key inline.
-    formats = make_key.formats if not make_key.call.skip_first else ()
+    make_key = ArgsKey.of(func, key_parts, ignore)
+    # The common call (positional arguments, no self, nothing ignored) formats its key inline.
+    formats = make_key.inline_formats
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -289,7 +381,8 @@ def memoized(
         key = cache._store_key(key)
         value, fresh = cache._judge(key, cache._read(key))
         if not fresh:
-            value = cache._recreate(key, value, functools.partial(func, *args, **kwargs), ttl)
+            call = functools.partial(func, *args, **kwargs)
+            value = cache._recreate(key, value, call, ttl, should_cache)
         return value  # type: ignore[no-any-return]
 
     def key(*args: P.args, **kwargs: P.kwargs) -> str:

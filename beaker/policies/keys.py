@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from beaker.errors import ConfigError
 from beaker.validators import positive_int
 
 
@@ -70,17 +71,56 @@ class CallSignature:
     Attributes:
         signature: the function's ``inspect.Signature`` (binds keyword arguments).
         skip_first: whether the first argument is ``self``/``cls`` and left out of keys.
+        ignore: names of parameters left out of keys (``memoize(..., ignore=("request",))``,
+            as Beaker PR #221 proposed); empty by default.
     """
 
     signature: inspect.Signature
     skip_first: bool
+    ignore: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, func: Callable[..., Any]) -> CallSignature:
-        """Inspect ``func`` (a plain function, not yet bound)."""
+    def of(cls, func: Callable[..., Any], ignore: Iterable[str] = ()) -> CallSignature:
+        """Inspect ``func`` (a plain function, not yet bound).
+
+        Raises:
+            ConfigError: ``ignore`` names a parameter ``func`` does not have.
+        """
         signature = inspect.signature(func)
         params = list(signature.parameters)
-        return cls(signature, bool(params) and params[0] in ("self", "cls"))
+        ignored = frozenset(ignore)
+        unknown = sorted(ignored - set(params))
+        if unknown:
+            raise ConfigError("ignore", unknown, f"parameters of {func.__name__}: {params}")
+        return cls(signature, bool(params) and params[0] in ("self", "cls"), ignored)
+
+    def kept(
+        self, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+    ) -> tuple[tuple[Any, ...], list[str]]:
+        """The call's arguments that make its key, those named in :attr:`ignore` left out:
+        the positional values, and ``name:value`` of keyword-only and ``**kwargs`` ones.
+
+        Raises:
+            TypeError: the arguments do not fit the signature.
+        """
+        bound = self.signature.bind(*args, **kwargs)
+        if not self.ignore:
+            return bound.args, [f"{name}:{value}" for name, value in bound.kwargs.items()]
+        positional: list[Any] = []
+        extra: list[str] = []
+        for name, value in bound.arguments.items():
+            if name in self.ignore:
+                continue
+            kind = self.signature.parameters[name].kind
+            if kind is inspect.Parameter.VAR_POSITIONAL:
+                positional.extend(value)
+            elif kind is inspect.Parameter.VAR_KEYWORD:
+                extra.extend(f"{key}:{item}" for key, item in value.items())
+            elif kind is inspect.Parameter.KEYWORD_ONLY:
+                extra.append(f"{name}:{value}")
+            else:
+                positional.append(value)
+        return tuple(positional), extra
 
 
 def joined(parts: Iterable[Any]) -> str:
@@ -97,17 +137,15 @@ def args_key(
     ``**kwargs`` arguments, joined by single spaces.
 
     Keyword arguments that name positional parameters are bound to their position first, so
-    ``f(1, b=2)`` and ``f(1, 2)`` share a key.
+    ``f(1, b=2)`` and ``f(1, 2)`` share a key. Parameters in ``call.ignore`` are left out.
 
     Raises:
         TypeError: the arguments do not fit the function's signature.
     """
     extra: list[str] = []
-    if kwargs:
-        bound = call.signature.bind(*args, **kwargs)
-        args = bound.args
-        extra = [f"{name}:{value}" for name, value in bound.kwargs.items()]
-    if call.skip_first:
+    if kwargs or call.ignore:
+        args, extra = call.kept(args, kwargs)
+    if call.skip_first and "self" not in call.ignore and "cls" not in call.ignore:
         args = args[1:]
     return joined(chain(parts, args, extra))
 
@@ -135,12 +173,25 @@ class ArgsKey:
         object.__setattr__(self, "formats", formats)
 
     @classmethod
-    def of(cls, func: Callable[..., Any], key_parts: Iterable[Any] = ()) -> ArgsKey:
-        """Prepare the key builder of ``func`` (a plain function) with ``key_parts``."""
-        return cls(CallSignature.of(func), tuple(str(part) for part in key_parts))
+    def of(
+        cls, func: Callable[..., Any], key_parts: Iterable[Any] = (), ignore: Iterable[str] = ()
+    ) -> ArgsKey:
+        """Prepare the key builder of ``func`` (a plain function) with ``key_parts``, leaving
+        the parameters named in ``ignore`` out of its keys.
+
+        Raises:
+            ConfigError: ``ignore`` names a parameter ``func`` does not have.
+        """
+        return cls(CallSignature.of(func, ignore), tuple(str(part) for part in key_parts))
+
+    @property
+    def inline_formats(self) -> tuple[str, ...]:
+        """:attr:`formats` when a positional call's key is ``formats[len(args)] % args`` (no
+        ``self`` to skip, nothing ignored), else ``()``: what a memoized wrapper formats inline."""
+        return () if self.call.skip_first or self.call.ignore else self.formats
 
     def __call__(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> str:
-        if kwargs:
+        if kwargs or self.call.ignore:
             return args_key(self.parts, self.call, args, kwargs)
         if self.call.skip_first:
             args = args[1:]

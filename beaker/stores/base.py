@@ -1,6 +1,8 @@
 """The :class:`Store` protocol and its asyncio twin :class:`AsyncStore`: where entries live,
-keyed by ``(namespace, key)``; and :class:`VersionedStore`, the compare-and-set capability a
-store may add to it.
+keyed by ``(namespace, key)``; :class:`BatchStore`, the batch methods (``get_many``,
+``set_many``, ``delete_many``) with their loop defaults (:class:`LoopBatch`, and
+:func:`batch_of` for a store without them); and :class:`VersionedStore`, the compare-and-set
+capability a store may add.
 
 A store knows nothing of expiry semantics or locking: it keeps what it is given and returns it.
 Stores with native TTL (Redis, memcached, SQL cleanup) may use ``entry.ttl()`` so that dead
@@ -16,8 +18,10 @@ Must not import from ``beaker.caching``, ``beaker.sessions`` or ``beaker.compat`
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar, NamedTuple, Protocol, runtime_checkable
+
+import attrs
 
 from beaker.entry import Entry
 
@@ -55,6 +59,85 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release runtime resources (pools, handles); the store may be used again after."""
+
+
+@runtime_checkable
+class BatchStore(Store, Protocol):
+    """A :class:`Store` with batch methods on the keys of one namespace. Stores with a native
+    batch send one request (Redis: one ``MGET`` or one pipeline; memcached: ``get_many`` /
+    ``set_many`` / ``delete_many``, one request per server; SQL: one statement); the others
+    loop (:class:`LoopBatch`). The same guarantees as the single-key methods, per key: a batch
+    is not a transaction.
+    """
+
+    def get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, Entry]:
+        """Return ``{key: entry}`` for the keys found (missing and unreadable ones left out).
+
+        Raises:
+            StoreUnavailable: the server cannot be reached.
+        """
+
+    def set_many(self, namespace: str, entries: Mapping[str, Entry]) -> None:
+        """Write (or overwrite) every entry of ``{key: entry}``, each with its own TTL.
+
+        Raises:
+            StoreUnavailable: the server cannot be reached.
+        """
+
+    def delete_many(self, namespace: str, keys: Iterable[str]) -> None:
+        """Remove the keys present; absent keys are not an error.
+
+        Raises:
+            StoreUnavailable: the server cannot be reached.
+        """
+
+
+class LoopBatch:
+    """The :class:`BatchStore` methods as loops over a store's own ``get`` / ``set`` /
+    ``delete``: the mixin of stores whose batch would gain nothing from one request (memory,
+    files, dbm). One round trip per key."""
+
+    __slots__ = ()
+
+    def get_many(self: Store, namespace: str, keys: Iterable[str]) -> dict[str, Entry]:
+        found: dict[str, Entry] = {}
+        for key in keys:
+            entry = self.get(namespace, key)
+            if entry is not None:
+                found[key] = entry
+        return found
+
+    def set_many(self: Store, namespace: str, entries: Mapping[str, Entry]) -> None:
+        for key, entry in entries.items():
+            self.set(namespace, key, entry)
+
+    def delete_many(self: Store, namespace: str, keys: Iterable[str]) -> None:
+        for key in keys:
+            self.delete(namespace, key)
+
+
+@attrs.frozen
+class Looped(LoopBatch):
+    """A store without batch methods seen as a :class:`BatchStore`: its single-key methods
+    in :class:`LoopBatch`'s loops (what :func:`batch_of` returns for third-party stores)."""
+
+    store: Store
+
+    def get(self, namespace: str, key: str) -> Entry | None:
+        return self.store.get(namespace, key)
+
+    def set(self, namespace: str, key: str, entry: Entry) -> None:
+        self.store.set(namespace, key, entry)
+
+    def delete(self, namespace: str, key: str) -> None:
+        self.store.delete(namespace, key)
+
+
+def batch_of(store: Store) -> BatchStore:
+    """``store`` itself when it has the batch methods, else :class:`Looped` around it."""
+    if isinstance(store, BatchStore):
+        return store
+    return Looped(store)  # type: ignore[return-value]
 
 
 class Versioned(NamedTuple):

@@ -44,7 +44,7 @@ from beaker.entry import Entry, pack_entry, unpack_entry
 from beaker.errors import DeserializationError
 from beaker.runtime import Lazy, lazy_field
 from beaker.stores._twins import ThreadTwin
-from beaker.stores.base import Versioned
+from beaker.stores.base import LoopBatch, Versioned
 from beaker.stores.file import directory_path, open_regular, prepare_directory, remove_node
 from beaker.validators import positive_int
 
@@ -369,7 +369,7 @@ def _data_dir(value: object) -> str:
 
 
 @attrs.frozen
-class DBMStore:
+class DBMStore(LoopBatch):
     """Keeps each namespace in its own stdlib ``dbm`` database under ``data_dir`` (as Beaker's
     ``dbm`` type, without reopening the database on every access).
 

@@ -42,7 +42,7 @@ import attrs
 from beaker.entry import Entry, pack_entry, unpack_entry
 from beaker.errors import ComponentTypeError, ConfigError, DeserializationError
 from beaker.stores._twins import ThreadTwin
-from beaker.stores.base import Versioned
+from beaker.stores.base import LoopBatch, Versioned
 from beaker.validators import instance_of
 
 log = logging.getLogger("beaker.stores.file")
@@ -218,7 +218,7 @@ def _fsync_dir(path: str) -> None:
 
 
 @attrs.frozen
-class FileStore:
+class FileStore(LoopBatch):
     """Keeps each entry in its own file under ``data_dir`` (as Beaker's ``file`` type, but
     with atomic writes and without reading a whole namespace per access).
 

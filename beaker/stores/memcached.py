@@ -3,7 +3,8 @@
 Item names: ``{prefix}{namespace}:{key}``, e.g. ``beaker:users:42``, made safe for memcached as
 :mod:`beaker.stores.memcached_names` describes. Values are :func:`~beaker.entry.pack_entry`
 records; expiry is native (the entry's TTL, in whole seconds, as an absolute time beyond
-memcached's 30-day limit for relative ones). A hit is exactly one ``get`` of one item.
+memcached's 30-day limit for relative ones). A hit is exactly one ``get`` of one item; the batch
+methods send one request per server (and per expiry time, for ``set_many``).
 
 Clearing a namespace lists the servers' items (:mod:`beaker.stores.memcached_crawler`) and
 deletes the namespace's in pipelined batches: unlike Beaker's ``flush_all``, other namespaces
@@ -18,8 +19,8 @@ Imports ``pymemcache`` (the ``memcached`` extra) and must not import ``beaker.ca
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from typing import Any, ClassVar, Final
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, ClassVar, Final, TypeVar
 
 import attrs
 
@@ -42,6 +43,8 @@ from beaker.stores.memcached_names import (
 )
 
 log = logging.getLogger("beaker.stores.memcached")
+
+T = TypeVar("T")
 
 _DELETE_BATCH: Final = 500  # deletes pipelined per round trip
 _SPACES_MAX: Final = 4096  # namespace -> item-name prefix memo, emptied when full
@@ -227,6 +230,72 @@ class MemcachedStore:
         self.connection.run(
             name, lambda client: client.delete(name, noreply=False), f"delete {name!r}"
         )
+
+    # -- many entries --------------------------------------------------------------------------
+
+    def _per_server(
+        self, names: Iterable[str], command: Callable[[Any, list[str]], T], doing: str
+    ) -> list[T]:
+        """``command(server client, names it holds)`` once per server holding some of
+        ``names``, failures mapped as :meth:`MemcachedConnection.run`."""
+        groups: dict[str, list[str]] = {}
+        for name in names:
+            groups.setdefault(self.connection.client_for(name)[1], []).append(name)
+        results = []
+        for group in groups.values():
+
+            def run(client: Any, group: list[str] = group) -> T:
+                return command(client, group)
+
+            results.append(self.connection.run(group[0], run, doing))
+        return results
+
+    def get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, Entry]:
+        """One ``get`` of several items per server holding some of them."""
+        names = {self.item_name(namespace, key): key for key in keys}
+        space = self._space(namespace)
+        found: dict[str, Entry] = {}
+
+        def read(client: Any, group: list[str]) -> dict[str, bytes]:
+            return client.get_many(group)  # type: ignore[no-any-return]
+
+        for items in self._per_server(names, read, "get several items"):
+            for name, item in items.items():
+                key = names[name]
+                entry = self._entry_of(namespace, key, name != space + key, item)
+                if entry is not None:
+                    found[key] = entry
+        return found
+
+    def set_many(self, namespace: str, entries: Mapping[str, Entry]) -> None:
+        """One ``set`` of several items per server and expiry time (the items of a server
+        sharing a TTL share a request)."""
+        items: dict[str, tuple[int, bytes]] = {}
+        for key, entry in entries.items():
+            name, record = self._item(namespace, key, entry)
+            items[name] = (expire_seconds(entry.ttl()), record)
+
+        def write(client: Any, group: list[str]) -> list[str]:
+            batches: dict[int, dict[str, bytes]] = {}
+            for name in group:
+                expire, record = items[name]
+                batches.setdefault(expire, {})[name] = record
+            failed: list[str] = []
+            for expire, batch in batches.items():
+                failed.extend(client.set_many(batch, expire=expire, noreply=False))
+            return failed
+
+        failed = [name for names in self._per_server(items, write, "store items") for name in names]
+        if failed:
+            raise StoreError(f"memcached at {self.connection.address} did not store {failed[:5]!r}")
+
+    def delete_many(self, namespace: str, keys: Iterable[str]) -> None:
+        """One ``delete`` of several items per server holding some of them."""
+
+        def delete(client: Any, group: list[str]) -> None:
+            client.delete_many(group, noreply=False)
+
+        self._per_server([self.item_name(namespace, key) for key in keys], delete, "delete items")
 
     # -- whole namespaces ----------------------------------------------------------------------
 

@@ -12,12 +12,12 @@ import attrs
 
 from beaker.entry import Entry
 from beaker.stores._twins import DirectTwin
-from beaker.stores.base import Versioned
+from beaker.stores.base import LoopBatch, Versioned
 from beaker.validators import positive_int
 
 
 @attrs.frozen
-class MemoryStore:
+class MemoryStore(LoopBatch):
     """Keeps entries in this process's memory, values by reference (as Beaker's ``memory`` type).
 
     Args:

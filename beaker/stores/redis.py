@@ -8,7 +8,9 @@ braces are a Redis Cluster hash tag, so every key of a namespace (and the
 the layout, so they read each other's data.
 
 Values are :func:`~beaker.entry.pack_entry` records; expiry is native (``SET ... PX``). A hit is
-exactly one ``GET``. The server, pool, time budget and circuit breaker are the store's
+exactly one ``GET``; the batch methods of :class:`~beaker.stores.base.BatchStore` are one
+``MGET``, one pipeline of ``SET`` commands and one ``UNLINK``. The server, pool, time budget and
+circuit breaker are the store's
 :class:`~beaker.stores.redis_connection.RedisConnection`, which a lock may share.
 
 Imports ``redis`` (the ``redis`` extra) and must not import ``beaker.caching``,
@@ -248,13 +250,22 @@ class RedisStore:
 
         self.connection.run(write)
 
+    def delete_many(self, namespace: str, keys: Iterable[str]) -> None:
+        """Remove several keys of one namespace in one round trip (one ``UNLINK``)."""
+        space = self._space(namespace)
+        names = [space + key for key in keys]
+        if names:
+            self.connection.run(lambda client: client.unlink(*names))
+
     # -- whole namespaces ----------------------------------------------------------------------
 
     def keys(self, namespace: str) -> Iterator[str]:
         """The keys of ``namespace``, found with ``SCAN MATCH`` (never ``KEYS``). Keys written
         during the scan may or may not be seen, as with any ``SCAN``."""
         skip = len(self._space(namespace).encode())
-        names = self.connection.run(lambda client: list(self._scan(client, self._pattern(namespace))))
+        names = self.connection.run(
+            lambda client: list(self._scan(client, self._pattern(namespace)))
+        )
         return iter({name[skip:].decode() for name in names})
 
     def clear(self, namespace: str) -> None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar, Final, cast
 
 import attrs
@@ -48,6 +48,7 @@ from beaker.validators import instance_of, non_empty_str
 
 _UNESCAPE: Final = re.compile("%(25|00)")
 _UNESCAPED: Final = {"25": "%", "00": "\x00"}
+
 
 def _escape(text: str) -> str:
     if "%" in text or "\x00" in text:
@@ -96,7 +97,19 @@ def make_cache_table(metadata: sa.MetaData, table_name: str = "beaker_cache") ->
 class _Statements:
     """The table and statements of one store, prepared on first use."""
 
-    __slots__ = ("add", "clear", "delete", "get", "get_sql", "keys", "swap", "table", "upsert")
+    __slots__ = (
+        "add",
+        "clear",
+        "delete",
+        "delete_many",
+        "get",
+        "get_many",
+        "get_sql",
+        "keys",
+        "swap",
+        "table",
+        "upsert",
+    )
 
     def __init__(self, engine: sa.Engine, table: sa.Table, dbapi_reads: bool) -> None:
         self.table = table
@@ -111,6 +124,11 @@ class _Statements:
             if compiled.positiontup == ["b_ns", "b_key"]:
                 self.get_sql = compiled.string
         self.delete = table.delete().where(c.namespace == ns, c.key == key)
+        many: Any = sa.bindparam("b_keys", expanding=True)
+        self.get_many = sa.select(c.key, c.value, c.created, c.expires).where(
+            c.namespace == ns, c.key.in_(many)
+        )
+        self.delete_many = table.delete().where(c.namespace == ns, c.key.in_(many))
         self.clear = table.delete().where(c.namespace == ns)
         self.keys = sa.select(c.key).where(c.namespace == ns)
         # compare_and_set: the row is rewritten only while it holds the value and created
@@ -320,21 +338,61 @@ class SQLAlchemyStore:
 
     def set(self, namespace: str, key: str, entry: Entry) -> None:
         """One upsert of the row (``created``/``accessed`` = ``entry.stored_at``)."""
-        row = self._row(namespace, key, entry)
+        self._upsert(namespace, self._row(namespace, key, entry))
+
+    def _upsert(self, namespace: str, rows: dict[str, Any] | list[dict[str, Any]]) -> None:
+        """Write one row (a dict) or several (a list: the statement executed for all of
+        them), in one transaction; without an upsert, the rows are deleted and inserted."""
         statements = self._statements.value or self._prepared()
 
         def write(live: Any) -> None:
             with live.engine.begin() as conn:
                 if statements.upsert is not None:
-                    conn.execute(statements.upsert, row)
-                else:
-                    conn.execute(statements.delete, {"b_ns": row["namespace"], "b_key": row["key"]})
-                    conn.execute(statements.table.insert(), row)
+                    conn.execute(statements.upsert, rows)
+                    return
+                many = rows if isinstance(rows, list) else [rows]
+                keys = [row["key"] for row in many]
+                conn.execute(statements.delete_many, {"b_ns": _escape(namespace), "b_keys": keys})
+                conn.execute(statements.table.insert(), rows)
 
         self.connection.run(write, "write an entry")
 
     def delete(self, namespace: str, key: str) -> None:
         self._write(self._prepared().delete, {"b_ns": _escape(namespace), "b_key": _escape(key)})
+
+    # -- many entries --------------------------------------------------------------------------
+
+    def get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, Entry]:
+        """One ``SELECT ... WHERE key IN (...)``."""
+        wanted = [_escape(key) for key in keys]
+        if not wanted:
+            return {}
+        statement = self._prepared().get_many
+
+        def read(live: Any) -> list[Any]:
+            with live.reader.connect() as conn:
+                params = {"b_ns": _escape(namespace), "b_keys": wanted}
+                return list(conn.execute(statement, params))
+
+        return {
+            _unescape(row[0]): Entry(bytes(row[1]), row[2], row[3])
+            for row in self.connection.run(read, "read entries")
+        }
+
+    def set_many(self, namespace: str, entries: Mapping[str, Entry]) -> None:
+        """One upsert statement executed for all the rows, in one transaction (where the
+        database has no upsert: one ``DELETE ... IN`` and one ``INSERT`` of the rows)."""
+        rows = [self._row(namespace, key, entry) for key, entry in entries.items()]
+        if rows:
+            self._upsert(namespace, rows)
+
+    def delete_many(self, namespace: str, keys: Iterable[str]) -> None:
+        """One ``DELETE ... WHERE key IN (...)``."""
+        wanted = [_escape(key) for key in keys]
+        if wanted:
+            self._write(
+                self._prepared().delete_many, {"b_ns": _escape(namespace), "b_keys": wanted}
+            )
 
     # -- whole namespaces ----------------------------------------------------------------------
 

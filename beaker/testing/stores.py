@@ -1,4 +1,5 @@
-"""A Hypothesis stateful machine that checks a Store against a model dict.
+"""A Hypothesis stateful machine that checks a Store against a model dict, the batch methods
+(``get_many`` / ``set_many`` / ``delete_many``, native or looped) included.
 
 The machine writes through a :class:`~beaker.caching.Cache` driven by a :class:`FakeClock`,
 so expiry is checked deterministically, and reads both through the cache (freshness) and from
@@ -123,6 +124,32 @@ class StoreMachine(RuleBasedStateMachine):
         self.caches[name].delete(key)
         del self.model[(name, key)]
         assert self.caches[name].get(key) is MISSING
+
+    @rule(ns=st.integers(0, 1), values=st.dictionaries(KEYS, VALUES, max_size=5), ttl=TTLS)
+    def set_many(self, ns: int, values: dict[str, Any], ttl: int | None) -> None:
+        name = self.namespaces[ns]
+        self.caches[name].set_many(values, ttl=ttl)
+        now = self.clock.now
+        for key, value in values.items():
+            self.model[(name, key)] = (value, now, None if ttl is None else now + ttl)
+
+    @rule(ns=st.integers(0, 1), keys=st.lists(KEYS, max_size=6))
+    def get_many(self, ns: int, keys: list[str]) -> None:
+        name = self.namespaces[ns]
+        expected = {}
+        for key in keys:
+            found = self.model.get((name, key))
+            if found is not None and (found[2] is None or self.clock.now < found[2]):
+                expected[key] = found[0]
+        got = self.caches[name].get_many(keys)
+        assert got == expected, f"get_many({keys!r}): expected {expected!r}, got {got!r}"
+
+    @rule(ns=st.integers(0, 1), keys=st.lists(KEYS, max_size=6))
+    def delete_many(self, ns: int, keys: list[str]) -> None:
+        name = self.namespaces[ns]
+        self.caches[name].delete_many(keys)
+        for key in keys:
+            self.model.pop((name, key), None)
 
     @rule(ns=st.integers(0, 1))
     def clear(self, ns: int) -> None:
