@@ -16,7 +16,9 @@ from tests.network._servers import fresh
 from tests.network.test_redis import RedisServer, command_delta, private_redis  # noqa: F401
 
 
-def test_get_many_of_100_keys_is_one_redis_command(private_redis: RedisServer) -> None:
+def test_get_many_of_100_keys_is_one_redis_command(
+    private_redis: RedisServer,  # noqa: F811
+) -> None:
     cache = compose(RedisStore(url=private_redis.url), namespace=fresh())
     values = {f"k{i}": i for i in range(100)}
     cache.get("warm")  # the connection's handshake, before counting
