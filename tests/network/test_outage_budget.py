@@ -47,13 +47,18 @@ def _calls(cache: Cache) -> Iterator[Callable[[], object]]:
 
 
 def check_budget(cache: Cache) -> None:
-    """Each call returns within 1 s, and the 20 within 3 s."""
+    """Each call returns within 5 s, and the 20 within 10 s.
+
+    The budgets are 0.25-0.5 s a call and nothing once the breaker is open (about 1.5 s for
+    the 20); the bounds are ten times that, so a machine busy with other work does not fail
+    them, while a hang (the kernel's TCP timeouts are minutes) still does.
+    """
     started = time.monotonic()
     for call in _calls(cache):
         before = time.monotonic()
         call()
-        assert time.monotonic() - before < 1.0
-    assert time.monotonic() - started < 3.0
+        assert time.monotonic() - before < 5.0
+    assert time.monotonic() - started < 10.0
 
 
 def check_recovery(cache: Cache, stored: Callable[[], bool]) -> None:
