@@ -29,6 +29,9 @@ __all__ = ["item_names"]
 
 _TRIES: Final = 50  # "BUSY" answers tolerated while another client's crawl runs
 _HASH: Final = b"lru_crawler metadump hash"
+#: Seconds a dump's connect and each read may take at least: the crawler walks the whole
+#: server, a bulk job like Redis ``SCAN``, not a reply within the per-command budget.
+CRAWL_TIMEOUT: Final = 2.0
 _ALL: Final = b"lru_crawler metadump all"
 
 
@@ -69,7 +72,7 @@ def item_names(node: Any, timeout: float, address: str) -> list[str]:
 
     Args:
         node: the pymemcache client of one server.
-        timeout: seconds to connect and for each read.
+        timeout: seconds to connect and for each read (at least :data:`CRAWL_TIMEOUT`).
         address: the servers' address, for errors.
 
     Raises:
@@ -77,6 +80,7 @@ def item_names(node: Any, timeout: float, address: str) -> list[str]:
         OSError, MemcacheUnexpectedCloseError: the server cannot be reached.
     """
     command = _HASH
+    timeout = max(timeout, CRAWL_TIMEOUT)
     for attempt in range(_TRIES):
         reply = _dump(node, command, timeout)
         if reply.startswith(b"BUSY"):  # another client's crawl is running
