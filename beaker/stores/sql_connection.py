@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, ClassVar, Final, TypeVar
 
@@ -91,9 +93,10 @@ def _write_transactions_take_the_lock(engine: sa.Engine) -> None:
 
 
 class _Engine:
-    """The live engine of a connection, its reader (autocommit on PostgreSQL) and guard."""
+    """The live engine of a connection, its reader (autocommit on PostgreSQL) and guard, and,
+    where reads run on the DBAPI connection, each thread's connection for them."""
 
-    __slots__ = ("dbapi_reads", "engine", "guard", "reader")
+    __slots__ = ("__weakref__", "dbapi_reads", "engine", "guard", "held", "reader")
 
     def __init__(self, engine: sa.Engine, serialize: bool, dbapi_reads: bool) -> None:
         self.engine = engine
@@ -102,10 +105,50 @@ class _Engine:
         # Reads run in autocommit: no BEGIN/ROLLBACK around the one SELECT (on PostgreSQL two
         # round trips fewer, on SQLite no write lock taken for a read).
         self.reader: sa.Engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-        #: Whether a read may run on the pooled DBAPI connection directly (SQLite's driver,
-        #: on an engine built here): a SELECT there opens no transaction, so there is nothing
-        #: to reset when the connection goes back to the pool.
+        #: Whether a read may run on a DBAPI connection directly (SQLite's driver, on an
+        #: engine built here): a SELECT there opens no transaction, so the connection can stay
+        #: with its thread between reads (:meth:`read_connection`).
         self.dbapi_reads = dbapi_reads
+        #: Per thread, the pooled connection its reads run on (see :meth:`read_connection`).
+        self.held = threading.local()
+        if dbapi_reads:
+            _HOLDING.add(self)
+
+    def read_connection(self) -> Any:
+        """This thread's driver connection for reads (only where :attr:`dbapi_reads`): taken
+        from the pool at the thread's first read and detached from it, so a read costs the
+        SELECT and no pool checkout or check-in. SQLite has no server to lose, so there is
+        nothing to ping; :meth:`drop_read_connection` after a failed read takes a fresh one
+        next time, and a forked child never reads on its parent's connections."""
+        connection = getattr(self.held, "driver", None)
+        if connection is None:
+            pooled = self.engine.raw_connection()
+            connection = pooled.driver_connection
+            pooled.detach()  # ours now: closed when dropped, never returned to the pool
+            self.held.pooled, self.held.driver = pooled, connection
+        return connection
+
+    def drop_read_connection(self) -> None:
+        """Close this thread's read connection (after a failure); the next read takes a
+        fresh one from the pool."""
+        pooled = getattr(self.held, "pooled", None)
+        self.held.__dict__.clear()
+        if pooled is not None:
+            with contextlib.suppress(Exception):
+                pooled.close()
+
+
+#: Engines whose threads hold read connections; a forked child forgets them (its parent's
+#: SQLite connections must not be used across a fork).
+_HOLDING: Final[weakref.WeakSet[_Engine]] = weakref.WeakSet()
+
+
+def _forget_held_connections() -> None:
+    for live in list(_HOLDING):
+        live.held = threading.local()
+
+
+os.register_at_fork(after_in_child=_forget_held_connections)
 
 
 @attrs.frozen

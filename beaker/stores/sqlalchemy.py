@@ -13,10 +13,11 @@ Table layout (primary key ``(namespace, key)``, an index on ``expires`` for clea
 ``%`` and NUL in namespaces and keys are stored as ``%25`` and ``%00`` (PostgreSQL text
 cannot hold NUL). Every read is one ``SELECT`` by primary key on a pooled connection (no
 in-process copy: one process sees another's write at once; autocommit on PostgreSQL, so no
-``BEGIN``/``ROLLBACK`` around it; on SQLite the statement, compiled once, runs on the pooled
-DBAPI connection itself, the cost of a hand-written ``sqlite3`` query); every write is one upsert
-(``INSERT ... ON CONFLICT DO UPDATE`` on PostgreSQL and SQLite, delete + insert in one
-transaction elsewhere). Each operation checks a connection out and returns it before it ends.
+``BEGIN``/``ROLLBACK`` around it; on SQLite the statement, compiled once, runs on a DBAPI
+connection each thread takes from the pool once and keeps for its reads, the cost of a
+hand-written ``sqlite3`` query); every write is one upsert (``INSERT ... ON CONFLICT DO
+UPDATE`` on PostgreSQL and SQLite, delete + insert in one transaction elsewhere). Every other
+operation checks a connection out and returns it before it ends.
 Expired rows are removed by :meth:`SQLAlchemyStore.purge_expired`, not by reads (freshness is
 the cache's decision).
 
@@ -268,11 +269,11 @@ class SQLAlchemyStore:
         if sql is not None:
 
             def read(live: Any) -> Any:
-                raw = live.engine.raw_connection()
                 try:
-                    return raw.driver_connection.execute(sql, (ns, k)).fetchone()
-                finally:
-                    raw.close()
+                    return live.read_connection().execute(sql, (ns, k)).fetchone()
+                except BaseException:
+                    live.drop_read_connection()
+                    raise
 
         else:
 

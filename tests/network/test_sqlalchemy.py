@@ -274,6 +274,86 @@ def test_pooled_connections_killed_by_the_server_are_replaced(postgresql_url: st
     store.close()
 
 
+def test_sqlite_reads_hold_one_connection_per_thread_outside_the_pool(sqlite_url: str) -> None:
+    store = with_table(sqlite_url, fresh("held"))
+    ns = fresh()
+    store.set(ns, "k", entry(b"v"))
+    live = store.connection.live()
+    held: list[object] = []
+    errors: list[BaseException] = []
+
+    def reader() -> None:
+        try:
+            for _ in range(50):
+                got = store.get(ns, "k")
+                assert got is not None and got.value == b"v"
+            first = live.read_connection()
+            assert store.get(ns, "k") is not None and live.read_connection() is first
+            held.append(first)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert len({id(connection) for connection in held}) == 4  # one each, all still alive
+    assert store.connection.live_engine().pool.checkedout() == 0  # type: ignore[attr-defined]
+
+    # A failed read drops this thread's connection; the next read takes a fresh one.
+    assert store.get(ns, "k") is not None
+    before = live.read_connection()
+    table = store._prepared().table
+    table.drop(store.connection.live_engine())
+    with pytest.raises(StoreError):
+        store.get(ns, "k")
+    table.create(store.connection.live_engine())
+    store.set(ns, "k", entry(b"again"))
+    got = store.get(ns, "k")
+    assert got is not None and got.value == b"again"
+    assert live.read_connection() is not before
+    drop(store)
+
+
+_FORKED_READ = """
+import multiprocessing, sys
+from beaker.entry import Entry
+from beaker.stores.sqlalchemy import SQLAlchemyStore
+url, ns, table = sys.argv[1:4]
+store = SQLAlchemyStore(url, table_name=table)
+store.set(ns, "k", Entry(b"v", 1.0, None))
+assert store.get(ns, "k").value == b"v"  # this thread now holds a read connection
+parent = store.connection.live().read_connection()
+
+def child(pipe):
+    live = store.connection.live()
+    fresh = getattr(live.held, "driver", None) is None  # the parent's is forgotten
+    pipe.send((fresh, store.get(ns, "k").value, live.read_connection() is not parent))
+
+ours, theirs = multiprocessing.Pipe()
+process = multiprocessing.get_context("fork").Process(target=child, args=(theirs,))
+process.start()
+print(ours.recv())
+process.join()
+store.close()
+"""
+
+
+def test_a_forked_child_reads_on_a_connection_of_its_own(sqlite_url: str) -> None:
+    table = fresh("forked")
+    out = subprocess.run(
+        [sys.executable, "-c", _FORKED_READ, sqlite_url, fresh(), table],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=True,
+    )
+    assert out.stdout.strip() == "(True, b'v', True)"
+
+
 def test_in_memory_sqlite_is_one_database_for_every_thread() -> None:
     store = SQLAlchemyStore("sqlite://")
     store.set("ns", "k", entry(b"main"))
