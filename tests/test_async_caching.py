@@ -275,3 +275,23 @@ def test_sync_and_async_parts_go_to_their_own_front() -> None:
         compose(MemoryStore(), lock=AsyncioLock())  # type: ignore[arg-type]
     with pytest.raises(ConfigError):
         compose_async(AsyncMemoryStore(), ttl=1, expiry=object())  # type: ignore[arg-type]
+
+
+def test_a_memoized_miss_reads_the_store_twice_and_a_hit_once() -> None:
+    from tests.test_caching import CountingStore
+
+    counting = CountingStore(MemoryStore())
+    cache = compose_async(AsyncMemoryStore.of(counting))  # type: ignore[arg-type]
+    calls: list[int] = []
+
+    @cache.memoize(namespace="m")
+    async def double(n: int) -> int:
+        calls.append(n)
+        return 2 * n
+
+    async def scenario() -> None:
+        assert await double(3) == 6 and calls == [3]
+        assert len(counting.reads) == 2  # the first read, then the read under the lock
+        assert await double(3) == 6 and calls == [3] and len(counting.reads) == 3
+
+    run(scenario())

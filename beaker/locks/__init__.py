@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from beaker._lazy import lazy_getattr
+from beaker.lazy_attributes import lazy_getattr
 from beaker.locks.base import AsyncLease, AsyncLock, Lease, Lock, Scope
 from beaker.locks.loop import AsyncioLock
 from beaker.locks.null import NullLock

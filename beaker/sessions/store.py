@@ -209,13 +209,19 @@ def _default_lock(instance: Any) -> Lock | AsyncLock:
     return AsyncioLock() if is_async_store(instance.store) else ThreadLock()
 
 
-def _secret(value: Any) -> BytesCodec | None:
-    """``secret`` may be keys (``str``/``bytes`` or a list, newest first) or a codec."""
-    if value is None or isinstance(value, BytesCodec):
+def _signing(value: Any, option: str, purpose: str) -> BytesCodec:
+    """A codec given as such, or signing keys (``str``/``bytes`` or a list, newest first) made
+    into an :class:`~beaker.serializers.signing.HMACSigner` for ``purpose``."""
+    if isinstance(value, BytesCodec):
         return value
     if isinstance(value, (str, bytes, Sequence)):
-        return HMACSigner(value, purpose="beaker.session.id")
-    raise ComponentTypeError("secret", value, "keys (str/bytes or a list of them) or a signer")
+        return HMACSigner(value, purpose=purpose)
+    raise ComponentTypeError(option, value, "signing keys (str/bytes or a list), or a codec")
+
+
+def _secret(value: Any) -> BytesCodec | None:
+    """``secret``: ``None`` (ids sent unsigned), signing keys or a codec."""
+    return None if value is None else _signing(value, "secret", "beaker.session.id")
 
 
 @attrs.frozen
@@ -390,11 +396,7 @@ def read_cookie(
 
 
 def _codec_from(value: Any) -> BytesCodec:
-    if isinstance(value, BytesCodec):
-        return value
-    if isinstance(value, (str, bytes, Sequence)):
-        return HMACSigner(value, purpose="beaker.session.cookie")
-    raise ComponentTypeError("codec", value, "a signer/encrypter, or signing keys")
+    return _signing(value, "codec", "beaker.session.cookie")
 
 
 @attrs.frozen

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from beaker._lazy import lazy_getattr
+from beaker.lazy_attributes import lazy_getattr
 from beaker.stores.base import AsyncStore, Store
 from beaker.stores.memory import AsyncMemoryStore, MemoryStore
 

@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from beaker.caching import compose
-from beaker.entry import Entry, pack_entry
+from beaker.entry import MISSING, Entry, pack_entry
 from beaker.errors import ComponentTypeError, ConfigError, StoreUnavailable
 from beaker.locks.null import NullLock
 from beaker.stores.redis import RedisStore
@@ -198,6 +198,26 @@ def test_a_hit_is_exactly_one_get(private_redis: RedisServer) -> None:
         assert store.get("hits", "k") is not None
         assert cache.get("k") == {"a": 1}
     assert command_delta(before, private_redis.commands()) == {"get": 20}
+    store.close()
+
+
+def test_a_memoized_miss_is_two_gets_and_one_set(private_redis: RedisServer) -> None:
+    store = RedisStore(url=private_redis.url)
+    cache = compose(store, namespace="memo")  # ThreadLock: the dogpile lock sends nothing
+    calls: list[int] = []
+
+    @cache.memoize()
+    def square(n: int) -> int:
+        calls.append(n)
+        return n * n
+
+    assert cache.get("warm") is MISSING  # warm the connection
+    before = private_redis.commands()
+    assert square(3) == 9 and calls == [3]
+    assert command_delta(before, private_redis.commands()) == {"get": 2, "set": 1}
+    before = private_redis.commands()
+    assert square(3) == 9 and calls == [3]
+    assert command_delta(before, private_redis.commands()) == {"get": 1}
     store.close()
 
 
