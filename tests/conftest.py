@@ -14,9 +14,7 @@ import pytest
 from tests._missing import skip_or_fail
 
 # Shared check helpers get pytest's assertion messages too (they are imported, not collected).
-pytest.register_assert_rewrite(
-    "tests._file_backed", "tests.network._lease_checks", "tests.network._servers"
-)
+pytest.register_assert_rewrite("tests._file_backed", "tests.network._servers")
 
 _HINT = "start the test servers with `bash .ci/services.sh start` and source the env file it prints"
 

@@ -43,13 +43,20 @@ class JSONSerializer:
 
     Raises:
         SerializationError: from ``dumps``, naming the path of the first value that is not a
-            JSON type (e.g. ``value['items'][2] is a tuple``).
+            JSON type (e.g. ``value['items'][2] is a tuple``), or for a ``str`` holding a lone
+            surrogate (no UTF-8 form).
         DeserializationError: from ``loads``, for bytes that are not UTF-8 JSON.
     """
 
     def dumps(self, value: Any) -> bytes:
         _check(value, "value")
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        try:
+            return text.encode()
+        except UnicodeEncodeError as exc:  # a lone surrogate has no UTF-8 form
+            raise SerializationError(
+                f"value holds a str that is not valid Unicode ({exc})"
+            ) from exc
 
     def loads(self, data: bytes) -> Any:
         try:

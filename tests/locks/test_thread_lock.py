@@ -1,55 +1,21 @@
-"""ThreadLock and NullLock."""
+"""ThreadLock (the lock contract of beaker.testing, a bounded registry) and NullLock."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-from beaker.errors import LockError, LockTimeout
+from beaker.errors import LockTimeout
 from beaker.locks import NullLock, ThreadLock
-from beaker.testing import check_lock_exclusion
+from beaker.locks.base import Lock
+from beaker.testing import LockSuite, check_lock_pickles
 
 
-def test_thread_lock_excludes_threads() -> None:
-    check_lock_exclusion(ThreadLock(), workers=8, rounds=20)
+class TestThreadLock(LockSuite):
+    """The lock contract (beaker.testing)."""
 
-
-def test_timeout_zero_tries_once() -> None:
-    lock = ThreadLock()
-    with lock.acquire("k"):
-        with pytest.raises(LockTimeout) as info:
-            lock.acquire("k", timeout=0)
-        assert info.value.name == "k"
-        with lock.acquire("other", timeout=0):
-            pass
-
-
-def test_timeout_waits_then_raises() -> None:
-    lock = ThreadLock()
-    held = lock.acquire("k")
-    failures: list[BaseException] = []
-
-    def contender() -> None:
-        try:
-            lock.acquire("k", timeout=0.05)
-        except LockTimeout as exc:
-            failures.append(exc)
-
-    thread = threading.Thread(target=contender)
-    thread.start()
-    thread.join()
-    held.release()
-    assert len(failures) == 1
-    with lock.acquire("k", timeout=0):
-        pass
-
-
-def test_double_release_is_an_error() -> None:
-    lease = ThreadLock().acquire("k")
-    lease.release()
-    with pytest.raises(LockError):
-        lease.release()
+    @pytest.fixture
+    def lock(self) -> ThreadLock:
+        return ThreadLock()
 
 
 def test_registry_does_not_grow_with_names_used() -> None:
@@ -68,3 +34,11 @@ def test_null_lock_never_blocks() -> None:
     lock = NullLock()
     with lock.acquire("k"), lock.acquire("k", timeout=0):
         pass
+
+
+def test_null_lock_is_a_lock_that_pickles() -> None:
+    # The part of the lock contract that means something without exclusion (scope "none"):
+    # no timeout, double-release or exclusion check applies.
+    lock = NullLock()
+    assert isinstance(lock, Lock) and lock.scope == "none"
+    check_lock_pickles(lock)

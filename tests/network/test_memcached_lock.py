@@ -4,31 +4,20 @@ of acquire/release calls."""
 
 from __future__ import annotations
 
-import secrets
 import socket
 import time
 import urllib.parse
-from pathlib import Path
 
 import pytest
-from hypothesis import settings
-from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
-from pymemcache.client.base import Client
 
-from beaker.errors import ComponentTypeError, ConfigError, LockError, LockTimeout, StoreUnavailable
-from beaker.locks.base import Lease, Lock
+from beaker.errors import ComponentTypeError, ConfigError, LockTimeout, StoreUnavailable
+from beaker.locks.base import Lock
 from beaker.locks.memcached import MemcachedLock
 from beaker.stores.memcached import MemcachedStore
 from beaker.stores.memcached_names import MAX_NAME
-from beaker.testing import check_lock_exclusion
-from tests.network import _lease_checks as checks
+from beaker.testing import LeasedLockSuite, LockMachine
+from tests.network._servers import fresh
 from tests.network.test_memcached import free_port
-
-
-def admin(servers: str) -> Client:
-    host, port = servers.split(";")[0].rsplit(":", 1)
-    return Client((host, int(port)), default_noreply=False)
 
 
 def item_deadline(servers: str, item: str) -> float | None:
@@ -48,66 +37,54 @@ def item_deadline(servers: str, item: str) -> float | None:
     return None
 
 
+class TestMemcachedLock(LeasedLockSuite):
+    """The leased-lock contract (beaker.testing), on a MemcachedStore for the dogpile check."""
+
+    logger = "beaker.locks.memcached"
+
+    @pytest.fixture
+    def lock(self, memcached_servers: str) -> MemcachedLock:
+        return MemcachedLock(memcached_servers)
+
+    @pytest.fixture
+    def short_lived_lock(self, memcached_servers: str) -> MemcachedLock:
+        return MemcachedLock(memcached_servers, expire=1.0)  # lives 1-2 s: whole seconds
+
+    @pytest.fixture
+    def store(self, memcached_servers: str) -> MemcachedStore:
+        return MemcachedStore(memcached_servers)
+
+
+class MemcachedLockMachine(LockMachine):
+    servers = ""
+
+    def make_lock(self) -> MemcachedLock:
+        return MemcachedLock(self.servers)
+
+
+@pytest.fixture()
+def _machine_servers(memcached_servers: str) -> None:
+    MemcachedLockMachine.servers = memcached_servers
+
+
+TestMemcachedLockStates = pytest.mark.usefixtures("_machine_servers")(MemcachedLockMachine.TestCase)
+
+
+def test_lease_item_carries_the_expiry(memcached_servers: str) -> None:
+    # memcached keeps whole seconds: its deadline, as `lru_crawler metadump` shows it, is an
+    # absolute unix time within expire + 2 s.
+    lock = MemcachedLock(memcached_servers, expire=7.5)
+    held = fresh("lock")
+    with lock.acquire(held):
+        deadline = item_deadline(memcached_servers, lock.item_name(held))
+        assert deadline is not None and time.time() < deadline <= time.time() + 9.5
+    assert item_deadline(memcached_servers, lock.item_name(held)) is None
+    lock.close()
+
+
 def test_is_a_cluster_scope_lock(memcached_servers: str) -> None:
     lock = MemcachedLock(memcached_servers)
     assert isinstance(lock, Lock) and lock.scope == "cluster"
-
-
-def test_excludes_threads(memcached_servers: str) -> None:
-    lock = MemcachedLock(memcached_servers)
-    check_lock_exclusion(lock, workers=4, rounds=15)
-    lock.close()
-
-
-def test_excludes_processes(memcached_servers: str) -> None:
-    lock = MemcachedLock(memcached_servers)
-    check_lock_exclusion(lock, workers=4, rounds=10, processes=True)
-    lock.close()
-
-
-def test_timeouts(memcached_servers: str) -> None:
-    lock = MemcachedLock(memcached_servers)
-    checks.check_timeouts(lock)
-    lock.close()
-
-
-def test_a_waiter_gets_the_lock_when_it_is_released(memcached_servers: str) -> None:
-    import threading
-
-    lock = MemcachedLock(memcached_servers)
-    held = checks.name()
-    lease = lock.acquire(held)
-    got: list[Lease] = []
-    waiter = threading.Thread(target=lambda: got.append(lock.acquire(held, timeout=None)))
-    waiter.start()
-    time.sleep(0.1)
-    assert not got  # still waiting
-    lease.release()
-    waiter.join(timeout=60)
-    assert len(got) == 1
-    got[0].release()
-    lock.close()
-
-
-def test_double_release_is_an_error(memcached_servers: str) -> None:
-    lock = MemcachedLock(memcached_servers)
-    checks.check_double_release(lock)
-    lock.close()
-
-
-def test_an_expired_lease_does_not_release_its_successor(
-    memcached_servers: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    lock = MemcachedLock(memcached_servers, expire=0.1)  # lives 1-2 s: whole seconds
-    client = admin(memcached_servers)
-    checks.check_expired_lease_keeps_successor(
-        lock,
-        "beaker.locks.memcached",
-        caplog,
-        lambda held: client.get(lock.item_name(held)) is not None,
-    )
-    client.close()
-    lock.close()
 
 
 def test_names_of_any_shape_are_distinct_valid_items(memcached_servers: str) -> None:
@@ -125,57 +102,6 @@ def test_names_of_any_shape_are_distinct_valid_items(memcached_servers: str) -> 
     for lease in leases:
         lease.release()
     lock.close()
-
-
-class LockModel(RuleBasedStateMachine):
-    """Random acquire(timeout=0)/release sequences against a model of who holds what."""
-
-    servers = ""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lock = MemcachedLock(self.servers, prefix=f"model-{secrets.token_hex(4)}:")
-        self.held: dict[str, Lease] = {}
-        self.released: list[Lease] = []
-
-    @rule(lock_name=st.sampled_from(["a", "b", "c d", "é" * 200]))
-    def try_acquire(self, lock_name: str) -> None:
-        try:
-            lease = self.lock.acquire(lock_name, timeout=0)
-        except LockTimeout:
-            assert lock_name in self.held, f"{lock_name!r} is free but acquire timed out"
-            return
-        assert lock_name not in self.held, f"{lock_name!r} was acquired twice"
-        self.held[lock_name] = lease
-
-    @precondition(lambda self: bool(self.held))
-    @rule(data=st.data())
-    def release(self, data: st.DataObject) -> None:
-        lock_name = data.draw(st.sampled_from(sorted(self.held)))
-        lease = self.held.pop(lock_name)
-        lease.release()
-        self.released.append(lease)
-
-    @precondition(lambda self: bool(self.released))
-    @rule(data=st.data())
-    def release_again(self, data: st.DataObject) -> None:
-        lease = data.draw(st.sampled_from(self.released))
-        with pytest.raises(LockError):
-            lease.release()
-
-    def teardown(self) -> None:
-        for lease in self.held.values():
-            lease.release()
-        self.lock.close()
-
-
-@pytest.fixture()
-def _model_servers(memcached_servers: str) -> None:
-    LockModel.servers = memcached_servers
-
-
-TestLockModel = pytest.mark.usefixtures("_model_servers")(LockModel.TestCase)
-TestLockModel.settings = settings(max_examples=20, stateful_step_count=25, deadline=None)
 
 
 def test_unreachable_server_raises_store_unavailable() -> None:
@@ -202,39 +128,3 @@ def test_bad_arguments_are_named(kwargs: dict[str, object], error: type, argumen
     with pytest.raises(error) as caught:
         MemcachedLock(**kwargs)  # type: ignore[arg-type]
     assert argument in str(caught.value)
-
-
-def test_pickles_without_connections(memcached_servers: str) -> None:
-    checks.check_pickles_without_connections(MemcachedLock(memcached_servers, expire=3.0))
-
-
-# -- across processes ----------------------------------------------------------------------------
-
-
-def test_four_processes_on_a_cold_key_run_the_creator_once(
-    memcached_servers: str, tmp_path: Path
-) -> None:
-    namespace = checks.name()
-    checks.check_creator_runs_once_across_processes(
-        MemcachedStore(memcached_servers), MemcachedLock(memcached_servers), namespace, tmp_path
-    )
-    store = MemcachedStore(memcached_servers)
-    store.clear(namespace)
-    store.close()
-
-
-def test_a_killed_holder_blocks_others_only_until_expiry(
-    memcached_servers: str, tmp_path: Path
-) -> None:
-    lock = MemcachedLock(memcached_servers, expire=1.0)
-    held = checks.name()
-    with checks.killed_holder(lock, held, tmp_path):
-        with pytest.raises(LockTimeout):
-            lock.acquire(held, timeout=0)  # the dead holder's lease is still there...
-        # ...but the server drops it within expire + 1 s (whole seconds): its deadline, as
-        # `lru_crawler metadump` shows it, is an absolute unix time.
-        deadline = item_deadline(memcached_servers, lock.item_name(held))
-        assert deadline is not None and deadline <= time.time() + 2.0
-        with lock.acquire(held, timeout=60):  # and then it is ours
-            pass
-    lock.close()

@@ -1,4 +1,5 @@
-"""RedisClusterStore against the 3-master Redis Cluster from `.ci/services.sh`."""
+"""RedisClusterStore and RedisClusterLock against the 3-master Redis Cluster from
+`.ci/services.sh`."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from beaker.errors import ComponentTypeError, StoreUnavailable
 from beaker.locks.null import NullLock
 from beaker.locks.redis import RedisClusterLock
 from beaker.stores.redis import RedisClusterStore
-from beaker.testing import StoreMachine, check_lock_exclusion
+from beaker.testing import StoreMachine
+from tests.network import test_redis_lock
 from tests.network.test_redis import free_port
 
 
@@ -187,5 +189,12 @@ def test_unreachable_cluster_raises_store_unavailable() -> None:
     assert "pw" not in str(caught.value)
 
 
-def test_cluster_lock_excludes_threads(redis_cluster_url: str) -> None:
-    check_lock_exclusion(RedisClusterLock(url=redis_cluster_url), workers=4, rounds=10)
+class TestRedisClusterLock(test_redis_lock.TestRedisLock):
+    """The leased-lock contract (beaker.testing) on the cluster."""
+
+    lock_class = RedisClusterLock
+    store_class = RedisClusterStore
+
+    @pytest.fixture
+    def url(self, redis_cluster_url: str) -> str:
+        return redis_cluster_url

@@ -1,9 +1,8 @@
-"""RedisLock against real redis-server: exclusion across threads and processes, dogpile
-protection across processes, expiry of a SIGKILLed holder's lease."""
+"""RedisLock against real redis-server: the leased-lock contract of beaker.testing (exclusion
+across threads and processes, dogpile protection across processes, expiry of a SIGKILLed
+holder's lease), its keys on the server and its arguments."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 import redis
@@ -11,13 +10,38 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from redis.crc import key_slot
 
-from beaker.errors import ComponentTypeError, ConfigError, LockTimeout, StoreUnavailable
+from beaker.errors import ComponentTypeError, ConfigError, StoreUnavailable
 from beaker.locks.base import Lock
 from beaker.locks.redis import RedisLock
 from beaker.stores.redis import RedisStore
-from beaker.testing import check_lock_exclusion
-from tests.network import _lease_checks as checks
+from beaker.testing import LeasedLockSuite
+from tests.network._servers import fresh
 from tests.network.test_redis import free_port
+
+
+class TestRedisLock(LeasedLockSuite):
+    """The leased-lock contract (beaker.testing), on a RedisStore for the dogpile check;
+    ``test_redis_cluster.py`` runs it on the cluster."""
+
+    logger = "beaker.locks.redis"
+    lock_class: type[RedisLock] = RedisLock
+    store_class: type[RedisStore] = RedisStore
+
+    @pytest.fixture
+    def url(self, redis_url: str) -> str:
+        return redis_url
+
+    @pytest.fixture
+    def lock(self, url: str) -> RedisLock:
+        return self.lock_class(url=url)
+
+    @pytest.fixture
+    def short_lived_lock(self, url: str) -> RedisLock:
+        return self.lock_class(url=url, expire=1.5)
+
+    @pytest.fixture
+    def store(self, url: str) -> RedisStore:
+        return self.store_class(url=url)
 
 
 def test_is_a_cluster_scope_lock(redis_url: str) -> None:
@@ -25,40 +49,9 @@ def test_is_a_cluster_scope_lock(redis_url: str) -> None:
     assert isinstance(lock, Lock) and lock.scope == "cluster"
 
 
-def test_excludes_threads(redis_url: str) -> None:
-    check_lock_exclusion(RedisLock(url=redis_url), workers=4, rounds=15)
-
-
-def test_excludes_processes(redis_url: str) -> None:
-    check_lock_exclusion(RedisLock(url=redis_url), workers=4, rounds=10, processes=True)
-
-
-def test_timeouts(redis_url: str) -> None:
-    lock = RedisLock(url=redis_url)
-    checks.check_timeouts(lock)
-    lock.close()
-
-
-def test_double_release_is_an_error(redis_url: str) -> None:
-    lock = RedisLock(url=redis_url)
-    checks.check_double_release(lock)
-    lock.close()
-
-
-def test_an_expired_lease_does_not_release_its_successor(
-    redis_url: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    lock = RedisLock(url=redis_url, expire=0.05)
-    admin = redis.Redis.from_url(redis_url)
-    checks.check_expired_lease_keeps_successor(
-        lock, "beaker.locks.redis", caplog, lambda held: admin.exists(lock.key_of(held)) == 1
-    )
-    admin.close()
-
-
 def test_lease_key_carries_the_expiry(redis_url: str) -> None:
     lock = RedisLock(url=redis_url, expire=7.5)
-    held = checks.name()
+    held = fresh("lock")
     admin = redis.Redis.from_url(redis_url)
     with lock.acquire(held):
         assert 0 < admin.pttl(lock.key_of(held)) <= 7500
@@ -106,32 +99,3 @@ def test_bad_arguments_are_named(kwargs: dict[str, object], error: type, argumen
     with pytest.raises(error) as caught:
         RedisLock(**kwargs)  # type: ignore[arg-type]
     assert argument in str(caught.value)
-
-
-def test_pickles_without_connections(redis_url: str) -> None:
-    checks.check_pickles_without_connections(RedisLock(url=redis_url, expire=3.0))
-
-
-# -- across processes ----------------------------------------------------------------------------
-
-
-def test_four_processes_on_a_cold_key_run_the_creator_once(redis_url: str, tmp_path: Path) -> None:
-    namespace = checks.name()
-    checks.check_creator_runs_once_across_processes(
-        RedisStore(url=redis_url), RedisLock(url=redis_url), namespace, tmp_path
-    )
-    RedisStore(url=redis_url).clear(namespace)
-
-
-def test_a_killed_holder_blocks_others_only_until_expiry(redis_url: str, tmp_path: Path) -> None:
-    lock = RedisLock(url=redis_url, expire=1.5)
-    held = checks.name()
-    with checks.killed_holder(lock, held, tmp_path):
-        with pytest.raises(LockTimeout):
-            lock.acquire(held, timeout=0)  # the dead holder's lease is still there...
-        admin = redis.Redis.from_url(redis_url)
-        assert 0 < admin.pttl(lock.key_of(held)) <= 1500  # ...but the server will drop it
-        admin.close()
-        with lock.acquire(held, timeout=60):  # and then it is ours
-            pass
-    lock.close()
