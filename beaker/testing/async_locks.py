@@ -4,11 +4,11 @@ loops in several processes, contending for one name."""
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import tempfile
 from pathlib import Path
 
 from beaker.locks.base import AsyncLock
+from beaker.testing.locks import _run_processes
 
 _NAME = "conformance-async-lock"
 
@@ -55,15 +55,7 @@ def check_async_lock_exclusion(
         counter = Path(tmp, "counter")
         counter.write_text("0")
         if processes:
-            context = multiprocessing.get_context("spawn")
-            args = (lock, str(counter), tasks, rounds, hold)
-            procs = [context.Process(target=_process, args=args) for _ in range(processes)]
-            for proc in procs:
-                proc.start()
-            for proc in procs:
-                proc.join(timeout=300)
-            codes = [proc.exitcode for proc in procs]
-            assert codes == [0] * processes, f"worker processes failed: exit codes {codes}"
+            _run_processes(_process, (lock, str(counter), tasks, rounds, hold), processes)
         else:
             asyncio.run(_contend(lock, counter, tasks, rounds, hold))
         expected = max(processes, 1) * tasks * rounds
