@@ -104,6 +104,7 @@ class Cache:
         "_core",
         "_get",
         "_hashed",
+        "_set",
         "expiretime",
         "namespace",
         "namespace_name",
@@ -132,6 +133,10 @@ class Cache:
         )
         self._core: CoreCache = core if starttime is None else core.evolve(fresh_after=starttime)
         self._get: Callable[[str], Any] = self._core.get
+        # ``put`` without keywords: the expiry policy already gives ``expire``; 0 is stale at once
+        self._set: Callable[[str, Any], None] = (
+            functools.partial(self._core.set, ttl=0) if options.expire == 0 else self._core.set
+        )
         self._hashed: dict[int, CoreCache] = {}
         self.options = options
         self.namespace_name = namespace
@@ -227,8 +232,10 @@ class Cache:
 
     def put(self, key: Any, value: Any, **kw: Any) -> None:
         """Store ``value`` under ``key``; ``expiretime`` (seconds) overrides the cache's."""
-        core = self._variant(kw) if kw else self._core
-        core.set(_as_key(key), value, _ttl(kw, self.expiretime))
+        if not kw:
+            return self._set(key if type(key) is str else _as_key(key), value)
+        self._variant(kw).set(_as_key(key), value, _ttl(kw, self.expiretime))
+        return None
 
     set_value = put
 
@@ -271,13 +278,15 @@ class Cache:
 def _region(region: str, namespace: str) -> Callable[[], CoreCache | None]:
     """The cache a :func:`cache_region` function uses now: looked up in :data:`cache_regions`
     at the first call and again whenever that entry is replaced; ``None`` when disabled."""
-    seen: list[Any] = [None, None]  # the region's options dict, its cache
+    seen: Any = _UNSEEN  # the region's options dict when ``cache`` was made from it
+    cache: CoreCache | None = None
     lookup = cache_regions.get
 
     def current() -> CoreCache | None:
+        nonlocal seen, cache
         options = lookup(region)
-        if options is seen[0] and options is not None:
-            return seen[1]  # type: ignore[no-any-return]
+        if options is seen:
+            return cache
         if options is None:
             known = ", ".join(cache_regions) or "none"
             raise RegionNotConfigured(
@@ -287,10 +296,13 @@ def _region(region: str, namespace: str) -> Callable[[], CoreCache | None]:
         cache = None
         if parsed.enabled is not False:
             cache = Cache._get_cache(namespace, options)._decorating(parsed.key_length)
-        seen[:] = [options, cache]
+        seen = options
         return cache
 
     return current
+
+
+_UNSEEN: Any = object()
 
 
 class _Managed:

@@ -255,13 +255,11 @@ class Session(dict):  # type: ignore[type-arg]
             if self._deleted and not data:
                 return  # after delete(), only new data is kept
             cookie = native.persist()
-            if native.copy() != data:  # merged into what another request saved meanwhile
+            if not self._cookie_only and native.copy() != data:  # merged into a newer save
                 loaded = self._loaded
                 self._fill()
                 self._loaded = loaded
-        if cookie is not None and self.use_cookies:
-            self.request["cookie_out"] = cookie
-            self.request["set_cookie"] = True
+        self._send(cookie)
 
     def persist(self) -> None:
         """Write the session now (same as :meth:`save`)."""
