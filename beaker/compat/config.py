@@ -41,6 +41,7 @@ from beaker.compat.exceptions import BackendNotProvided, UnknownBackendType
 from beaker.errors import ConfigError
 
 __all__ = [
+    "CACHE_PREFIXES",
     "CACHE_TYPES",
     "DEFAULT_KEY_LENGTH",
     "NOT_PROVIDED_TYPES",
@@ -55,6 +56,7 @@ __all__ = [
     "coerce_cache_params",
     "coerce_session_params",
     "parse_cache_config_options",
+    "prefixed",
     "session_options",
 ]
 
@@ -616,12 +618,18 @@ def coerce_cache_params(params: MutableMapping[str, Any]) -> MutableMapping[str,
     return _write_back(params, cache_options(params), _CACHE_FIELDS)
 
 
-def coerce_session_params(params: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def coerce_session_params(
+    params: MutableMapping[str, Any], parsed: SessionOptions | None = None
+) -> MutableMapping[str, Any]:
     """Coerce and validate the session options present in ``params``, in place (as Beaker's
     ``beaker.util.coerce_session_params``); unknown options are left as they are.
 
     Booleans from INI words, integers from digit strings, ``cookie_expires`` in seconds to a
     ``timedelta``.
+
+    Args:
+        params: the options (prefix removed).
+        parsed: ``session_options(params)`` when the caller has it already.
 
     Returns:
         ``params`` itself.
@@ -629,10 +637,30 @@ def coerce_session_params(params: MutableMapping[str, Any]) -> MutableMapping[st
     Raises:
         ConfigError: for the first bad option (see :func:`session_options`).
     """
-    return _write_back(params, session_options(params), _SESSION_FIELDS)
+    return _write_back(params, parsed or session_options(params), _SESSION_FIELDS)
 
 
-_CACHE_PREFIXES: Final = ("beaker.cache.", "cache.")
+#: How frameworks spell the cache options' names (``beaker.cache.expire``, ``cache.expire``).
+CACHE_PREFIXES: Final = ("beaker.cache.", "cache.")
+
+
+def prefixed(
+    config: Mapping[Any, Any], prefixes: tuple[str, ...]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The options of ``config`` named with one of ``prefixes`` (the first that matches is
+    removed), and each option's name as spelled there, for errors.
+
+    Returns:
+        ``(options, spelled)``: option name -> value, option name -> the key it came from.
+    """
+    options: dict[str, Any] = {}
+    spelled: dict[str, str] = {}
+    for key, value in config.items():
+        prefix = next((p for p in prefixes if isinstance(key, str) and key.startswith(p)), None)
+        if prefix is not None:
+            options[key[len(prefix) :]] = value
+            spelled[key[len(prefix) :]] = key
+    return options, spelled
 
 
 def parse_cache_config_options(
@@ -664,19 +692,11 @@ def parse_cache_config_options(
         if include_defaults
         else {}
     )
-    spelled: dict[str, str] = {}
-    for key, value in config.items():
-        if not isinstance(key, str):
-            continue
-        for prefix in _CACHE_PREFIXES:
-            if key.startswith(prefix):
-                name = key[len(prefix) :]
-                options[name] = value
-                spelled[name] = prefix
-                break
+    found, spelled = prefixed(config, CACHE_PREFIXES)
+    options.update(found)
 
     def named(name: str) -> str:
-        return f"{spelled.get(name, 'cache.')}{name}"
+        return spelled.get(name, f"cache.{name}")
 
     _write_back(options, _structure(CacheOptions, _CACHE_FIELDS, options, named), _CACHE_FIELDS)
     if include_defaults and "enabled" not in options:

@@ -21,7 +21,7 @@ from typing import Any
 
 from beaker.caching import Cache as CoreCache
 from beaker.caching import compose
-from beaker.compat.backends import ManagerLock, NamespaceManagerStore, backend
+from beaker.compat.backends import ManagerLock, NamespaceManagerStore, _text, backend
 from beaker.compat.config import cache_options
 from beaker.compat.exceptions import CreationAbortedError
 from beaker.compat.synchronization import LockSynchronizer
@@ -45,10 +45,6 @@ __all__ = [
     "StoreNamespaceManager",
     "Value",
 ]
-
-
-def _text(key: Any) -> str:
-    return key.decode("ascii", "backslashreplace") if isinstance(key, bytes) else str(key)
 
 
 class NamespaceManager:

@@ -18,8 +18,10 @@ from typing import Any
 
 from beaker.compat.cache import CacheManager
 from beaker.compat.config import (
+    CACHE_PREFIXES,
     coerce_session_params,
     parse_cache_config_options,
+    prefixed,
     session_options,
 )
 from beaker.compat.session import Session, SessionObject
@@ -35,6 +37,7 @@ __all__ = [
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
+_SESSION_PREFIXES = ("beaker.session.", "session.", "session_")
 _SESSION_DEFAULTS = {
     "invalidate_corrupt": True,
     "type": None,
@@ -75,30 +78,22 @@ class SessionMiddleware:
         environ_key: str = "beaker.session",
         **kwargs: Any,
     ) -> None:
-        config = config or {}
-        options: dict[str, Any] = dict(_SESSION_DEFAULTS)
-        spelled: dict[str, str] = {}
-        for source in (config, kwargs):
-            for key, value in source.items():
-                for prefix in ("beaker.session.", "session.", "session_"):
-                    if key.startswith(prefix):
-                        if prefix == "session_":
-                            warnings.warn(
-                                "Session options should start with session. instead of session_.",
-                                DeprecationWarning,
-                                stacklevel=2,
-                            )
-                        options[key[len(prefix) :]] = value
-                        spelled[key[len(prefix) :]] = key
-                        break
-        options.update(kwargs)
+        found, spelled = prefixed({**(config or {}), **kwargs}, _SESSION_PREFIXES)
+        if any(key.startswith("session_") for key in spelled.values()):
+            warnings.warn(
+                "Session options should start with session. instead of session_.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        options: dict[str, Any] = {**_SESSION_DEFAULTS, **found, **kwargs}
 
         def named(name: str) -> str:
             return spelled.get(name, name)
 
         # Parsed once, here: a bad or missing option fails now, not at the first request.
-        self._setup = session_setup(session_options(options, named), named)
-        coerce_session_params(options)
+        parsed = session_options(options, named)
+        self._setup = session_setup(parsed, named)
+        coerce_session_params(options, parsed)
         self.options = options
         self._varname = options.get("webtest_varname")
         self.wrap_app = self.app = wrap_app
@@ -155,17 +150,10 @@ class CacheMiddleware:
         **kwargs: Any,
     ) -> None:
         config = config or {}
-        options = parse_cache_config_options(config)
-        options.update(parse_cache_config_options(kwargs, include_defaults=False))
-        if not any(key.startswith(("cache.", "beaker.cache.")) for key in config) and config:
-            options.update(
-                parse_cache_config_options(
-                    {f"cache.{key}": value for key, value in config.items()}, include_defaults=False
-                )
-            )
-        options.update(
-            {k: v for k, v in kwargs.items() if not k.startswith(("cache.", "beaker.cache."))}
-        )
+        if not prefixed(config, CACHE_PREFIXES)[0]:  # no prefix at all: every key is an option
+            config = {f"cache.{key}": value for key, value in config.items()}
+        options = parse_cache_config_options({**config, **kwargs})
+        options.update({k: v for k, v in kwargs.items() if not k.startswith(CACHE_PREFIXES)})
         self.app = app
         self.options = options
         self.cache_manager = CacheManager(**options)

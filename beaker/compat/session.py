@@ -25,8 +25,8 @@ import attrs
 
 from beaker.compat.container import NamespaceManager
 from beaker.compat.exceptions import BeakerException
-from beaker.compat.session_setup import SessionSetup, session_setup
-from beaker.errors import ConfigError, DeserializationError, SerializationError
+from beaker.compat.session_setup import CallSerializer, SessionSetup, session_setup
+from beaker.errors import ConfigError
 from beaker.sessions import Session as NativeSession
 from beaker.sessions import Sessions
 from beaker.sessions.migration import legacy_cookie_id, sign_legacy_id
@@ -335,7 +335,12 @@ class CookieSession(Session):
         own = type(self)
         if (own._encrypt_data, own._decrypt_data) == _HOOKS:
             return sessions
-        backend = attrs.evolve(sessions.backend, serializer=_HookSerializer(self))  # type: ignore[misc]
+        hooks = CallSerializer(
+            self._encrypt_data,
+            lambda data: self._decrypt_data(data.decode("utf-8")),
+            "_encrypt_data/_decrypt_data",
+        )
+        backend = attrs.evolve(sessions.backend, serializer=hooks)  # type: ignore[misc]
         return attrs.evolve(sessions, backend=backend)
 
     def _encrypt_data(self, session_data: dict[str, Any] | None = None) -> str:
@@ -356,28 +361,6 @@ class CookieSession(Session):
 
 
 _HOOKS: Final = (CookieSession._encrypt_data, CookieSession._decrypt_data)
-
-
-class _HookSerializer:
-    """A cookie session's own ``_encrypt_data`` / ``_decrypt_data`` as the Serializer of its
-    payload."""
-
-    __slots__ = ("session",)
-
-    def __init__(self, session: CookieSession) -> None:
-        self.session = session
-
-    def dumps(self, value: Any) -> bytes:
-        try:
-            return self.session._encrypt_data(value).encode("utf-8")
-        except Exception as exc:
-            raise SerializationError(f"_encrypt_data failed ({exc!r})") from exc
-
-    def loads(self, data: bytes) -> Any:
-        try:
-            return self.session._decrypt_data(data.decode("utf-8"))
-        except Exception as exc:
-            raise DeserializationError(f"_decrypt_data failed ({exc!r})") from exc
 
 
 class SessionNamespace(NamespaceManager):

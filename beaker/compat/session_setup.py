@@ -34,7 +34,7 @@ from beaker.serializers.signing import HMACSigner
 from beaker.sessions import CookieBackend, CookieSettings, ServerSideBackend, Sessions
 from beaker.sessions.migration import BeakerStorageBackend, LegacySessionReader
 
-__all__ = ["SessionSetup", "session_setup"]
+__all__ = ["CallSerializer", "SessionSetup", "session_setup"]
 
 log = logging.getLogger("beaker.compat.session")
 
@@ -49,27 +49,36 @@ _OPTION_OF: Final = {
 _MEMO_LIMIT: Final = 256
 
 
-class _ObjectSerializer:
-    """An application's ``dumps``/``loads`` object (Beaker's ``data_serializer``) with the
-    Serializer protocol's errors."""
+class CallSerializer:
+    """A pair of application functions as a Serializer, with the Serializer protocol's
+    errors: Beaker's ``data_serializer`` object, or a cookie session's
+    ``_encrypt_data`` / ``_decrypt_data`` hooks.
 
-    __slots__ = ("codec",)
+    Args:
+        dumps: ``(value) -> bytes | str`` (text is encoded as UTF-8).
+        loads: ``(bytes) -> value``.
+        name: what the functions are, for errors (e.g. ``"data_serializer"``).
+    """
 
-    def __init__(self, codec: Any) -> None:
-        self.codec = codec
+    __slots__ = ("_dumps", "_loads", "name")
+
+    def __init__(
+        self, dumps: Callable[[Any], Any], loads: Callable[[bytes], Any], name: str
+    ) -> None:
+        self._dumps, self._loads, self.name = dumps, loads, name
 
     def dumps(self, value: Any) -> bytes:
         try:
-            data = self.codec.dumps(value)
+            data = self._dumps(value)
         except Exception as exc:
-            raise SerializationError(f"data_serializer.dumps failed ({exc!r})") from exc
+            raise SerializationError(f"{self.name} failed to encode ({exc!r})") from exc
         return data.encode("utf-8") if isinstance(data, str) else bytes(data)
 
     def loads(self, data: bytes) -> Any:
         try:
-            return self.codec.loads(data)
+            return self._loads(data)
         except Exception as exc:
-            raise DeserializationError(f"data_serializer.loads failed ({exc!r})") from exc
+            raise DeserializationError(f"{self.name} failed to decode ({exc!r})") from exc
 
 
 def _serializer(choice: Any) -> Serializer:
@@ -77,7 +86,7 @@ def _serializer(choice: Any) -> Serializer:
         return PickleSerializer()  # Beaker's default; cookies are verified before loading
     if choice == "json":
         return JSONSerializer()
-    return _ObjectSerializer(choice)
+    return CallSerializer(choice.dumps, choice.loads, "data_serializer")
 
 
 @attrs.frozen
