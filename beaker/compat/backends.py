@@ -62,57 +62,57 @@ LOCK_SUBDIR: Final = "beaker_lock"
 DATABASE_TABLE: Final = "beaker_entries"
 
 
-def _require(options: CacheOptions, name: str, what: str) -> Any:
-    value = getattr(options, name)
-    if value is None:
-        raise MissingOption(options.option(name), None, f"{what} for cache type {options.type!r}")
-    return value
+def _under_data_dir(options: CacheOptions, subdir: str) -> str | None:
+    return None if options.data_dir is None else os.path.join(options.data_dir, subdir)
 
 
-def _lock_dir(options: CacheOptions) -> str:
-    if options.lock_dir is not None:
-        return options.lock_dir
-    return os.path.join(_require(options, "data_dir", "a data directory (data_dir)"), LOCK_SUBDIR)
+def _lock_dir(options: CacheOptions) -> str | None:
+    return options.lock_dir or _under_data_dir(options, LOCK_SUBDIR)
 
 
 def _directory(subdir: str, own: str) -> Callable[[CacheOptions], dict[str, Any]]:
     def translate(options: CacheOptions) -> dict[str, Any]:
-        data_dir = options.extra(own) or os.path.join(
-            _require(options, "data_dir", "a data directory (data_dir)"), subdir
-        )
+        data_dir = options.extra(own) or _under_data_dir(options, subdir)
         return {"data_dir": data_dir, "lock_dir": _lock_dir(options)}
 
     return translate
 
 
 def _server(options: CacheOptions) -> dict[str, Any]:
-    url = _require(options, "url", "a redis:// URL")
-    return {"url": url} if isinstance(url, str) else {"client": url}
+    return {"url": options.url}  # a URL, or a ready client (the registry takes both)
 
 
 def _memcached(options: CacheOptions) -> dict[str, Any]:
     if options.memcache_module not in (None, "auto"):
         log.info("memcache_module=%r ignored: the client is pymemcache", options.memcache_module)
-    url = _require(options, "url", "'host:port' (';'-separated for several)")
-    return {"servers": ";".join(part.strip() for part in str(url).split(";") if part.strip())}
+    return {"servers": options.url}
 
 
 def _database(options: CacheOptions) -> dict[str, Any]:
     engine = options.extra("bind")  # ext:sqla: a ready Engine instead of a URL
-    table = options.extra("table")
-    table_name = options.extra("table_name", table.name if table is not None else DATABASE_TABLE)
-    sa_options = {name: value for name, value in options.backend_options if name[:3] == "sa."}
     if engine is None and options.type == "ext:sqla":
         raise MissingOption(options.option("bind"), None, "a SQLAlchemy Engine for 'ext:sqla'")
-    if engine is None and sa_options:  # Beaker's sa.* options configure the engine
-        import sqlalchemy
+    table = options.extra("table")
+    return {
+        "url": options.url,
+        "engine": engine,
+        "engine_options": {
+            name[3:]: value for name, value in options.backend_options if name[:3] == "sa."
+        },
+        "table_name": options.extra(
+            "table_name", table.name if table is not None else DATABASE_TABLE
+        ),
+        "lock_dir": _lock_dir(options),
+    }
 
-        url = _require(options, "url", "a SQLAlchemy URL")
-        engine = sqlalchemy.engine_from_config({**sa_options, "sa.url": url}, prefix="sa.")
-    has_dir = options.lock_dir is not None or options.data_dir is not None
-    where = {"engine": engine} if engine is not None else {"url": _require(options, "url", "a URL")}
-    return {**where, "table_name": table_name, "lock_dir": _lock_dir(options) if has_dir else None}
 
+#: The registry's option names -> Beaker's, for errors.
+_BEAKER_NAME: Final = {
+    "url": "url",
+    "servers": "url",
+    "data_dir": "data_dir",
+    "lock_dir": "data_dir",
+}
 
 #: Beaker type name -> (native type name, translation of the options into its arguments).
 _TRANSLATIONS: Final[dict[str, tuple[str, Callable[[CacheOptions], dict[str, Any]]]]] = {
@@ -259,10 +259,8 @@ def _third_party(manager: type, options: CacheOptions) -> Backend:
     }
     nsargs.update(options.backend_options)
     store = NamespaceManagerStore(functools.partial(manager, **nsargs))
-    has_dir = options.lock_dir is not None or options.data_dir is not None
-    fallback = (
-        registry.backend_type("file").lock(lock_dir=_lock_dir(options)) if has_dir else ThreadLock()
-    )
+    lock_dir = _lock_dir(options)
+    fallback = registry.backend_type("file").lock(lock_dir=lock_dir) if lock_dir else ThreadLock()
     return Backend(store, ManagerLock(store.manager, fallback))
 
 
@@ -360,6 +358,13 @@ def _build(options: CacheOptions) -> Backend:
     native, translate = translation
     try:
         return registry.backend(native, **translate(options))
+    except ConfigError as exc:
+        if exc.value is not None or exc.option not in _BEAKER_NAME:
+            raise
+        # a required option absent: named as the application spelled it, Beaker's class
+        name = _BEAKER_NAME[exc.option]
+        expected = f"{exc.expected} (cache type {options.type!r})"
+        raise MissingOption(options.option(name), None, expected) from None
     except ImportError as exc:
         raise InvalidCacheBackendError(
             f"cache type {type_name!r} cannot be used: {exc}; install the client library "

@@ -127,6 +127,8 @@ def _file_lock(type_name: str, optional: bool = False) -> Callable[..., Lock]:
 
 
 def _server(type_name: str, url: Any, client: Any) -> dict[str, Any]:
+    if client is None and url is not None and not isinstance(url, str):
+        client = url  # a ready client given as the url (as Beaker's ext:redis takes one)
     if client is not None:
         return {"client": client}
     return {"url": _required(type_name, "url", url, "a redis:// URL")}
@@ -146,25 +148,38 @@ def _redis(kind: str, cluster: str) -> tuple[Callable[..., Store], Callable[...,
     return store, lock
 
 
-def _memcached_store(servers: str | None = None) -> Store:
+def _servers(servers: Any) -> str:
+    """``host:port[;host:port]``, blanks and empty parts left out."""
     servers = _required("memcached", "servers", servers, "'host:port[;host:port]'")
-    return _component("beaker.stores.memcached", "MemcachedStore")(servers)  # type: ignore[no-any-return]
+    return ";".join(part.strip() for part in str(servers).split(";") if part.strip())
+
+
+def _memcached_store(servers: str | None = None) -> Store:
+    return _component("beaker.stores.memcached", "MemcachedStore")(_servers(servers))  # type: ignore[no-any-return]
 
 
 def _memcached_lock(servers: str | None = None, connection: Any = None) -> Lock:
     lock = _component("beaker.locks.memcached", "MemcachedLock")
     if connection is not None:
         return lock(connection=connection)  # type: ignore[no-any-return]
-    servers = _required("memcached", "servers", servers, "'host:port[;host:port]'")
-    return lock(servers)  # type: ignore[no-any-return]
+    return lock(_servers(servers))  # type: ignore[no-any-return]
 
 
 def _sql_store(
-    url: Any = None, engine: Any = None, table_name: str = "beaker_cache", lock_dir: Any = None
+    url: Any = None,
+    engine: Any = None,
+    table_name: str = "beaker_cache",
+    lock_dir: Any = None,
+    engine_options: Mapping[str, Any] | None = None,
 ) -> Store:
-    where = {"engine": engine} if engine is not None else {"url": url}
     if engine is None:
         _required("sqlalchemy", "url", url, "a SQLAlchemy URL (or an engine)")
+    if engine is None and engine_options:  # create_engine() arguments, INI strings coerced
+        import sqlalchemy
+
+        config = {f"sa.{name}": value for name, value in {**engine_options, "url": url}.items()}
+        engine = sqlalchemy.engine_from_config(config, prefix="sa.")
+    where = {"engine": engine} if engine is not None else {"url": url}
     store = _component("beaker.stores.sqlalchemy", "SQLAlchemyStore")
     return store(**where, table_name=table_name)  # type: ignore[no-any-return]
 
@@ -212,7 +227,7 @@ _TYPES: dict[str, BackendType] = {
     "sqlalchemy": BackendType(
         _sql_store,
         _file_lock("sqlalchemy", optional=True),
-        frozenset({"url", "engine", "table_name", "lock_dir"}),
+        frozenset({"url", "engine", "table_name", "lock_dir", "engine_options"}),
         lambda url: {"url": url},
     ),
 }
