@@ -33,15 +33,13 @@ import functools
 import logging
 import os
 import threading
-import warnings
 from collections.abc import Callable, Iterator
-from importlib.metadata import entry_points
 from typing import Any, ClassVar, Final
 
 import attrs
 
-from beaker.compat.config import ENTRY_POINT_GROUP, CacheOptions, add_cache_type
-from beaker.compat.exceptions import BeakerException, InvalidCacheBackendError, MissingOption
+from beaker.compat.config import CacheOptions, clsmap
+from beaker.compat.exceptions import InvalidCacheBackendError, MissingOption
 from beaker.entry import Entry
 from beaker.errors import ConfigError, LockTimeout
 from beaker.locks.base import Lease, LeaseBase, Lock, Scope
@@ -263,77 +261,6 @@ def _third_party(manager: type, options: CacheOptions) -> Backend:
     fallback = registry.backend_type("file").lock(lock_dir=lock_dir) if lock_dir else ThreadLock()
     return Backend(store, ManagerLock(store.manager, fallback))
 
-
-class _ClassMap:
-    """Beaker's ``clsmap``: backend type name -> ``NamespaceManager`` class, with the
-    ``beaker.backends`` entry points loaded at the first unknown name (as Beaker does)."""
-
-    def __init__(self) -> None:
-        self._classes: dict[str, type] = {}
-        self._loaded = False
-        self._mutex = threading.Lock()
-
-    def _ours(self) -> None:
-        from beaker.compat import container, ext
-
-        for name, manager in (
-            ("memory", container.MemoryNamespaceManager),
-            ("dbm", container.DBMNamespaceManager),
-            ("file", container.FileNamespaceManager),
-            ("ext:memcached", ext.MemcachedNamespaceManager),
-            ("ext:database", ext.DatabaseNamespaceManager),
-            ("ext:sqla", ext.SqlaNamespaceManager),
-            ("ext:google", ext.GoogleNamespaceManager),
-            ("ext:mongodb", ext.MongoNamespaceManager),
-            ("ext:redis", ext.RedisNamespaceManager),
-            ("ext:rediscluster", ext.RedisClusterNamespaceManager),
-        ):
-            self._classes.setdefault(name, manager)
-
-    def __getitem__(self, name: str) -> type:
-        if not self._classes:
-            self._ours()
-        if name not in self._classes and not self._loaded:
-            with self._mutex:
-                if not self._loaded:
-                    self._load()
-                    self._loaded = True
-        return self._classes[name]
-
-    def get(self, name: str, default: Any = None) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            return default
-
-    def __setitem__(self, name: str, manager: type) -> None:
-        self._classes[name] = manager
-        add_cache_type(name)
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.get(name) is not None
-
-    def _load(self) -> None:
-        for point in entry_points(group=ENTRY_POINT_GROUP):
-            try:
-                manager = point.load()
-            except (InvalidCacheBackendError, SyntaxError):
-                continue  # Beaker skips backends that say they cannot work here
-            except Exception as exc:  # noqa: BLE001 - Beaker warns and goes on
-                warnings.warn(
-                    f"Unable to load NamespaceManager entry point {point.name!r}: {exc!r}",
-                    RuntimeWarning,
-                    stacklevel=4,
-                )
-                continue
-            if point.name in self._classes:
-                raise BeakerException(
-                    f"NamespaceManager name conflict, {point.name!r} already loaded"
-                )
-            self._classes[point.name] = manager
-
-
-clsmap = _ClassMap()
 
 _built: dict[Any, Backend] = {}
 _mutex = threading.Lock()

@@ -19,15 +19,21 @@ Where Beaker accepted a value and then failed later or silently did something el
 ``data_serializer`` object turned into its ``str``), this module either raises at once or does
 what the option documents; the tests name each such case.
 
-Imports only attrs, cattrs, the standard library, :mod:`beaker.errors` and
-:mod:`beaker.compat.exceptions`.
+It also holds Beaker's ``clsmap`` (type name -> ``NamespaceManager`` class, third-party
+ones from the ``beaker.backends`` entry points): the one list of type names the ``type``
+option accepts.
+
+Imports attrs, cattrs, the standard library, :mod:`beaker.errors` and
+:mod:`beaker.compat.exceptions`; the namespace manager classes only when ``clsmap`` is first
+used.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import re
+import threading
+import warnings
 from collections.abc import Callable, Mapping, MutableMapping
 from datetime import datetime, timedelta
 from importlib.metadata import entry_points
@@ -37,7 +43,12 @@ import attrs
 import cattrs
 from cattrs.errors import AttributeValidationNote, ClassValidationError
 
-from beaker.compat.exceptions import BackendNotProvided, UnknownBackendType
+from beaker.compat.exceptions import (
+    BackendNotProvided,
+    BeakerException,
+    InvalidCacheBackendError,
+    UnknownBackendType,
+)
 from beaker.errors import ConfigError
 
 __all__ = [
@@ -263,24 +274,102 @@ class _NotProvided(_Invalid):
         )
 
 
-_added_types: set[str] = set()
+class _ClassMap:
+    """Beaker's ``clsmap``: backend type name -> ``NamespaceManager`` class, with the
+    ``beaker.backends`` entry points loaded at the first unknown name (as Beaker does). The
+    one list of type names: the option parser accepts exactly these (and ``cookie`` for
+    sessions)."""
+
+    def __init__(self) -> None:
+        self._classes: dict[str, type] = {}
+        self._points: tuple[Any, ...] | None = None  # the entry points, read once (not loaded)
+        self._loaded = False
+        self._mutex = threading.Lock()
+
+    def _ours(self) -> dict[str, type]:
+        if not self._classes:
+            from beaker.compat import container, ext
+
+            for name, manager in (
+                ("memory", container.MemoryNamespaceManager),
+                ("dbm", container.DBMNamespaceManager),
+                ("file", container.FileNamespaceManager),
+                ("ext:memcached", ext.MemcachedNamespaceManager),
+                ("ext:database", ext.DatabaseNamespaceManager),
+                ("ext:sqla", ext.SqlaNamespaceManager),
+                ("ext:google", ext.GoogleNamespaceManager),
+                ("ext:mongodb", ext.MongoNamespaceManager),
+                ("ext:redis", ext.RedisNamespaceManager),
+                ("ext:rediscluster", ext.RedisClusterNamespaceManager),
+            ):
+                self._classes.setdefault(name, manager)
+        return self._classes
+
+    def entry_points(self) -> tuple[Any, ...]:
+        """The ``beaker.backends`` entry points (read at the first call; :meth:`reload`
+        reads them again)."""
+        if self._points is None:
+            self._points = tuple(entry_points(group=ENTRY_POINT_GROUP))
+        return self._points
+
+    def reload(self) -> None:
+        """Read the entry points again at the next use (after installing a backend)."""
+        self._points, self._loaded = None, False
+
+    def names(self) -> tuple[str, ...]:
+        """Every usable type name: ours (:data:`CACHE_TYPES`), then third-party ones (entry
+        points and names added with ``clsmap[name] = cls``), sorted."""
+        extra = {point.name for point in self.entry_points()} | set(self._ours())
+        return (*CACHE_TYPES, *sorted(extra - set(CACHE_TYPES) - set(NOT_PROVIDED_TYPES)))
+
+    def __getitem__(self, name: str) -> type:
+        classes = self._ours()
+        if name not in classes and not self._loaded:
+            with self._mutex:
+                if not self._loaded:
+                    self._load()
+                    self._loaded = True
+        return classes[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def __setitem__(self, name: str, manager: type) -> None:
+        self._ours()[name] = manager
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def _load(self) -> None:
+        for point in self.entry_points():
+            try:
+                manager = point.load()
+            except (InvalidCacheBackendError, SyntaxError):
+                continue  # Beaker skips backends that say they cannot work here
+            except Exception as exc:  # noqa: BLE001 - Beaker warns and goes on
+                warnings.warn(
+                    f"Unable to load NamespaceManager entry point {point.name!r}: {exc!r}",
+                    RuntimeWarning,
+                    stacklevel=4,
+                )
+                continue
+            if point.name in self._classes:
+                raise BeakerException(
+                    f"NamespaceManager name conflict, {point.name!r} already loaded"
+                )
+            self._classes[point.name] = manager
 
 
-@functools.cache
-def _entry_point_types() -> tuple[str, ...]:
-    return tuple(sorted({point.name for point in entry_points(group=ENTRY_POINT_GROUP)}))
-
-
-def add_cache_type(name: str) -> None:
-    """Accept ``name`` as a cache (and session) type from now on (``clsmap[name] = cls``)."""
-    _added_types.add(name)
+#: Beaker's backend registry (``beaker.cache.clsmap``).
+clsmap = _ClassMap()
 
 
 def cache_types() -> tuple[str, ...]:
-    """Every cache type name: ours, then third-party ones (``beaker.backends`` entry points
-    and names added to ``clsmap``)."""
-    extra = sorted(set(_entry_point_types()) | _added_types)
-    return (*CACHE_TYPES, *(name for name in extra if name not in CACHE_TYPES))
+    """Every cache type name (see :meth:`_ClassMap.names`)."""
+    return clsmap.names()
 
 
 def _cache_type(value: Any, _: Any) -> str:

@@ -36,10 +36,9 @@ def _installed() -> None:
     if importlib.util.find_spec("beaker_thirdparty_demo") is None:
         _install(sys.executable)
         importlib.invalidate_caches()
-        from beaker.compat import backends, config
+        from beaker.compat.config import clsmap
 
-        config._entry_point_types.cache_clear()  # entry points are read once per process
-        backends.clsmap._loaded = False
+        clsmap.reload()  # entry points are read once per process
     _real_beaker.require_beaker114()
     probe = subprocess.run(
         [str(_real_beaker.PYTHON), "-c", "import beaker_thirdparty_demo"],
