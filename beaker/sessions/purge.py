@@ -4,8 +4,14 @@
 
 A session is expired when its record's ``expires_at`` (written from the idle/absolute timeouts)
 has passed, or — with ``--older-than SECONDS`` — when it has not been written for that long.
-Records are read with the plain :class:`~beaker.stores.base.Store` protocol (``keys``, ``get``,
-``delete``), so every store works, present and future.
+Keys are streamed from the store's ``keys`` and each record is read as it comes, never the
+whole key set at once. Removal compares: on a :class:`~beaker.stores.base.VersionedStore`
+(every store of ours) a session is read with its version and removed with
+:meth:`~beaker.stores.base.VersionedStore.compare_and_delete`, so a session refreshed between
+its read and its removal survives; a store with only the plain
+:class:`~beaker.stores.base.Store` protocol gets ``get`` then ``delete`` (no compare is
+possible there). A SQL store without ``--older-than`` purges with its own ``purge_expired``
+(one ``DELETE ... WHERE expires < now``, atomic per row).
 
 Store specs are the URLs of :mod:`beaker.stores.registry` (``file:///abs/dir``,
 ``dbm:///abs/dir``, ``redis://…``, ``memcached://…``, SQLAlchemy URLs); another store is one
@@ -18,15 +24,16 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import IO, Any, NamedTuple, TypeVar
+from typing import IO, Any, NamedTuple, TypeVar, cast
 
 from beaker.entry import Entry
 from beaker.errors import BeakerError
 from beaker.sessions.store import DEFAULT_NAMESPACE
-from beaker.stores.base import Store
+from beaker.stores.base import Store, VersionedStore
 from beaker.stores.registry import store_for_url
 
 T = TypeVar("T")
@@ -40,12 +47,14 @@ class PurgeReport(NamedTuple):
         expired: sessions found expired (removed, unless it was a dry run).
         unreadable: listed sessions the store could not read (left alone).
         dry_run: whether nothing was removed.
+        refreshed: sessions found expired but rewritten before their removal (kept).
     """
 
     examined: int
     expired: int
     unreadable: int
     dry_run: bool
+    refreshed: int = 0
 
 
 def is_expired(entry: Entry, now: float, older_than: float | None = None) -> bool:
@@ -63,7 +72,7 @@ def purge(
     namespace: str = DEFAULT_NAMESPACE,
     older_than: float | None = None,
     dry_run: bool = False,
-    progress: Callable[[Sequence[str]], Iterable[str]] | None = None,
+    progress: Callable[[Iterable[str]], Iterable[str]] | None = None,
 ) -> PurgeReport:
     """Remove the expired sessions of ``namespace`` from ``store``.
 
@@ -74,7 +83,7 @@ def purge(
         older_than: also remove sessions not written for this many seconds (``None``: only
             those past their timeouts).
         dry_run: count, remove nothing.
-        progress: wraps the list of keys for display (e.g. ``tqdm``); ``None`` for none.
+        progress: wraps the stream of keys for display (e.g. ``tqdm``); ``None`` for none.
 
     Returns:
         A :class:`PurgeReport`.
@@ -82,18 +91,34 @@ def purge(
     Raises:
         StoreUnavailable: a network store cannot be reached.
     """
-    keys = list(store.keys(namespace))
-    expired = unreadable = 0
+    purge_expired = getattr(store, "purge_expired", None)
+    if purge_expired is not None and older_than is None and not dry_run:
+        # Its rule is expires < now; ours expires <= now: the next float up makes them one.
+        removed = int(purge_expired(math.nextafter(now, math.inf), namespace))
+        return PurgeReport(removed, removed, 0, dry_run)
+    versioned = isinstance(store, VersionedStore)
+    examined = expired = unreadable = refreshed = 0
+    keys = store.keys(namespace)
     for key in progress(keys) if progress is not None else keys:
-        entry = store.get(namespace, key)
+        examined += 1
+        if versioned:
+            entry, version = cast(VersionedStore, store).get_versioned(namespace, key)
+        else:
+            entry, version = store.get(namespace, key), None
         if entry is None:
             unreadable += 1  # deleted meanwhile, or corrupt (the store logged it)
+        elif not is_expired(entry, now, older_than):
             continue
-        if is_expired(entry, now, older_than):
+        elif dry_run:
             expired += 1
-            if not dry_run:
-                store.delete(namespace, key)
-    return PurgeReport(len(keys), expired, unreadable, dry_run)
+        elif not versioned:
+            store.delete(namespace, key)
+            expired += 1
+        elif cast(VersionedStore, store).compare_and_delete(namespace, key, version):
+            expired += 1
+        else:
+            refreshed += 1  # rewritten since we read it: alive again, kept
+    return PurgeReport(examined, expired, unreadable, dry_run, refreshed)
 
 
 def open_store(spec: str) -> Store:
@@ -145,13 +170,13 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     return parser
 
 
-def _progress_bar(stream: IO[str]) -> Callable[[Sequence[str]], Iterable[str]]:
+def _progress_bar(stream: IO[str]) -> Callable[[Iterable[str]], Iterable[str]]:
     """A tqdm bar on ``stream`` when tqdm is installed, else :func:`line_progress`."""
     if importlib.util.find_spec("tqdm") is None:
         return line_progress(stream)
     from tqdm import tqdm  # type: ignore[import-untyped,unused-ignore]
 
-    def bar(keys: Sequence[str]) -> Iterable[str]:
+    def bar(keys: Iterable[str]) -> Iterable[str]:
         wrapped: Iterable[str] = tqdm(
             keys, desc="sessions", unit="session", file=stream, leave=False
         )
@@ -160,19 +185,20 @@ def _progress_bar(stream: IO[str]) -> Callable[[Sequence[str]], Iterable[str]]:
     return bar
 
 
-def line_progress(stream: IO[str]) -> Callable[[Sequence[str]], Iterator[str]]:
-    """A one-line ``sessions: done/total`` counter on ``stream`` (the fallback without tqdm),
-    rewritten every 100 sessions and at the end."""
+def line_progress(stream: IO[str]) -> Callable[[Iterable[str]], Iterator[str]]:
+    """A one-line ``sessions: done`` counter on ``stream`` (the fallback without tqdm),
+    rewritten every 100 sessions and at the end (the total is not known in advance: keys
+    are streamed)."""
 
-    def line(keys: Sequence[str]) -> Iterator[str]:
-        total = len(keys)
+    def line(keys: Iterable[str]) -> Iterator[str]:
+        done = 0
         for done, key in enumerate(keys, 1):
             yield key
-            if done % 100 == 0 or done == total:
-                stream.write(f"\rsessions: {done}/{total}")
+            if done % 100 == 0:
+                stream.write(f"\rsessions: {done}")
                 stream.flush()
-        if total:
-            stream.write("\n")
+        if done:
+            stream.write(f"\rsessions: {done}\n")
 
     return line
 
@@ -208,6 +234,8 @@ def run(
     line = f"{verb} {report.expired} expired session(s) of {report.examined}"
     if report.unreadable:
         line += f" ({report.unreadable} unreadable, left alone)"
+    if report.refreshed:
+        line += f" ({report.refreshed} refreshed meanwhile, kept)"
     out.write(line + "\n")
     return 0
 

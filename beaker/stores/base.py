@@ -168,7 +168,9 @@ class VersionedStore(Store, Protocol):
     Atomicity: a successful :meth:`compare_and_set` replaced exactly the version it was
     given; of several calls given the same version at most one succeeds (also across
     processes, within the store's process-safety). A plain :meth:`set` or :meth:`delete`
-    racing with it is ordered before or after it, never merged.
+    racing with it is ordered before or after it, never merged. :meth:`compare_and_delete`
+    removes under the same rule, with the same primitive (a Lua script, ``cas`` with an
+    expiry in the past, a conditional ``DELETE``, the same locks).
     """
 
     def get_versioned(self, namespace: str, key: str) -> Versioned:
@@ -191,6 +193,24 @@ class VersionedStore(Store, Protocol):
         Returns:
             ``True`` if written; ``False`` if the entry changed since (nothing is written:
             read it again, merge, retry).
+
+        Raises:
+            StoreUnavailable: the server cannot be reached.
+        """
+
+    def compare_and_delete(self, namespace: str, key: str, version: object) -> bool:
+        """Remove the entry if it is still the one ``version`` names, atomically as
+        :meth:`compare_and_set` writes: a cleanup (``sessions purge``) never removes an entry
+        rewritten since it read it.
+
+        Args:
+            namespace: the namespace (``str``).
+            key: the key (``str``).
+            version: what :meth:`get_versioned` returned for this ``(namespace, key)``.
+
+        Returns:
+            ``True`` if removed; ``False`` if the entry changed since (it is kept), or
+            ``version`` names no entry.
 
         Raises:
             StoreUnavailable: the server cannot be reached.

@@ -514,6 +514,23 @@ class DBMStore(LoopBatch):
         self._write(namespace, lambda space: space.write(swap, create=True))
         return written
 
+    def compare_and_delete(self, namespace: str, key: str, version: object) -> bool:
+        """Remove the record if it is still the one ``version`` names, under the namespace's
+        exclusive lock."""
+        if version is None:
+            return False
+        raw_key = _key_bytes(key)
+        removed = False
+
+        def remove(db: Any) -> None:
+            nonlocal removed
+            if _lookup(db, raw_key) == version:
+                del db[raw_key]
+                removed = True
+
+        self._write(namespace, lambda space: space.write(remove, create=False))
+        return removed
+
     def delete(self, namespace: str, key: str) -> None:
         raw_key = _key_bytes(key)
 

@@ -370,6 +370,18 @@ class FileStore(LoopBatch):
             self.set(namespace, key, entry)
             return True
 
+    def compare_and_delete(self, namespace: str, key: str, version: object) -> bool:
+        """Remove the entry's file if it still holds the bytes ``version`` names, under the
+        directory ``flock`` :meth:`compare_and_set` holds."""
+        if version is None:
+            return False
+        path = self._entry_path(namespace, key)
+        with self._locked_dir(namespace, os.path.dirname(path)):
+            if self._raw(path) != version:
+                return False
+            remove_node(path)
+            return True
+
     @contextlib.contextmanager
     def _locked_dir(self, namespace: str, folder: str) -> Iterator[None]:
         """Hold an exclusive ``flock`` on ``folder`` (created if missing)."""
@@ -408,10 +420,10 @@ class FileStore(LoopBatch):
         log.warning("could not remove all of %s (cleared namespace %r)", trash, namespace)
 
     def keys(self, namespace: str) -> Iterator[str]:
-        """Iterate the original keys of ``namespace`` (reads every entry file; unreadable
-        ones are skipped with a warning)."""
+        """Iterate the original keys of ``namespace``, one bucket directory at a time (never
+        the whole key set in memory); reads every entry file, skipping unreadable ones with a
+        warning. Entries written or removed while iterating may or may not be seen."""
         root = self._namespace_dir(namespace)
-        found: list[str] = []
         for bucket in _scandir(root):
             if len(bucket.name) != 2 or not _HEX.issuperset(bucket.name):
                 continue
@@ -431,8 +443,7 @@ class FileStore(LoopBatch):
                     log.warning("unreadable cache file %s (%s): skipped", item.path, exc)
                     continue
                 if _digest(key) == item.name:
-                    found.append(key)
-        return iter(found)
+                    yield key
 
     def close(self) -> None:
         """Nothing to release: the store holds no open files between calls."""
@@ -473,12 +484,15 @@ def _unlink_quietly(path: str) -> None:
         pass
 
 
-def _scandir(path: str) -> list[os.DirEntry[str]]:
+def _scandir(path: str) -> Iterator[os.DirEntry[str]]:
+    """The entries of directory ``path`` as the system lists them, one at a time (none when
+    it is missing or not a directory); entries removed meanwhile may or may not appear."""
     try:
-        with os.scandir(path) as entries:
-            return list(entries)
+        entries = os.scandir(path)
     except (FileNotFoundError, NotADirectoryError):
-        return []
+        return
+    with entries:
+        yield from entries
 
 
 @attrs.frozen(init=False)

@@ -213,6 +213,18 @@ class MemcachedStore:
 
         return self.connection.run(name, write, f"cas {name!r} ({len(record)} bytes)")
 
+    def compare_and_delete(self, namespace: str, key: str, version: object) -> bool:
+        """One ``cas`` with the version's unique and an expiry in the past: memcached drops
+        the item at once if it is unchanged, and refuses (keeping it) if it changed."""
+        if version is None:
+            return False
+        name = self.item_name(namespace, key)
+        return self.connection.run(
+            name,
+            lambda client: bool(client.cas(name, b"", version, expire=-1, noreply=False)),
+            f"cas-delete {name!r}",
+        )
+
     def set(self, namespace: str, key: str, entry: Entry) -> None:
         """One ``set`` with the entry's TTL as the item's expiry (see :func:`expire_seconds`)."""
         name, record = self._item(namespace, key, entry)

@@ -76,6 +76,13 @@ class MemoryStore(LoopBatch):
             self._put((namespace, key), entry)
             return True
 
+    def compare_and_delete(self, namespace: str, key: str, version: object) -> bool:
+        with self._mutex:
+            if version is None or self._data.get((namespace, key)) is not version:
+                return False
+            del self._data[(namespace, key)]
+            return True
+
     def delete(self, namespace: str, key: str) -> None:
         with self._mutex:
             self._data.pop((namespace, key), None)

@@ -62,6 +62,14 @@ else
 end
 return 1
 """
+_COMPARE_AND_DELETE: Final = """
+local current = redis.call('GET', KEYS[1])
+if current and redis.sha1hex(current) == ARGV[1] then
+    redis.call('DEL', KEYS[1])
+    return 1
+end
+return 0
+"""
 _DELETE_BATCH: Final = 500
 
 
@@ -206,6 +214,18 @@ class RedisStore:
             self.connection.run(
                 lambda client: client.register_script(_COMPARE_AND_SET)(
                     keys=[name], args=args, client=client
+                )
+            )
+        )
+
+    def compare_and_delete(self, namespace: str, key: str, version: object) -> bool:
+        """One Lua script call: the server removes the record if its SHA-1 is still
+        ``version``."""
+        name = self._space(namespace) + key
+        return bool(
+            self.connection.run(
+                lambda client: client.register_script(_COMPARE_AND_DELETE)(
+                    keys=[name], args=[version], client=client
                 )
             )
         )

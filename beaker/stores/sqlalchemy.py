@@ -103,6 +103,7 @@ class _Statements:
         "clear",
         "delete",
         "delete_many",
+        "discard",
         "get",
         "get_many",
         "get_sql",
@@ -137,16 +138,15 @@ class _Statements:
         new: dict[str, Any] = {
             name: sa.bindparam(f"n_{name}") for name in ("value", "created", "accessed", "expires")
         }
-        self.swap = (
-            table.update()
-            .where(
-                c.namespace == ns,
-                c.key == key,
-                c.value == sa.bindparam("b_value"),
-                c.created == sa.bindparam("b_created"),
-            )
-            .values(**new)
+        read_row = (
+            c.namespace == ns,
+            c.key == key,
+            c.value == sa.bindparam("b_value"),
+            c.created == sa.bindparam("b_created"),
         )
+        self.swap = table.update().where(*read_row).values(**new)
+        #: compare_and_delete: the row is removed only while it holds what was read.
+        self.discard = table.delete().where(*read_row)
         self.upsert: Any = None
         self.add: Any = table.insert()  # a duplicate key raises IntegrityError
         dialect = engine.dialect.name
@@ -357,6 +357,20 @@ class SQLAlchemyStore:
                 conn.execute(statements.table.insert(), rows)
 
         self.connection.run(write, "write an entry")
+
+    def compare_and_delete(self, namespace: str, key: str, version: object) -> bool:
+        """One ``DELETE`` of the row while it still holds the version's value and created
+        time."""
+        if version is None:
+            return False
+        old_value, old_created = cast(tuple[bytes, float], version)
+        params = {
+            "b_ns": _escape(namespace),
+            "b_key": _escape(key),
+            "b_value": old_value,
+            "b_created": old_created,
+        }
+        return self._write(self._prepared().discard, params) == 1
 
     def delete(self, namespace: str, key: str) -> None:
         self._write(self._prepared().delete, {"b_ns": _escape(namespace), "b_key": _escape(key)})

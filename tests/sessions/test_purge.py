@@ -4,6 +4,7 @@ count, honours --older-than and --dry-run, and parses store specs."""
 from __future__ import annotations
 
 import io
+import secrets
 from typing import Any
 
 import pytest
@@ -39,7 +40,8 @@ def test_purge_removes_exactly_the_expired(store: Any, clock: FakeClock) -> None
     forever = make_sessions(store, clock, 2)  # no timeout: never expires by itself
     clock.advance(50)  # old: idle 110 s > 100; young: 50 s
     report = purge(store, now=clock())
-    assert (report.examined, report.expired, report.unreadable) == (7, 3, 0)
+    # SQL stores purge with one DELETE (purge_expired), which examines only the expired rows.
+    assert (report.examined, report.expired, report.unreadable) in ((7, 3, 0), (3, 3, 0))
     assert sorted(store.keys(DEFAULT_NAMESPACE)) == sorted(young + forever)
     assert set(old).isdisjoint(store.keys(DEFAULT_NAMESPACE))
     assert purge(store, now=clock()).expired == 0  # nothing left to do
@@ -105,7 +107,7 @@ def test_command_line(scheme: str, tmp_path: Any, clock: FakeClock) -> None:
     out = io.StringIO()
     assert main(["--store", spec], clock=clock, stdout=out, stderr=err) == 0
     assert out.getvalue() == "removed 4 expired session(s) of 5\n"
-    assert "/5" in err.getvalue()  # the progress bar (of 5), on stderr
+    assert "session" in err.getvalue()  # the progress, on stderr
     reopened = FileStore(str(data_dir)) if scheme == "file" else DBMStore(str(data_dir))
     assert len(list(reopened.keys(DEFAULT_NAMESPACE))) == 1
     out = io.StringIO()
@@ -156,7 +158,7 @@ def test_line_progress_without_tqdm(clock: FakeClock) -> None:
     clock.advance(2)
     err = io.StringIO()
     assert purge(store, now=clock(), progress=line_progress(err)).expired == 150
-    assert err.getvalue() == "\rsessions: 100/150\rsessions: 150/150\n"
+    assert err.getvalue() == "\rsessions: 100\rsessions: 150\n"
 
 
 def test_python_m_beaker_sessions_purge(tmp_path: Any) -> None:
@@ -175,3 +177,57 @@ def test_python_m_beaker_sessions_purge(tmp_path: Any) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout == "removed 2 expired session(s) of 3\n"
     assert len(list(FileStore(str(data_dir)).keys(DEFAULT_NAMESPACE))) == 1
+
+
+class RefreshOnRead:
+    """A real store that, right after purge reads ``key``, lets a real request refresh that
+    session (the race: purge read it expired, the browser came back before the removal)."""
+
+    def __init__(self, inner: Any, key: str, refresh: Any) -> None:
+        self.inner, self.key, self.refresh, self.refreshed = inner, key, refresh, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def get_versioned(self, namespace: str, key: str) -> Any:
+        read = self.inner.get_versioned(namespace, key)
+        if key == self.key and not self.refreshed:
+            self.refreshed = True
+            self.refresh()
+        return read
+
+
+def test_a_session_refreshed_between_read_and_removal_survives(
+    store: Any, clock: FakeClock
+) -> None:
+    ids = make_sessions(store, clock, 3, timeout=100)
+    survivor = ids[1]
+    later = FakeClock(clock() + 60)  # the browser returns while its session is alive
+    browser = TestApp(SessionMiddleware(counter_app, server_side(store, clock=later, timeout=100)))
+
+    def refresh() -> None:
+        response = browser.get("/", headers={"Cookie": f"beaker.session.id={survivor}"})
+        assert response.json == {"count": 2, "id": survivor, "is_new": False}
+
+    racing = RefreshOnRead(store, survivor, refresh)
+    # Every session read is past its timeout; older_than (never true here) keeps SQL stores
+    # on the read-and-compare path instead of their one DELETE.
+    report = purge(racing, now=clock() + 150, older_than=10**6)
+    assert racing.refreshed
+    assert (report.examined, report.expired, report.refreshed) == (3, 2, 1)
+    assert list(store.keys(DEFAULT_NAMESPACE)) == [survivor]
+    assert browser.get("/", headers={"Cookie": f"beaker.session.id={survivor}"}).json["count"] == 3
+
+
+def test_compare_and_delete_removes_only_the_entry_read(store: Any) -> None:
+    namespace = f"cad-{secrets.token_hex(4)}"
+    store.set(namespace, "k", Entry(b"one", 1.0, None))
+    first = store.get_versioned(namespace, "k")
+    store.set(namespace, "k", Entry(b"two", 2.0, None))  # rewritten since the read
+    assert store.compare_and_delete(namespace, "k", first.version) is False
+    assert store.get(namespace, "k").value == b"two"
+    second = store.get_versioned(namespace, "k")
+    assert store.compare_and_delete(namespace, "k", second.version) is True
+    assert store.get(namespace, "k") is None
+    absent = store.get_versioned(namespace, "k")
+    assert store.compare_and_delete(namespace, "k", absent.version) is False
