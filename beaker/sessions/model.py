@@ -294,9 +294,7 @@ class Session(MutableMapping[str, Any]):
 
     @domain.setter
     def domain(self, value: str | None) -> None:
-        self._ready()
-        self._domain = None if value is None else check_domain(value)
-        self._version += 1
+        self._override("_domain", None if value is None else check_domain(value))
 
     @property
     def path(self) -> str:
@@ -307,9 +305,7 @@ class Session(MutableMapping[str, Any]):
 
     @path.setter
     def path(self, value: str | None) -> None:
-        self._ready()
-        self._path = None if value is None else check_path(value)
-        self._version += 1
+        self._override("_path", None if value is None else check_path(value))
 
     @property
     def cookie_expires(self) -> Expires:
@@ -323,8 +319,15 @@ class Session(MutableMapping[str, Any]):
 
     @cookie_expires.setter
     def cookie_expires(self, value: Expires | None) -> None:
+        self._override(
+            "_expires", None if value is None else check_expires(value, "cookie_expires")
+        )
+
+    def _override(self, slot: str, value: object) -> None:
+        """Set this session's own cookie ``domain``, ``path`` or lifetime (``slot``), already
+        checked (``None``: the configured one again); a change to save."""
         self._ready()
-        self._expires = None if value is None else check_expires(value, "cookie_expires")
+        setattr(self, slot, value)
         self._version += 1
 
     @property
