@@ -243,7 +243,8 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
                 else:
                     key = formats[len(args)] % args
                 # One read here; a miss reads once more, under the dogpile lock.
-                key = cache._store_key(key)
+                if not cache._plain_key and len(key) > cache._key_limit:
+                    key = cache.key(cache.name, key)
                 value, fresh = cache._judge(key, await cache._read(key))
                 if not fresh:
                     call = functools.partial(func, *args, **kwargs)

@@ -231,6 +231,8 @@ class CacheCore(Generic[S, L]):
             if now >= expires_at:
                 return MISSING, False
             fresh = now < expires_at - self.stale_while_revalidate
+        if self._codec is None:
+            return entry[0], fresh
         value = self._decode(key, entry)
         return value, fresh and value is not MISSING
 

@@ -378,7 +378,8 @@ def memoized(
         else:
             key = formats[len(args)] % args
         # One read here; a miss reads once more, under the dogpile lock (never a third time).
-        key = cache._store_key(key)
+        if not cache._plain_key and len(key) > cache._key_limit:
+            key = cache.key(cache.name, key)
         value, fresh = cache._judge(key, cache._read(key))
         if not fresh:
             call = functools.partial(func, *args, **kwargs)
