@@ -56,9 +56,10 @@ class RedisLock(PollingLock[str]):
 
     Args:
         connection: the :class:`~beaker.stores.RedisConnection`, e.g. the store's
-            (``RedisLock(connection=store.connection)``: one pool, one breaker); or
-        url, client, socket_timeout, socket_connect_timeout, retries, health_check_interval,
-        breaker: the arguments of a connection built for this lock.
+            (``RedisLock(connection=store.connection)``: one pool, one breaker); or else
+            ``url``, ``client``, ``socket_timeout``, ``socket_connect_timeout``, ``retries``,
+            ``health_check_interval`` and ``breaker``, the arguments of a connection built for
+            this lock.
         prefix: put in front of every lock key (``str``, no braces); default ``"beaker:lock:"``.
         expire: seconds a lease lives unless released first: the most a dead holder can block
             the others. Choose it above the slowest creator.

@@ -1,6 +1,6 @@
-"""The native ASGI :class:`SessionMiddleware`: the same :class:`~beaker.sessions.factory.
-Sessions` as the WSGI middleware, for asyncio servers, with the session in
-``scope["session"]`` so that Starlette's and FastAPI's ``request.session`` use it::
+"""The native ASGI :class:`SessionMiddleware`: the same
+:class:`~beaker.sessions.factory.Sessions` as the WSGI middleware, for asyncio servers, with
+the session in ``scope["session"]`` so that Starlette's and FastAPI's ``request.session`` use it::
 
     from beaker.sessions import cookie_only, server_side
     from beaker.sessions.asgi import SessionMiddleware

@@ -1,6 +1,7 @@
 """The session configuration: :class:`Sessions`, an immutable bundle of a backend, cookie
-settings and policies (timeouts, saving, locking) that opens a :class:`~beaker.sessions.model.
-Session` per request; and two builders, :func:`server_side` and :func:`cookie_only`.
+settings and policies (timeouts, saving, locking) that opens a
+:class:`~beaker.sessions.model.Session` per request; and two builders, :func:`server_side` and
+:func:`cookie_only`.
 
 Must not import from ``beaker.caching`` or ``beaker.compat``.
 """

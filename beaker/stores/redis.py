@@ -96,10 +96,10 @@ class RedisStore:
 
     Args:
         connection: the :class:`~beaker.stores.RedisConnection` (server, pool, time budget,
-            circuit breaker), perhaps shared with a :class:`~beaker.locks.RedisLock`; or
-        url, client, socket_timeout, socket_connect_timeout, retries, health_check_interval,
-        breaker: the arguments of a :class:`~beaker.stores.RedisConnection` built for this
-            store (given beside ``connection``, the options make a copy of it).
+            circuit breaker), perhaps shared with a :class:`~beaker.locks.RedisLock`; or else
+            ``url``, ``client``, ``socket_timeout``, ``socket_connect_timeout``, ``retries``,
+            ``health_check_interval`` and ``breaker``, the arguments of a connection built for
+            this store (given beside ``connection``, the options make a copy of it).
         prefix: put in front of every key (``str``, no braces); default ``"beaker:"``.
 
     Thread- and process-safe (redis-py's pool resets itself after ``fork``). ``attrs.evolve``
