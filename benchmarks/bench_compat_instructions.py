@@ -88,13 +88,15 @@ def per_op(python: str, label: str, count: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--beaker-venv", required=True, help="virtualenv with beaker==1.14.1")
+    parser.add_argument("--beaker-venv", help="virtualenv with beaker==1.14.1 (required)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("workloads", nargs="*", help="workload names (default: all)")
     args = parser.parse_args()
     if args.child:
         child(args.child[0], int(args.child[1]))
         return 0
+    if not args.beaker_venv:
+        parser.error("--beaker-venv is required")
     theirs_python = str(Path(args.beaker_venv) / "bin" / "python")
     print(f"{'workload':36s} {'ours instr/op':>14s} {'beaker instr/op':>16s}  ratio  target")
     for label in args.workloads or list(WORKLOADS):
