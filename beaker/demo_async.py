@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Literal
 
 from beaker.async_caching import compose_async
 from beaker.sessions.asgi import ASGIApp
@@ -56,9 +57,12 @@ def run_async_cache() -> int:
 
 
 @contextmanager
-def serve(app: ASGIApp, port: int = 0) -> Iterator[str]:
+def serve(
+    app: ASGIApp, port: int = 0, lifespan: Literal["auto", "on", "off"] = "off"
+) -> Iterator[str]:
     """Serve the ASGI ``app`` with uvicorn on 127.0.0.1 (``port`` 0: any free one) in a
     thread; yields the base URL (``http://127.0.0.1:PORT``) and stops the server after.
+    ``lifespan`` is uvicorn's option (``"on"`` for an app with startup/shutdown steps).
 
     Raises:
         SystemExit: uvicorn is not installed (``pip install 'beaker[asgi]'``).
@@ -71,7 +75,7 @@ def serve(app: ASGIApp, port: int = 0) -> Iterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
-    config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False)
+    config = uvicorn.Config(app, lifespan=lifespan, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -1,5 +1,6 @@
 """The one holder of a component's runtime resource: :class:`Lazy`, and :func:`lazy_field`
-to declare it on an ``attrs`` component.
+to declare it on an ``attrs`` component; :class:`PerLoop`, what a :class:`Lazy` holds for a
+resource that belongs to an event loop (an asyncio client's connections).
 
 A frozen component keeps its configuration as data; what it opens at run time (a connection
 pool, an open database handle, a registry of thread locks, a circuit breaker's counters) lives
@@ -12,13 +13,15 @@ Any package of ``beaker`` may import this module; it imports only the standard l
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import attrs
 
-__all__ = ["Lazy", "lazy_field"]
+__all__ = ["Lazy", "PerLoop", "lazy_field"]
 
 T = TypeVar("T")
 
@@ -74,3 +77,35 @@ def lazy_field() -> Any:
     its own (empty) holder; parts meant to share a resource share the component holding it
     (e.g. a store and a lock taking one connection)."""
     return attrs.field(init=False, factory=Lazy, repr=False, eq=False, hash=False)
+
+
+class PerLoop(Generic[T]):
+    """One value per event loop, built on first use in each (``asyncio`` connections belong to
+    the loop that opened them); a loop's value is forgotten with the loop. Declare it as
+    ``Lazy[PerLoop[T]]`` and read it as ``holder.get(PerLoop).get(build)``.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self) -> None:
+        self._values: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, T] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self, build: Callable[[], T]) -> T:
+        """The running loop's value, built with ``build()`` if it has none yet.
+
+        Raises:
+            RuntimeError: no event loop is running.
+            Whatever ``build`` raises.
+        """
+        loop = asyncio.get_running_loop()
+        value = self._values.get(loop)
+        if value is None:  # setdefault is atomic: loops in other threads may race here
+            value = self._values.setdefault(loop, build())
+        return value
+
+    def pop_running(self) -> T | None:
+        """Forget the running loop's value and return it (``None`` if it had none), for the
+        caller to close; other loops keep theirs."""
+        return self._values.pop(asyncio.get_running_loop(), None)

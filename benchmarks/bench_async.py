@@ -91,6 +91,10 @@ def measure_memory(loop: asyncio.AbstractEventLoop, min_seconds: float) -> dict[
     }
 
 
+async def _in_loop(call: Callable[[], object]) -> object:
+    return call()
+
+
 def measure_redis(
     loop: asyncio.AbstractEventLoop, url: str, min_seconds: float
 ) -> tuple[dict[str, tuple], float]:
@@ -100,8 +104,8 @@ def measure_redis(
     store = AsyncRedisStore(url=url)
     cache = compose_async(store, namespace="bench-async")
     loop.run_until_complete(cache.set("k", VALUE))
-    client = loop.run_until_complete(store.live_client())
-    key = RedisStore(url=url).name_of("bench-async", "k")
+    client = loop.run_until_complete(_in_loop(store.live_client))  # the store's own client
+    key = f"{store.sync.prefix}{{{len('bench-async')}:bench-async}}:k"
     counter = RedisStore(url=url).live_client()
 
     before = redis_command_count(counter)

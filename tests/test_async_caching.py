@@ -14,8 +14,7 @@ import pytest
 from beaker import MISSING, AsyncCache, compose, compose_async
 from beaker.entry import Entry
 from beaker.errors import ComponentTypeError, ConfigError, LockTimeout, StoreUnavailable
-from beaker.locks import AsyncioLock, NullLock
-from beaker.locks.base import AsyncLeaseBase
+from beaker.locks import AsyncioLock, AsyncNullLock, NullLock
 from beaker.policies import HashedKey
 from beaker.stores import AsyncMemoryStore, MemoryStore
 from beaker.stores._twins import DirectTwin
@@ -90,7 +89,7 @@ def test_a_thousand_coroutines_on_a_cold_key_run_the_creator_once() -> None:
 
 def test_without_a_lock_the_dogpile_happens() -> None:
     """The check above can fail: with NullLock every coroutine creates."""
-    cache = compose_async(AsyncMemoryStore(), lock=_AsyncNullLock())
+    cache = compose_async(AsyncMemoryStore(), lock=AsyncNullLock())
     calls = 0
 
     async def create() -> int:
@@ -104,19 +103,6 @@ def test_without_a_lock_the_dogpile_happens() -> None:
 
     run(scenario())
     assert calls == 20
-
-
-@attrs.frozen
-class _AsyncNullLock:
-    scope = "none"
-
-    async def acquire(self, name: str, timeout: float | None = None) -> Any:
-        return _NullAsyncLease()
-
-
-class _NullAsyncLease(AsyncLeaseBase):
-    async def release(self) -> None:
-        pass
 
 
 def test_cancelling_a_waiting_or_a_creating_task_leaves_the_lock_free() -> None:

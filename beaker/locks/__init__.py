@@ -5,10 +5,12 @@ from __future__ import annotations
 from beaker.lazy_attributes import lazy_getattr
 from beaker.locks.base import AsyncLease, AsyncLock, Lease, Lock, Scope
 from beaker.locks.loop import AsyncioLock
-from beaker.locks.null import NullLock
+from beaker.locks.null import AsyncNullLock, NullLock
 from beaker.locks.thread import ThreadLock
 
 _LAZY = {
+    "AsyncRedisLock": "beaker.locks.async_redis",
+    "AsyncRedisClusterLock": "beaker.locks.async_redis",
     "AsyncFileLock": "beaker.locks.file",
     "FileLock": "beaker.locks.file",
     "RedisLock": "beaker.locks.redis",
@@ -20,6 +22,9 @@ __all__ = [
     "AsyncFileLock",
     "AsyncLease",
     "AsyncLock",
+    "AsyncNullLock",
+    "AsyncRedisClusterLock",
+    "AsyncRedisLock",
     "AsyncioLock",
     "FileLock",
     "Lease",

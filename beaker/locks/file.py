@@ -2,7 +2,8 @@
 (and threads, and tasks) of one host, by ``fcntl.flock`` on one file per name in a lock
 directory.
 
-Imports only :mod:`beaker.errors`, :mod:`beaker.locks.base`, :mod:`beaker.locks.loop` and
+Imports only :mod:`beaker.errors`, :mod:`beaker.locks.base`, :mod:`beaker.locks.loop`, the
+pause schedule of :mod:`beaker.locks._polling` and
 :mod:`beaker.stores.file` (for the directory check); must not import from ``beaker.caching``, ``beaker.sessions`` or
 ``beaker.compat``.
 """
@@ -15,12 +16,12 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Iterator
 from typing import ClassVar, Final
 
 import attrs
 
-from beaker.errors import LockError, LockTimeout
+from beaker.errors import LockError
+from beaker.locks._polling import pauses
 from beaker.locks.base import AsyncLease, AsyncLeaseBase, LeaseBase, Scope
 from beaker.locks.loop import AsyncioLock
 from beaker.stores.file import directory_path, open_regular, prepare_directory, remove_node
@@ -143,8 +144,8 @@ class FileLock:
         Args:
             name: the lock's name; any string.
             timeout: seconds (``float``) to wait at most: ``None`` blocks until the lock is
-                free, ``0`` (or less) tries once, more polls with a growing pause (1 ms up to
-                50 ms) until the deadline.
+                free, ``0`` (or less) tries once, more polls with a growing, jittered pause (1 ms
+                up to 50 ms) until the deadline.
 
         Raises:
             LockTimeout: the lock was held elsewhere until ``timeout`` passed.
@@ -155,30 +156,10 @@ class FileLock:
             lease = self._attempt(name, path, blocking=True)
             assert lease is not None  # a blocking flock returns only once held
             return lease
-        waits = _waits(name, timeout)
+        waits = pauses(name, timeout, _LAST_PAUSE, _FIRST_PAUSE)
         while (lease := self._attempt(name, path, blocking=False)) is None:
             time.sleep(next(waits))
         return lease
-
-
-def _waits(name: str, timeout: float | None) -> Iterator[float]:
-    """The pauses between polls for a lock file: 1 ms doubling up to 50 ms, cut at the
-    deadline ``timeout`` seconds from now (``None``: no deadline).
-
-    Raises:
-        LockTimeout: (from ``next``) the deadline has passed.
-    """
-    deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
-    pause = _FIRST_PAUSE
-    while True:
-        wait = pause
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise LockTimeout(name, max(timeout or 0.0, 0.0))
-            wait = min(wait, left)
-        yield wait
-        pause = min(pause * 2, _LAST_PAUSE)
 
 
 class _AsyncFileLease(AsyncLeaseBase):
@@ -207,7 +188,7 @@ class AsyncFileLock:
 
     The tasks of one event loop first queue on an :class:`~beaker.locks.AsyncioLock` for the
     name, so only one of them at a time tries the lock file; that one polls ``flock`` without
-    blocking (1 ms doubling up to 50 ms, on the event loop: each try is two quick syscalls),
+    blocking (1 ms doubling up to 50 ms, jittered, on the event loop: each try is two quick syscalls),
     so no thread is ever parked in ``flock`` and a cancelled waiter leaves at once, holding
     nothing.
 
@@ -235,7 +216,7 @@ class AsyncFileLock:
             LockTimeout: the lock was held elsewhere until ``timeout`` passed.
             OSError: ``lock_dir`` became unusable.
         """
-        waits = _waits(name, timeout)  # one deadline for both steps
+        waits = pauses(name, timeout, _LAST_PAUSE, _FIRST_PAUSE)  # one deadline for both steps
         tasks = await self._tasks.acquire(name, timeout)
         try:
             path = self.sync._path(name)

@@ -1,6 +1,7 @@
 """AsyncioLock: per-name mutual exclusion between the tasks of one event loop.
 
-Imports only :mod:`beaker.errors`, :mod:`beaker.runtime` and :mod:`beaker.locks.base`; must not import from
+Imports only :mod:`beaker.errors`, :mod:`beaker.runtime`, :mod:`beaker.locks.base` and the name
+registry of :mod:`beaker.locks.thread`; must not import from
 ``beaker.caching``, ``beaker.sessions`` or ``beaker.compat``.
 """
 
@@ -15,6 +16,7 @@ import attrs
 
 from beaker.errors import LockError, LockTimeout
 from beaker.locks.base import AsyncLeaseBase, Scope
+from beaker.locks.thread import NameRegistry
 from beaker.runtime import Lazy, lazy_field
 
 
@@ -31,37 +33,18 @@ class _Slot:
         self.waiters: deque[asyncio.Future[bool]] = deque()
 
 
-class _Registry:
-    """Name -> slot for one event loop, dropping a slot when its last user leaves (so it holds
-    only names in use). Touched only from its loop's thread: no mutex."""
+_Names = NameRegistry[_Slot]
 
-    __slots__ = ("slots",)
 
-    def __init__(self) -> None:
-        self.slots: dict[str, _Slot] = {}
-
-    def enter(self, name: str) -> _Slot:
-        slot = self.slots.get(name)
-        if slot is None:
-            slot = self.slots[name] = _Slot()
-        slot.users += 1
-        return slot
-
-    def leave(self, name: str, slot: _Slot) -> None:
-        slot.users -= 1
-        if slot.users == 0:
-            del self.slots[name]
-
-    @staticmethod
-    def hand_over(slot: _Slot) -> None:
-        """Give a held slot to its first waiter that still waits, or mark it free."""
-        waiters = slot.waiters
-        while waiters:
-            waiter = waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(True)
-                return
-        slot.held = False
+def _hand_over(slot: _Slot) -> None:
+    """Give a held slot to its first waiter that still waits, or mark it free."""
+    waiters = slot.waiters
+    while waiters:
+        waiter = waiters.popleft()
+        if not waiter.done():
+            waiter.set_result(True)
+            return
+    slot.held = False
 
 
 def _time_out(waiter: asyncio.Future[bool]) -> None:
@@ -72,7 +55,7 @@ def _time_out(waiter: asyncio.Future[bool]) -> None:
 class _LoopLease(AsyncLeaseBase):
     __slots__ = ("_name", "_registry", "_slot")
 
-    def __init__(self, registry: _Registry, name: str, slot: _Slot) -> None:
+    def __init__(self, registry: NameRegistry[_Slot], name: str, slot: _Slot) -> None:
         self._registry = registry
         self._name = name
         self._slot: _Slot | None = slot
@@ -87,7 +70,7 @@ class _LoopLease(AsyncLeaseBase):
         if slot is None:
             raise LockError(f"lock {self._name!r} released twice")
         self._slot = None
-        self._registry.hand_over(slot)
+        _hand_over(slot)
         self._registry.leave(self._name, slot)
 
 
@@ -106,13 +89,15 @@ class AsyncioLock:
     scope: ClassVar[Scope] = "loop"
 
     # Event loop -> its names; a copy (pickled, or made by attrs.evolve) has names of its own.
-    _loops: Lazy[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Registry]] = lazy_field()
+    _loops: Lazy[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, NameRegistry[_Slot]]] = (
+        lazy_field()
+    )
 
-    def _registry(self, loop: asyncio.AbstractEventLoop) -> _Registry:
+    def _registry(self, loop: asyncio.AbstractEventLoop) -> _Names:
         loops = self._loops.value or self._loops.get(weakref.WeakKeyDictionary)
         registry = loops.get(loop)
         if registry is None:  # setdefault is atomic: loops in other threads may race here
-            registry = loops.setdefault(loop, _Registry())
+            registry = loops.setdefault(loop, NameRegistry(_Slot))
         return registry
 
     async def acquire(self, name: str, timeout: float | None = None) -> _LoopLease:
@@ -137,7 +122,7 @@ class AsyncioLock:
             granted = await waiter
         except BaseException:  # cancelled while waiting
             if waiter.done() and not waiter.cancelled() and waiter.result():
-                registry.hand_over(slot)  # handed to us as we were cancelled: pass it on
+                _hand_over(slot)  # handed to us as we were cancelled: pass it on
             registry.leave(name, slot)
             raise
         finally:

@@ -1,4 +1,4 @@
-"""NullLock: no mutual exclusion at all."""
+"""NullLock and AsyncNullLock: no mutual exclusion at all."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import attrs
 
-from beaker.locks.base import LeaseBase, Scope
+from beaker.locks.base import AsyncLeaseBase, LeaseBase, Scope
 
 
 class _NullLease(LeaseBase):
@@ -28,3 +28,24 @@ class NullLock:
 
     def acquire(self, name: str, timeout: float | None = None) -> _NullLease:
         return _LEASE
+
+
+class _AsyncNullLease(AsyncLeaseBase):
+    __slots__ = ()
+
+    async def release(self) -> None:
+        pass
+
+
+_ASYNC_LEASE = _AsyncNullLease()
+
+
+@attrs.frozen
+class AsyncNullLock:
+    """The asyncio twin of :class:`NullLock`: grants every request at once (scope
+    ``"none"``)."""
+
+    scope: ClassVar[Scope] = "none"
+
+    async def acquire(self, name: str, timeout: float | None = None) -> _AsyncNullLease:
+        return _ASYNC_LEASE

@@ -40,8 +40,8 @@ from beaker.validators import seconds
 
 log = logging.getLogger("beaker.locks.redis")
 
-# KEYS[1] = lock key, ARGV[1] = token: delete only if we still own it.
-_RELEASE: Final = """
+#: KEYS[1] = lock key, ARGV[1] = token: delete only if we still own it (the async twin too).
+RELEASE: Final = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
     return redis.call('del', KEYS[1])
 end
@@ -131,7 +131,7 @@ class RedisLock(PollingLock[str]):
         """Compare-and-delete lock key ``target`` (one Lua script; registering it is local)."""
         return bool(
             self.connection.run(
-                lambda client: client.register_script(_RELEASE)(keys=[target], args=[token])
+                lambda client: client.register_script(RELEASE)(keys=[target], args=[token])
             )
         )
 

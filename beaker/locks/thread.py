@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import threading
-from typing import ClassVar
+from collections.abc import Callable
+from typing import ClassVar, Generic, Protocol, TypeVar
 
 import attrs
 
 from beaker.errors import LockError, LockTimeout
 from beaker.locks.base import LeaseBase, Scope
 from beaker.runtime import Lazy, lazy_field
+
+
+class _Users(Protocol):
+    users: int
+
+
+S = TypeVar("S", bound=_Users)
 
 
 class _Slot:
@@ -22,35 +30,41 @@ class _Slot:
         self.users = 0
 
 
-class _Registry:
-    """Name -> slot, dropping a slot when its last user leaves, so the registry holds only
-    names in use and cannot grow without bound."""
+class NameRegistry(Generic[S]):
+    """Name -> slot (a ``make()`` with a ``users`` count), dropping a slot when its last user
+    leaves, so the registry holds only names in use and cannot grow without bound. Shared by
+    :class:`ThreadLock` and :class:`~beaker.locks.AsyncioLock`."""
 
-    __slots__ = ("mutex", "slots")
+    __slots__ = ("make", "mutex", "slots")
 
-    def __init__(self) -> None:
+    def __init__(self, make: Callable[[], S]) -> None:
+        self.make = make
         self.mutex = threading.Lock()
-        self.slots: dict[str, _Slot] = {}
+        self.slots: dict[str, S] = {}
 
-    def enter(self, name: str) -> _Slot:
+    def enter(self, name: str) -> S:
         with self.mutex:
             slot = self.slots.get(name)
             if slot is None:
-                slot = self.slots[name] = _Slot()
+                slot = self.slots[name] = self.make()
             slot.users += 1
             return slot
 
-    def leave(self, name: str, slot: _Slot) -> None:
+    def leave(self, name: str, slot: S) -> None:
         with self.mutex:
             slot.users -= 1
             if slot.users == 0:
                 del self.slots[name]
 
 
+def _new_registry() -> NameRegistry[_Slot]:
+    return NameRegistry(_Slot)
+
+
 class _ThreadLease(LeaseBase):
     __slots__ = ("_name", "_registry", "_slot")
 
-    def __init__(self, registry: _Registry, name: str, slot: _Slot | None) -> None:
+    def __init__(self, registry: NameRegistry[_Slot], name: str, slot: _Slot | None) -> None:
         self._registry = registry
         self._name = name
         self._slot = slot
@@ -74,7 +88,7 @@ class ThreadLock:
 
     scope: ClassVar[Scope] = "thread"
 
-    _registry: Lazy[_Registry] = lazy_field()
+    _registry: Lazy[NameRegistry[_Slot]] = lazy_field()
 
     def acquire(self, name: str, timeout: float | None = None) -> _ThreadLease:
         """Hold ``name``; ``timeout`` in seconds (``None`` forever, ``0`` try once).
@@ -82,7 +96,7 @@ class ThreadLock:
         Raises:
             LockTimeout: not acquired in time.
         """
-        registry = self._registry.get(_Registry)
+        registry = self._registry.value or self._registry.get(_new_registry)
         slot = registry.enter(name)
         if timeout is None:
             acquired = slot.lock.acquire()

@@ -206,7 +206,8 @@ class SessionMiddleware:
     * Locking: ``Session.lock()`` cannot wait inside a synchronous call and raises
       :class:`~beaker.errors.SessionError`; use ``lock_requests=True``, which serializes the
       requests of one session (from loading to the response start) across every process
-      sharing the lock.
+      sharing the lock. Without it, concurrent saves of one session are not merged (async
+      stores keep no versions): the last one wins.
     * WebSocket: the session is loaded the same way and is read-only (there is no response
       to carry a cookie); the lock is released when the connection ends.
 

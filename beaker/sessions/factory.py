@@ -186,7 +186,7 @@ SYNC_SESSIONS: Final = satisfies(
 #: or cookie-only.
 ASYNC_SESSIONS: Final = satisfies(
     lambda sessions: sessions.asynchronous or not sessions.backend.server_side,
-    "server-side sessions on an AsyncStore (AsyncMemoryStore, AsyncFileStore …), "
+    "server-side sessions on an AsyncStore (AsyncMemoryStore, AsyncRedisStore …), "
     "or cookie-only sessions",
     types=Sessions,
     type_expected="a beaker.sessions.Sessions",

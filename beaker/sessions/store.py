@@ -239,12 +239,12 @@ class ServerSideBackend:
     Args:
         store: any Store (``MemoryStore()``, ``FileStore(data_dir)``, ``DBMStore(data_dir)``,
             ``RedisStore(url=...)`` …), or any AsyncStore (``AsyncMemoryStore()``,
-            ``AsyncFileStore(data_dir)`` …) for :mod:`beaker.sessions.asgi`; a sync and an
+            ``AsyncRedisStore(url=...)`` …) for :mod:`beaker.sessions.asgi`; a sync and an
             async twin on one server read each other's sessions.
         lock: the Lock used by ``Session.lock()`` and whole-request locking (default
             ``ThreadLock()``; use ``FileLock(lock_dir)`` or a store-native lock when several
             processes serve the same sessions); for an AsyncStore, an AsyncLock (default
-            ``AsyncioLock()``; ``AsyncFileLock(lock_dir)`` across processes).
+            ``AsyncioLock()``; ``AsyncRedisLock`` or ``AsyncFileLock`` across processes).
         serializer: encodes the data dict (default ``PickleSerializer()``: the bytes are
             written and read by the server only). Use ``JSONSerializer()`` to keep data
             portable.

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 from beaker.lazy_attributes import lazy_getattr
-from beaker.stores.base import AsyncStore, Store
+from beaker.stores.base import AsyncStore, AsyncVersionedStore, Store, VersionedStore
 from beaker.stores.memory import AsyncMemoryStore, MemoryStore
 
 _LAZY = {
+    "AsyncRedisStore": "beaker.stores.async_redis",
+    "AsyncRedisClusterStore": "beaker.stores.async_redis",
+    "AsyncSQLAlchemyStore": "beaker.stores.async_sqlalchemy",
     "AsyncFileStore": "beaker.stores.file",
     "AsyncDBMStore": "beaker.stores.dbm",
     "FileStore": "beaker.stores.file",
@@ -26,7 +29,11 @@ __all__ = [
     "AsyncDBMStore",
     "AsyncFileStore",
     "AsyncMemoryStore",
+    "AsyncRedisClusterStore",
+    "AsyncRedisStore",
+    "AsyncSQLAlchemyStore",
     "AsyncStore",
+    "AsyncVersionedStore",
     "DBMStore",
     "FileStore",
     "MemcachedConnection",
@@ -39,6 +46,7 @@ __all__ = [
     "SQLAlchemyConnection",
     "SQLAlchemyStore",
     "Store",
+    "VersionedStore",
 ]
 
 

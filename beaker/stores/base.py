@@ -1,8 +1,8 @@
 """The :class:`Store` protocol and its asyncio twin :class:`AsyncStore`: where entries live,
 keyed by ``(namespace, key)``; :class:`BatchStore`, the batch methods (``get_many``,
 ``set_many``, ``delete_many``) with their loop defaults (:class:`LoopBatch`, and
-:func:`batch_of` for a store without them); and :class:`VersionedStore`, the compare-and-set
-capability a store may add.
+:func:`batch_of` for a store without them); and :class:`VersionedStore` /
+:class:`AsyncVersionedStore`, the compare-and-set capability a store may add.
 
 A store knows nothing of expiry semantics or locking: it keeps what it is given and returns it.
 Stores with native TTL (Redis, memcached, SQL cleanup) may use ``entry.ttl()`` so that dead
@@ -247,6 +247,21 @@ class AsyncStore(Protocol):
 
     async def close(self) -> None:
         """Release runtime resources (pools, handles); the store may be used again after."""
+
+
+@runtime_checkable
+class AsyncVersionedStore(AsyncStore, Protocol):
+    """The asyncio twin of :class:`VersionedStore`: an :class:`AsyncStore` that can also write
+    an entry only if it is still as it was read, with the same versions as its sync twin (a
+    version read by one front may be compared by the other) and the same atomicity."""
+
+    async def get_versioned(self, namespace: str, key: str) -> Versioned:
+        """As :meth:`VersionedStore.get_versioned`, awaited."""
+
+    async def compare_and_set(
+        self, namespace: str, key: str, entry: Entry, version: object
+    ) -> bool:
+        """As :meth:`VersionedStore.compare_and_set`, awaited."""
 
 
 def is_async_store(store: Any) -> bool:

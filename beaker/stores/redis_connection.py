@@ -34,7 +34,7 @@ from redis.retry import Retry
 
 from beaker.errors import ComponentTypeError, ConfigError, StoreUnavailable
 from beaker.policies.breaker import CircuitBreaker
-from beaker.runtime import Lazy, lazy_field
+from beaker.runtime import Lazy, PerLoop, lazy_field
 from beaker.validators import in_range, instance_of, optional, satisfies, seconds
 
 __all__ = [
@@ -57,6 +57,13 @@ T = TypeVar("T")
 
 #: Seconds to connect, and to wait for each reply, unless configured.
 DEFAULT_TIMEOUT: Final = 0.25
+#: Connections of an async client's pool (per event loop); more tasks at once wait for one, at
+#: most _POOL_WAIT seconds.
+_ASYNC_CONNECTIONS: Final = 64
+_POOL_WAIT: Final = 10.0
+#: Connections per node of an async cluster client (redis-py's asyncio cluster cannot wait for
+#: one: more commands in flight at once to one node fail).
+_CLUSTER_CONNECTIONS: Final = 1024
 
 
 def redact_url(url: str) -> str:
@@ -122,8 +129,8 @@ class RedisConnection:
         breaker: the :class:`~beaker.policies.CircuitBreaker` (a fresh one by default).
 
     An async twin of a store or lock takes the same object: :meth:`async_client` is a
-    ``redis.asyncio`` client built from the same URL and options (one event loop per
-    connection), so sync and async parts agree on server, budget and breaker.
+    ``redis.asyncio`` client built from the same URL and options (one per event loop), so
+    sync and async parts agree on server, budget and breaker.
 
     Thread- and process-safe (redis-py's pool resets itself after ``fork``); picklable with a
     ``url`` (a copy opens its own pool, with a closed circuit).
@@ -163,7 +170,7 @@ class RedisConnection:
     )
 
     _live: Lazy[Any] = lazy_field()
-    _async: Lazy[Any] = lazy_field()
+    _async: Lazy[PerLoop[Any]] = lazy_field()
     _address: str = attrs.field(init=False, repr=False, eq=False, hash=False)
 
     def __attrs_post_init__(self) -> None:
@@ -238,16 +245,20 @@ class RedisConnection:
             raise ConfigError("url", self._safe_url(), f"a valid Redis URL ({exc})") from exc
 
     def async_client(self) -> Any:
-        """A ``redis.asyncio`` client (``Redis`` or ``RedisCluster``) with the same URL and
-        options, built on first use, for the async twins of the stores and locks. The breaker
-        is asked first, as for :meth:`live_client`.
+        """The ``redis.asyncio`` client (``Redis`` or ``RedisCluster``) of the running event
+        loop, with the same URL, timeouts and retries, built on first use in each loop (a
+        client's connections belong to the loop that opened them), for the async twins of the
+        stores and locks. The breaker is asked first, as for :meth:`live_client`. A standalone
+        server's pool holds up to 64 connections per loop; tasks beyond wait for one (at most
+        10 s, then :class:`~beaker.errors.StoreUnavailable`).
 
         Raises:
             ConfigError: the connection was given a sync ``client`` instead of a ``url``.
             StoreUnavailable: the circuit is open.
+            RuntimeError: no event loop is running.
         """
         self.breaker.before(self._address)
-        return self._async.value or self._async.get(self._build_async)
+        return (self._async.value or self._async.get(PerLoop)).get(self._build_async)
 
     def _build_async(self) -> Any:
         import redis.asyncio
@@ -259,8 +270,14 @@ class RedisConnection:
         options = self._options(redis.asyncio.retry.Retry)
         if self.cluster:
             first = self.url.split(",")[0].strip()
-            return redis.asyncio.cluster.RedisCluster.from_url(first, **options)
-        return redis.asyncio.Redis.from_url(self.url, **options)
+            return redis.asyncio.cluster.RedisCluster.from_url(
+                first, max_connections=_CLUSTER_CONNECTIONS, **options
+            )
+        # Tasks beyond the pool's connections wait for one (the default pool would raise).
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            self.url, max_connections=_ASYNC_CONNECTIONS, timeout=_POOL_WAIT, **options
+        )
+        return redis.asyncio.Redis.from_pool(pool)  # the client owns (and closes) the pool
 
     # -- outcomes ------------------------------------------------------------------------------
 
@@ -298,8 +315,10 @@ class RedisConnection:
             client.close()
 
     async def aclose(self) -> None:
-        """Close the ``redis.asyncio`` client of :meth:`async_client`, if one was built."""
-        client = self._async.drop()
+        """Close the ``redis.asyncio`` client of the running event loop, if one was built
+        (close each loop's client in its loop; a client whose loop has ended is forgotten)."""
+        loops = self._async.value
+        client = None if loops is None else loops.pop_running()
         if client is not None:
             await client.aclose()
 

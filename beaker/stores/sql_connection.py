@@ -19,12 +19,13 @@ Imports ``sqlalchemy`` (the ``sqlalchemy`` extra); must not import ``beaker.cach
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import os
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, Final, TypeVar
 
 import attrs
@@ -34,10 +35,10 @@ from sqlalchemy.pool import StaticPool
 
 from beaker.errors import ConfigError, StoreError, StoreUnavailable
 from beaker.policies.breaker import CircuitBreaker
-from beaker.runtime import Lazy, lazy_field
+from beaker.runtime import Lazy, PerLoop, lazy_field
 from beaker.validators import instance_of, optional, satisfies, seconds
 
-__all__ = ["SQLAlchemyConnection"]
+__all__ = ["AsyncEngine", "SQLAlchemyConnection", "async_url"]
 
 T = TypeVar("T")
 
@@ -90,6 +91,30 @@ def _write_transactions_take_the_lock(engine: sa.Engine) -> None:
     def _begin_immediate(conn: sa.Connection) -> None:
         if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def async_url(url: sa.URL) -> sa.URL:
+    """The asyncio driver's form of a URL: SQLite through ``aiosqlite``, PostgreSQL through
+    psycopg 3's async mode (``postgresql+psycopg``, which also replaces psycopg2 and the default
+    driver); a URL naming another driver is kept as it is (it must be an asyncio one)."""
+    backend, driver = url.get_backend_name(), url.get_driver_name()
+    if backend == "sqlite" and driver == "pysqlite":
+        return url.set(drivername="sqlite+aiosqlite")
+    if backend == "postgresql" and driver in ("psycopg2", "psycopg"):
+        return url.set(drivername="postgresql+psycopg")
+    return url
+
+
+class AsyncEngine:
+    """The live asyncio engine of a connection in one event loop, its reader (autocommit) and
+    guard (an ``asyncio.Lock`` when one in-memory SQLite connection is shared)."""
+
+    __slots__ = ("__weakref__", "engine", "guard", "reader")
+
+    def __init__(self, engine: Any, serialize: bool) -> None:
+        self.engine = engine
+        self.guard: Any = asyncio.Lock() if serialize else contextlib.nullcontext()
+        self.reader: Any = engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 class _Engine:
@@ -172,7 +197,9 @@ class SQLAlchemyConnection:
         pool_timeout: seconds a call waits for a pooled connection (default 0.5).
         breaker: the :class:`~beaker.policies.CircuitBreaker` (a fresh one by default).
 
-    An async twin of a store takes the same object and reads its URL, timeouts and breaker.
+    An async twin of a store takes the same object: :meth:`async_live` is an asyncio engine
+    on the URL's asyncio driver (aiosqlite, psycopg's async mode) with the same time budget and
+    breaker, one per event loop.
     Thread- and process-safe (the database is the only shared state); picklable with a
     ``url`` (a copy builds its own engine, with a closed circuit).
 
@@ -213,6 +240,7 @@ class SQLAlchemyConnection:
     )
 
     _live: Lazy[_Engine] = lazy_field()
+    _async: Lazy[PerLoop[AsyncEngine]] = lazy_field()
     _address: str = attrs.field(init=False, repr=False, eq=False, hash=False)
 
     def __attrs_post_init__(self) -> None:
@@ -246,10 +274,8 @@ class SQLAlchemyConnection:
         """The live ``sqlalchemy.Engine`` (built on first use)."""
         return (self._live.value or self._live.get(self._build)).engine
 
-    def _build(self) -> _Engine:
-        if self.engine is not None:
-            return _Engine(self.engine, serialize=False, dbapi_reads=False)
-        url = sa.make_url(self.url or "")
+    def _engine_options(self, url: sa.URL) -> dict[str, Any]:
+        """``create_engine`` options carrying the time budget, for the sync or async engine."""
         options: dict[str, Any] = {"pool_timeout": self.pool_timeout}
         backend = url.get_backend_name()
         if backend == "sqlite":
@@ -270,7 +296,14 @@ class SQLAlchemyConnection:
                     "connect_timeout": max(2, math.ceil(self.connect_timeout)),
                     "options": f"-c statement_timeout={math.ceil(self.statement_timeout * 1000)}",
                 }
-        engine = sa.create_engine(url, **options)
+        return options
+
+    def _build(self) -> _Engine:
+        if self.engine is not None:
+            return _Engine(self.engine, serialize=False, dbapi_reads=False)
+        url = sa.make_url(self.url or "")
+        engine = sa.create_engine(url, **self._engine_options(url))
+        backend = url.get_backend_name()
         if backend == "sqlite" and engine.driver == "pysqlite":
             _write_transactions_take_the_lock(engine)
         return _Engine(
@@ -278,6 +311,31 @@ class SQLAlchemyConnection:
             serialize=_is_memory_sqlite(url),
             dbapi_reads=backend == "sqlite" and engine.driver == "pysqlite",
         )
+
+    def async_live(self) -> AsyncEngine:
+        """The running event loop's asyncio engine (built on first use in each loop: its
+        connections belong to it) with its reader and guard, after asking the breaker. The
+        engine has the URL's asyncio driver (:func:`async_url`) and the same time budget.
+
+        Raises:
+            ConfigError: the connection was given a sync ``engine`` instead of a ``url``.
+            StoreUnavailable: the circuit is open.
+            RuntimeError: no event loop is running.
+        """
+        self.breaker.before(self._address)
+        return (self._async.value or self._async.get(PerLoop)).get(self._build_async)
+
+    def _build_async(self) -> AsyncEngine:
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        if self.url is None:
+            raise ConfigError("engine", "<engine>", "a url= connection for an async engine")
+        url = async_url(sa.make_url(self.url))
+        engine = create_async_engine(url, **self._engine_options(url))
+        if url.get_backend_name() == "sqlite":
+            # SQLAlchemy's recipe for aiosqlite too: the driver's transactions off, ours on.
+            _write_transactions_take_the_lock(engine.sync_engine)
+        return AsyncEngine(engine, serialize=_is_memory_sqlite(url))
 
     # -- outcomes ------------------------------------------------------------------------------
 
@@ -319,6 +377,34 @@ class SQLAlchemyConnection:
             raise self.failed(exc, doing) from exc
         self.breaker.succeeded(self._address)
         return result
+
+    async def run_async(
+        self, command: Callable[[AsyncEngine], Awaitable[T]], doing: str
+    ) -> T:
+        """``await command(the running loop's async engine)``, under its guard, its failures
+        mapped by :meth:`failed`, as :meth:`run` does for the sync engine.
+
+        Raises:
+            StoreUnavailable: the database cannot be reached or serve now, or the circuit is
+                open.
+            StoreError: the database refused a statement.
+        """
+        live = self.async_live()
+        try:
+            async with live.guard:
+                result = await command(live)
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            raise self.failed(exc, doing) from exc
+        self.breaker.succeeded(self._address)
+        return result
+
+    async def aclose(self) -> None:
+        """Dispose of the running loop's async engine, if one was built (dispose of each
+        loop's engine in its loop; one whose loop has ended is forgotten)."""
+        loops = self._async.value
+        live = None if loops is None else loops.pop_running()
+        if live is not None:
+            await live.engine.dispose()
 
     @staticmethod
     def _dbapi_error(live: _Engine) -> type[BaseException]:

@@ -167,6 +167,23 @@ class _Statements:
             )
 
 
+def inserted(result: Any) -> bool:
+    """Whether the ``INSERT`` of :meth:`SQLAlchemyStore.compare_and_set` put a row in (by
+    its ``RETURNING`` row where the database has one, else by its row count)."""
+    if result.returns_rows:
+        return result.first() is not None
+    return bool(result.rowcount == 1)
+
+
+def swap_params(row: dict[str, Any], version: object) -> dict[str, Any]:
+    """The parameters of the conditional ``UPDATE`` writing ``row`` over the row ``version``
+    (value and created time) names."""
+    old_value, old_created = cast(tuple[bytes, float], version)
+    params = {f"n_{name}": row[name] for name in ("value", "created", "accessed", "expires")}
+    params.update(b_ns=row["namespace"], b_key=row["key"], b_value=old_value, b_created=old_created)
+    return params
+
+
 @attrs.frozen(init=False)
 class SQLAlchemyStore:
     """Keeps entries in a SQL database through SQLAlchemy (as Beaker's ``ext:database`` /
@@ -305,22 +322,11 @@ class SQLAlchemyStore:
                 if version is None:
                     try:
                         with conn.begin_nested():
-                            added = conn.execute(statements.add, row)
-                            if added.returns_rows:
-                                return added.first() is not None
-                            return bool(added.rowcount == 1)
+                            return inserted(conn.execute(statements.add, row))
                     except sa.exc.IntegrityError:
                         return False  # another writer inserted it first
-                old_value, old_created = cast(tuple[bytes, float], version)
-                params = {f"n_{name}": row[name] for name in ("value", "created", "accessed")}
-                params.update(
-                    n_expires=row["expires"],
-                    b_ns=row["namespace"],
-                    b_key=row["key"],
-                    b_value=old_value,
-                    b_created=old_created,
-                )
-                return bool(conn.execute(statements.swap, params).rowcount == 1)
+                swap = swap_params(row, version)
+                return bool(conn.execute(statements.swap, swap).rowcount == 1)
 
         return self.connection.run(write, "write an entry")
 

@@ -59,12 +59,20 @@ Async stores and locks, and a sync store with its async twin on one server::
     def test_my_async_lock_excludes():
         check_async_lock_exclusion(MyAsyncLock(...), tasks=8, rounds=20, processes=4)
 
+    def test_my_async_session_store():
+        check_async_compare_and_set(MyAsyncStore(...))
+        check_async_session_store_no_lost_writes(MyAsyncStore(...), tasks=3, processes=2)
+
 Each suite's checks are also functions (``check_lock_exclusion``, ``check_key_rotation`` …)
 for tests of your own, raising ``AssertionError``. Needs the ``test`` extra (Hypothesis,
 pytest).
 """
 
 from beaker.testing.async_locks import check_async_lock_exclusion
+from beaker.testing.async_sessions import (
+    check_async_compare_and_set,
+    check_async_session_store_no_lost_writes,
+)
 from beaker.testing.async_stores import AsyncStoreMachine, TwinStoreMachine
 from beaker.testing.codecs import (
     JSON_VALUES,
@@ -112,7 +120,12 @@ __all__ = [
     "SerializerSuite",
     "StoreMachine",
     "TwinStoreMachine",
+    "check_async_compare_and_set",
     "check_async_lock_exclusion",
+    def test_my_async_session_store():
+        check_async_compare_and_set(MyAsyncStore(...))
+        check_async_session_store_no_lost_writes(MyAsyncStore(...), tasks=3, processes=2)
+
     "check_codec_detects_tampering",
     "check_codec_round_trip",
     "check_compare_and_set",

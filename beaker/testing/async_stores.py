@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine, Iterator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from hypothesis import strategies as st
 from hypothesis.stateful import rule
 
 from beaker.entry import Entry
-from beaker.stores.base import AsyncStore, Store
+from beaker.stores.base import AsyncStore, AsyncVersionedStore, Store, Versioned
 from beaker.testing.stores import StoreMachine
 
 T = TypeVar("T")
@@ -28,8 +28,11 @@ class BlockingStore:
     ``loop`` (one loop for every call, as connection pools bound to a loop need).
 
     Args:
-        store: the :class:`~beaker.stores.base.AsyncStore` to drive.
-        loop: an event loop not running in this thread.
+        store: the :class:`~beaker.stores.base.AsyncStore` to drive (its compare-and-set too,
+            for an :class:`~beaker.stores.base.AsyncVersionedStore`).
+        loop: an event loop not running in this thread: idle (each call runs it until the
+            call is done), or running in another thread (calls from several threads then run
+            concurrently on it).
     """
 
     def __init__(self, store: AsyncStore, loop: asyncio.AbstractEventLoop) -> None:
@@ -39,7 +42,16 @@ class BlockingStore:
         self.supports_keys = getattr(store, "supports_keys", True)
 
     def _run(self, call: Coroutine[Any, Any, T]) -> T:
+        if self.loop.is_running():  # in another thread: calls from many threads run at once
+            return asyncio.run_coroutine_threadsafe(call, self.loop).result()
         return self.loop.run_until_complete(call)
+
+    def get_versioned(self, namespace: str, key: str) -> Versioned:
+        return self._run(cast(AsyncVersionedStore, self.store).get_versioned(namespace, key))
+
+    def compare_and_set(self, namespace: str, key: str, entry: Entry, version: object) -> bool:
+        store = cast(AsyncVersionedStore, self.store)
+        return self._run(store.compare_and_set(namespace, key, entry, version))
 
     def get(self, namespace: str, key: str) -> Entry | None:
         return self._run(self.store.get(namespace, key))

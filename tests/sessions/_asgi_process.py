@@ -1,6 +1,8 @@
 """An ASGI process for the cross-front tests: ``python _asgi_process.py KIND ADDRESS`` serves the
 demo's session pages from the ASGI middleware under uvicorn, with server-side sessions on the
-async store of ``KIND`` (``file``: ``AsyncFileStore(ADDRESS)``), prints its URL, and serves
+async store of ``KIND`` (``file``: ``AsyncFileStore(ADDRESS)``; ``sqlite``:
+``AsyncSQLAlchemyStore`` on the SQLite file ``ADDRESS``; ``redis:PREFIX``:
+``AsyncRedisStore(url=ADDRESS, prefix=PREFIX)``), prints its URL, and serves
 until its standard input closes."""
 
 from __future__ import annotations
@@ -17,6 +19,14 @@ SECRET = "cross-front secret"
 
 
 def async_store(kind: str, address: str) -> Any:
+    if kind.startswith("redis"):  # redis:PREFIX
+        from beaker.stores import AsyncRedisStore
+
+        return AsyncRedisStore(url=address, prefix=kind.partition(":")[2])
+    if kind == "sqlite":
+        from beaker.stores import AsyncSQLAlchemyStore
+
+        return AsyncSQLAlchemyStore(url=f"sqlite:///{address}")
     from beaker.stores import AsyncFileStore
 
     return AsyncFileStore(address)

@@ -6,7 +6,9 @@ failures and WebSockets in process (httpx's ASGI transport)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any, ClassVar
 
 import httpx
@@ -21,14 +23,19 @@ from starlette.websockets import WebSocket
 from beaker.demo_async import serve as uvicorn_server
 from beaker.entry import Entry
 from beaker.errors import ComponentTypeError, ConfigError, SessionError
-from beaker.locks import AsyncFileLock
+from beaker.locks import AsyncFileLock, AsyncRedisLock
 from beaker.serializers.aead import AESGCMEncrypter
 from beaker.serializers.signing import HMACSigner
 from beaker.sessions import CookieSettings, Sessions, cookie_only, server_side
 from beaker.sessions.asgi import SessionMiddleware
 from beaker.sessions.store import ServerSideBackend, unpack_record
-from beaker.stores import AsyncDBMStore, AsyncFileStore, AsyncMemoryStore
-from beaker.stores.file import FileStore
+from beaker.stores import (
+    AsyncDBMStore,
+    AsyncFileStore,
+    AsyncMemoryStore,
+    AsyncRedisStore,
+    AsyncSQLAlchemyStore,
+)
 from beaker.stores.memory import MemoryStore
 from beaker.testing import FakeClock
 
@@ -103,7 +110,16 @@ ROUTES = [
 
 
 def starlette_app(sessions: Sessions) -> Starlette:
-    return Starlette(routes=ROUTES, middleware=[Middleware(SessionMiddleware, sessions=sessions)])
+    """The routes on the middleware; a server running its lifespan closes the async store at
+    shutdown, in the server's event loop (where its connections live)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await close(sessions)
+
+    middleware = [Middleware(SessionMiddleware, sessions=sessions)]
+    return Starlette(routes=ROUTES, middleware=middleware, lifespan=lifespan)
 
 
 def make_sessions(kind: str, request: pytest.FixtureRequest, **options: Any) -> Sessions:
@@ -116,18 +132,36 @@ def make_sessions(kind: str, request: pytest.FixtureRequest, **options: Any) -> 
     if kind == "dbm":
         store = AsyncDBMStore(request.getfixturevalue("tmp_path") / "dbm")
         return server_side(store, secret="id key", **options)
+    if kind == "redis":
+        url = request.getfixturevalue("redis_url")
+        store = AsyncRedisStore(url=url, prefix=f"tasgi{uuid.uuid4().hex[:10]}:")
+        lock = AsyncRedisLock(url=url, prefix=f"tasgilock{uuid.uuid4().hex[:10]}:")
+        return server_side(store, lock=lock, **options)
+    if kind == "sqlite":
+        database = request.getfixturevalue("tmp_path") / "sessions.db"
+        return server_side(AsyncSQLAlchemyStore(url=f"sqlite:///{database}"), **options)
     if kind == "sealed":
         return cookie_only(AESGCMEncrypter(["newest key", "older key"]), **options)
     return cookie_only(HMACSigner("signing key"), **options)
 
 
-SERVER_SIDE = ["memory", "file", "dbm"]
+SERVER_SIDE = ["memory", "file", "dbm", "sqlite", "redis"]
 KINDS = [*SERVER_SIDE, "sealed", "signed"]
 
 
 @pytest.fixture(params=KINDS)
 def sessions(request: pytest.FixtureRequest) -> Sessions:
     return make_sessions(request.param, request)
+
+
+async def close(sessions: Sessions) -> None:
+    """Close the sessions' async store and lock (their connections, in this event loop)."""
+    backend = sessions.backend
+    if isinstance(backend, ServerSideBackend):
+        for part in (backend.store, backend.lock):
+            closing = getattr(part, "close", None)
+            if closing is not None:
+                await closing()
 
 
 def run(check: Coroutine[Any, Any, None], sessions: Sessions | None = None) -> None:
@@ -138,9 +172,8 @@ def run(check: Coroutine[Any, Any, None], sessions: Sessions | None = None) -> N
         try:
             await check
         finally:
-            backend = None if sessions is None else sessions.backend
-            if isinstance(backend, ServerSideBackend):
-                await backend.store.close()  # type: ignore[misc]
+            if sessions is not None:
+                await close(sessions)
 
     asyncio.run(main())
 
@@ -172,18 +205,21 @@ def _tampered(value: str) -> list[str]:
 # ------------------------------------------------------------------ over real HTTP (uvicorn)
 
 
-@pytest.mark.parametrize("kind", ["file", "sealed"])
+@pytest.mark.parametrize("kind", ["redis", "sealed", "file"])
 def test_starlette_session_over_uvicorn(kind: str, request: pytest.FixtureRequest) -> None:
     sessions = make_sessions(kind, request)
-    with uvicorn_server(starlette_app(sessions)) as url, httpx.Client(base_url=url) as browser:
+    with (
+        uvicorn_server(starlette_app(sessions), lifespan="on") as url,
+        httpx.Client(base_url=url) as browser,
+    ):
         first = browser.get("/").json()
         assert first["count"] == 1 and first["new"] is True
         assert [browser.get("/").json()["count"] for _ in range(2)] == [2, 3]
         cookie = browser.cookies[NAME]
-        if kind == "file":  # read back through the sync twin, FileStore on the same directory
+        if kind != "sealed":  # read back by the async store's sync twin on the same data
             backend = sessions.backend
             assert isinstance(backend, ServerSideBackend)
-            twin = ServerSideBackend(FileStore(backend.store.sync.data_dir))  # type: ignore[union-attr]
+            twin = ServerSideBackend(backend.store.sync)  # type: ignore[union-attr]
             loaded = twin.read_id(first["id"])
             assert loaded is not None and loaded.data == {"count": 3}
         else:
@@ -198,7 +234,7 @@ def test_starlette_session_over_uvicorn(kind: str, request: pytest.FixtureReques
         assert browser.get("/peek").json()["count"] == 3
 
 
-@pytest.mark.parametrize("kind", ["memory", "file", "dbm"])  # (a SQL engine is per loop)
+@pytest.mark.parametrize("kind", ["memory", "file", "dbm", "redis"])  # (a SQL engine: per loop)
 def test_lock_requests_serializes_one_sessions_requests(
     kind: str, request: pytest.FixtureRequest
 ) -> None:
@@ -210,7 +246,7 @@ def test_lock_requests_serializes_one_sessions_requests(
             responses = await asyncio.gather(*(browser.get("/slow") for _ in range(20)))
             return sorted(response.json()["count"] for response in responses)
 
-    with uvicorn_server(starlette_app(sessions)) as url:
+    with uvicorn_server(starlette_app(sessions), lifespan="on") as url:
         assert asyncio.run(burst(url)) == list(range(2, 22))  # no update lost
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,19 +43,31 @@ def asgi_process(kind: str, address: str) -> Iterator[str]:
 
 
 def sync_store(kind: str, address: str) -> Any:
+    if kind.startswith("redis"):
+        from beaker.stores.redis import RedisStore
+
+        return RedisStore(url=address, prefix=kind.partition(":")[2])
+    if kind == "sqlite":
+        from beaker.stores.sqlalchemy import SQLAlchemyStore
+
+        return SQLAlchemyStore(url=f"sqlite:///{address}")
     from beaker.stores.file import FileStore
 
     return FileStore(address)
 
 
-@pytest.mark.parametrize("kind", ["file"])
+@pytest.mark.parametrize("kind", ["redis", "sqlite", "file"])
 def test_wsgi_and_asgi_processes_share_sessions(
     kind: str,
     request: pytest.FixtureRequest,
     tmp_path: Path,
     live_server: Callable[[Any], LiveServer],
 ) -> None:
-    address = str(tmp_path / "sessions")
+    if kind == "redis":
+        address = request.getfixturevalue("redis_url")
+        kind = f"redis:tcross{uuid.uuid4().hex[:10]}:"
+    else:
+        address = str(tmp_path / ("sessions.db" if kind == "sqlite" else "sessions"))
     store = sync_store(kind, address)
     wsgi = live_server(make_app(server_side(store, secret=SECRET)))
     browser = wsgi.browser()

@@ -3,15 +3,12 @@ store and a lock that does not exclude."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 import pytest
 from hypothesis import Phase, settings
 
 from beaker.entry import Entry
-from beaker.locks import AsyncioLock
-from beaker.locks.base import AsyncLeaseBase
+from beaker.locks import AsyncioLock, AsyncNullLock
 from beaker.stores import AsyncMemoryStore, MemoryStore
 from beaker.stores.base import AsyncStore, Store
 from beaker.testing import AsyncStoreMachine, TwinStoreMachine, check_async_lock_exclusion
@@ -38,22 +35,9 @@ def test_asyncio_lock_excludes_the_tasks_of_a_loop() -> None:
     check_async_lock_exclusion(AsyncioLock(), tasks=8, rounds=10)
 
 
-@attrs.frozen
-class _NoLock:
-    scope = "none"
-
-    async def acquire(self, name: str, timeout: float | None = None) -> Any:
-        return _Nothing()
-
-
-class _Nothing(AsyncLeaseBase):
-    async def release(self) -> None:
-        pass
-
-
 def test_the_lock_check_catches_a_lock_that_does_not_exclude() -> None:
     with pytest.raises(AssertionError):
-        check_async_lock_exclusion(_NoLock(), tasks=4, rounds=3)
+        check_async_lock_exclusion(AsyncNullLock(), tasks=4, rounds=3)
 
 
 @attrs.frozen(init=False)

@@ -1,0 +1,181 @@
+"""AsyncRedisStore and AsyncRedisClusterStore: the asyncio twins of
+:class:`~beaker.stores.RedisStore` and :class:`~beaker.stores.RedisClusterStore`, on
+``redis.asyncio``.
+
+A twin holds its sync store (:attr:`~AsyncRedisStore.sync`: connection, prefix) and uses its key
+layout, record format and compare-and-set script unchanged, so sync and async processes on one
+server read (and merge into) each other's entries. The client is the connection's
+:meth:`~beaker.stores.RedisConnection.async_client` (same URL, time budget and circuit breaker;
+one pool per event loop). A hit is exactly one ``GET``.
+
+Imports ``redis`` (the ``redis`` extra) and :mod:`beaker.stores.redis`; must not import
+``beaker.caching``, ``beaker.sessions`` or ``beaker.compat``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, ClassVar
+
+import attrs
+
+from beaker.entry import Entry, pack_entry
+from beaker.stores._twins import NetworkTwin
+from beaker.stores.base import Versioned
+from beaker.stores.redis import (
+    _COMPARE_AND_SET,
+    _DELETE_BATCH,
+    RedisClusterStore,
+    RedisStore,
+    _set_command,
+    _ttl_ms,
+)
+from beaker.stores.redis_connection import UNREACHABLE, RedisConnection
+
+
+@attrs.frozen(init=False)
+class AsyncRedisStore(NetworkTwin[RedisStore]):
+    """Keeps entries in Redis like :class:`~beaker.stores.RedisStore`, awaited.
+
+    Args:
+        connection, prefix, url, socket_timeout, socket_connect_timeout, retries,
+        health_check_interval, breaker: as :class:`~beaker.stores.RedisStore` (a
+            ``connection`` may be shared with sync stores and locks: one breaker). A
+            connection built on a sync ``client=`` is refused on first use: the async client
+            is built from the URL.
+
+    Each event loop using the store gets its own pool (the connection's
+    :meth:`~beaker.stores.RedisConnection.async_client`); ``await close()`` in a loop closes
+    that loop's. An :class:`~beaker.stores.base.AsyncVersionedStore` with the sync store's
+    versions (the record's SHA-1) and script.
+
+    Raises:
+        ConfigError, ComponentTypeError: as :class:`~beaker.stores.RedisStore`.
+        StoreUnavailable: (from every method) the server cannot be reached, did not answer
+            within the budget, or its circuit is open; names the address.
+    """
+
+    holds_objects: ClassVar[bool] = False
+    _sync_type: ClassVar[type[RedisStore]] = RedisStore
+
+    sync: RedisStore
+
+    def __init__(
+        self, *, connection: RedisConnection | None = None, prefix: str = "beaker:", **connect: Any
+    ) -> None:
+        self.__attrs_init__(self._sync_type(connection=connection, prefix=prefix, **connect))
+
+    def live_client(self) -> Any:
+        """The ``redis.asyncio`` client of the running event loop."""
+        return self.sync.connection.async_client()
+
+    # -- single entries ------------------------------------------------------------------------
+
+    async def get(self, namespace: str, key: str) -> Entry | None:
+        """One ``GET``. An unreadable record is a miss and a logged warning."""
+        sync = self.sync
+        connection = sync.connection
+        try:
+            record = await connection.async_client().get(
+                f"{sync.prefix}{{{len(namespace)}:{namespace}}}:{key}"
+            )
+        except UNREACHABLE as exc:
+            raise connection.unavailable(exc) from exc
+        connection.answered()
+        if record is None:
+            return None
+        return sync._unpack(namespace, key, record)
+
+    async def set(self, namespace: str, key: str, entry: Entry) -> None:
+        """One ``SET name record [PX ms]``, as :meth:`RedisStore.set`."""
+        await self._run(
+            "execute_command", *_set_command(self.sync._space(namespace) + key, entry)
+        )
+
+    async def delete(self, namespace: str, key: str) -> None:
+        await self._run("delete", self.sync._space(namespace) + key)
+
+    async def get_versioned(self, namespace: str, key: str) -> Versioned:
+        """One ``GET``; the version is the record's SHA-1 hex (``""``: no record), as
+        :meth:`RedisStore.get_versioned`."""
+        record = await self._run("get", self.sync._space(namespace) + key)
+        if record is None:
+            return Versioned(None, "")
+        entry = self.sync._unpack(namespace, key, record)
+        return Versioned(entry, hashlib.sha1(record).hexdigest())
+
+    async def compare_and_set(
+        self, namespace: str, key: str, entry: Entry, version: object
+    ) -> bool:
+        """One call of the sync store's Lua script (``EVALSHA``): written only if the stored
+        record's SHA-1 is still ``version``."""
+        ms = _ttl_ms(entry)
+        args = [version, pack_entry(entry), "" if ms is None else ms]
+        name = self.sync._space(namespace) + key
+        connection = self.sync.connection
+        try:
+            client = connection.async_client()
+            written = await client.register_script(_COMPARE_AND_SET)(
+                keys=[name], args=args, client=client
+            )
+        except UNREACHABLE as exc:
+            raise connection.unavailable(exc) from exc
+        connection.answered()
+        return bool(written)
+
+    async def _run(self, command: str, *args: Any) -> Any:
+        """``await client.<command>(*args)``, its failures told to the breaker."""
+        connection = self.sync.connection
+        try:
+            result = await getattr(connection.async_client(), command)(*args)
+        except UNREACHABLE as exc:
+            raise connection.unavailable(exc) from exc
+        connection.answered()
+        return result
+
+    # -- whole namespaces ----------------------------------------------------------------------
+
+    def _scan(self, client: Any, namespace: str) -> AsyncIterator[bytes]:
+        """The names of ``namespace``'s keys: the sync store's ``SCAN`` call (on a cluster, of
+        every primary) made on the asyncio client, which makes it an async iterator."""
+        scan: Any = self.sync._scan(client, self.sync._pattern(namespace))
+        return scan  # type: ignore[no-any-return]
+
+    async def keys(self, namespace: str) -> Iterator[str]:
+        """The keys of ``namespace`` (``SCAN MATCH``), as :meth:`RedisStore.keys`."""
+        sync = self.sync
+        skip = len(sync._space(namespace).encode())
+        connection = sync.connection
+        try:
+            names = [name async for name in self._scan(connection.async_client(), namespace)]
+        except UNREACHABLE as exc:
+            raise connection.unavailable(exc) from exc
+        connection.answered()
+        return iter({name[skip:].decode() for name in names})
+
+    async def clear(self, namespace: str) -> None:
+        """``SCAN MATCH`` then ``UNLINK`` in batches, as :meth:`RedisStore.clear`."""
+        connection = self.sync.connection
+        try:
+            client = connection.async_client()
+            batch: list[bytes] = []
+            async for name in self._scan(client, namespace):
+                batch.append(name)
+                if len(batch) >= _DELETE_BATCH:
+                    await client.unlink(*batch)
+                    batch = []
+            if batch:
+                await client.unlink(*batch)
+        except UNREACHABLE as exc:
+            raise connection.unavailable(exc) from exc
+        connection.answered()
+
+
+@attrs.frozen(init=False)
+class AsyncRedisClusterStore(AsyncRedisStore):
+    """:class:`AsyncRedisStore` on a Redis Cluster: the twin of
+    :class:`~beaker.stores.RedisClusterStore` (same arguments and layout; a
+    :class:`~beaker.stores.RedisClusterConnection`), on ``redis.asyncio.cluster.RedisCluster``."""
+
+    _sync_type: ClassVar[type[RedisStore]] = RedisClusterStore

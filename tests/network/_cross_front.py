@@ -1,0 +1,82 @@
+"""Processes for the sync/async agreement tests of the network stores: each runs in a spawned
+interpreter of its own (``multiprocessing`` spawn), so the two fronts share nothing but the
+server."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from collections.abc import Callable
+from typing import Any
+
+from beaker import compose, compose_async
+from beaker.entry import MISSING
+
+#: What each front writes under its own key, and checks it reads under the other's.
+VALUES = {"from-sync": {"written by": "sync", "n": 1}, "from-async": ["async", 2.5, None]}
+
+
+def sync_side(make_store: Callable[[], Any], namespace: str) -> None:
+    """The sync process: write ``from-sync``; if ``from-async`` is there, it must be exact."""
+    cache = compose(make_store(), namespace=namespace, ttl=300)
+    cache.set("from-sync", VALUES["from-sync"])
+    found = cache.get("from-async")
+    assert found is MISSING or found == VALUES["from-async"], found
+
+
+def async_side(make_store: Callable[[], Any], namespace: str) -> None:
+    """The async process: read ``from-sync`` (it must be exact) and write ``from-async``."""
+
+    async def run() -> None:
+        store = make_store()
+        cache = compose_async(store, namespace=namespace, ttl=300)
+        found = await cache.get("from-sync")
+        assert found == VALUES["from-sync"], f"the async front read {found!r}"
+        await cache.set("from-async", VALUES["from-async"])
+        await store.close()
+
+    asyncio.run(run())
+
+
+def in_process(target: Callable[..., None], *args: Any) -> None:
+    """Run ``target(*args)`` in a spawned process; fail unless it exits cleanly."""
+    process = multiprocessing.get_context("spawn").Process(target=target, args=args)
+    process.start()
+    process.join(timeout=120)
+    assert process.exitcode == 0, f"{target.__name__} in process {os.getpid()}: {process.exitcode}"
+
+
+def check_fronts_share_entries(
+    make_sync: Callable[[], Any], make_async: Callable[[], Any], namespace: str
+) -> None:
+    """A sync process writes, an async process reads it and writes, a sync process reads that:
+    every value crosses between the fronts through the server alone."""
+    in_process(sync_side, make_sync, namespace)
+    in_process(async_side, make_async, namespace)
+    cache = compose(make_sync(), namespace=namespace, ttl=300)
+    assert cache.get("from-async") == VALUES["from-async"]
+    cache.clear()
+
+
+def _note_run(counter: str) -> None:
+    with open(counter, "a") as file:
+        file.write(f"{os.getpid()}\n")
+
+
+def dogpile_worker(make_cache: Callable[[], Any], key: str, counter: str, tasks: int) -> None:
+    """One process: ``tasks`` coroutines ask ``key`` of the cache at once; each creator run
+    appends a line to ``counter``."""
+
+    async def create() -> str:
+        _note_run(counter)
+        await asyncio.sleep(0.5)  # long enough for every process to arrive and wait
+        return "made once"
+
+    async def run() -> None:
+        cache = make_cache()
+        results = await asyncio.gather(*(cache.get_or_create(key, create) for _ in range(tasks)))
+        assert results == ["made once"] * tasks, results
+        await cache.store.close()
+
+    asyncio.run(run())

@@ -1,0 +1,224 @@
+"""AsyncRedisStore, AsyncRedisClusterStore and AsyncRedisLock on the real servers: the twin
+machine against the sync stores on one server, a sync and an async process reading each
+other's entries, dogpile protection across processes of async workers, and cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import multiprocessing
+import pickle
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+from beaker import compose_async
+from beaker.entry import Entry
+from beaker.errors import LockTimeout, StoreUnavailable
+from beaker.locks import AsyncRedisLock, RedisLock
+from beaker.stores import AsyncRedisClusterStore, AsyncRedisStore, RedisClusterStore, RedisStore
+from beaker.stores.base import AsyncStore, Store
+from beaker.testing import (
+    TwinStoreMachine,
+    check_async_compare_and_set,
+    check_async_lock_exclusion,
+)
+from tests.network._cross_front import check_fronts_share_entries, dogpile_worker
+from tests.network._servers import fresh
+
+
+class RedisTwins(TwinStoreMachine):
+    url = ""
+
+    def make_twins(self) -> tuple[Store, AsyncStore]:
+        return RedisStore(url=self.url), AsyncRedisStore(url=self.url)
+
+
+class RedisClusterTwins(TwinStoreMachine):
+    url = ""
+
+    def make_twins(self) -> tuple[Store, AsyncStore]:
+        return RedisClusterStore(url=self.url), AsyncRedisClusterStore(url=self.url)
+
+
+@pytest.fixture()
+def _redis_twins(redis_url: str) -> None:
+    RedisTwins.url = redis_url
+
+
+@pytest.fixture()
+def _cluster_twins(redis_cluster_url: str) -> None:
+    RedisClusterTwins.url = redis_cluster_url
+
+
+TestRedisTwins = pytest.mark.usefixtures("_redis_twins")(RedisTwins.TestCase)
+TestRedisClusterTwins = pytest.mark.usefixtures("_cluster_twins")(RedisClusterTwins.TestCase)
+# Every step lists keys through both twins (SCAN of a shared server): fewer, shorter runs; the
+# sync stores' own machines cover the stores.
+for _case in (TestRedisTwins, TestRedisClusterTwins):
+    _case.settings = settings(max_examples=8, stateful_step_count=15, deadline=None)
+del _case  # not a test of its own
+
+
+def test_a_sync_and_an_async_process_share_one_redis(redis_url: str) -> None:
+    check_fronts_share_entries(
+        functools.partial(RedisStore, url=redis_url),
+        functools.partial(AsyncRedisStore, url=redis_url),
+        fresh("cross"),
+    )
+
+
+def _redis_cache(url: str, namespace: str, prefix: str) -> object:
+    # 200 coroutines connect at once on a loaded machine: a generous budget; the store and
+    # the lock share one connection (pool and breaker).
+    store = AsyncRedisStore(url=url, socket_timeout=5.0, socket_connect_timeout=5.0)
+    lock = AsyncRedisLock(connection=store.connection, prefix=prefix)
+    return compose_async(store, lock=lock, namespace=namespace)
+
+
+@pytest.mark.slow
+def test_four_processes_of_async_workers_on_a_cold_key_run_the_creator_once(
+    redis_url: str, tmp_path: Path
+) -> None:
+    counter = tmp_path / "runs"
+    counter.touch()
+    make_cache = functools.partial(_redis_cache, redis_url, fresh("dogpile"), fresh("lock") + ":")
+    context = multiprocessing.get_context("spawn")
+    procs = [
+        context.Process(target=dogpile_worker, args=(make_cache, "cold", str(counter), 50))
+        for _ in range(4)
+    ]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(timeout=120)
+    assert [proc.exitcode for proc in procs] == [0] * 4
+    runs = counter.read_text().split()
+    assert len(runs) == 1, f"the creator ran {len(runs)} times (pids {runs})"
+
+
+@pytest.mark.slow
+def test_async_redis_lock_excludes_tasks_and_processes(redis_url: str) -> None:
+    lock = AsyncRedisLock(url=redis_url, prefix=fresh("exclusion") + ":")
+    assert pickle.loads(pickle.dumps(lock)) == lock
+    check_async_lock_exclusion(lock, tasks=4, rounds=5, processes=3)
+
+
+def test_sync_and_async_locks_exclude_each_other(redis_url: str) -> None:
+    prefix = fresh("twin-locks") + ":"
+    sync, asynchronous = (
+        RedisLock(url=redis_url, prefix=prefix),
+        AsyncRedisLock(url=redis_url, prefix=prefix),
+    )
+
+    async def scenario() -> None:
+        held = sync.acquire("name")
+        with pytest.raises(LockTimeout):
+            await asynchronous.acquire("name", timeout=0)
+        held.release()
+        async with await asynchronous.acquire("name", timeout=0):
+            with pytest.raises(LockTimeout):
+                sync.acquire("name", timeout=0)
+        sync.acquire("name", timeout=0).release()
+        await asynchronous.close()
+
+    asyncio.run(scenario())
+
+
+def test_cancelled_waiters_and_creators_leave_no_lease(redis_url: str) -> None:
+    prefix = fresh("cancel") + ":"
+    lock = AsyncRedisLock(url=redis_url, prefix=prefix, expire=60)
+    store = AsyncRedisStore(url=redis_url)
+    cache = compose_async(store, lock=lock, namespace=fresh("cancel"))
+    probe = RedisLock(url=redis_url, prefix=prefix)
+
+    async def scenario() -> None:
+        started = asyncio.Event()
+
+        async def slow() -> str:
+            started.set()
+            await asyncio.sleep(60)
+            return "never"
+
+        creator = asyncio.create_task(cache.get_or_create("k", slow))
+        await started.wait()
+        waiters = [asyncio.create_task(cache.get_or_create("k", slow)) for _ in range(3)]
+        await asyncio.sleep(0.05)
+        for task in (creator, *waiters):
+            task.cancel()
+        await asyncio.gather(creator, *waiters, return_exceptions=True)
+        # No lease is left in Redis: a sync process gets the lock at once.
+        probe.acquire(cache._lock_name("k"), timeout=0).release()
+        assert await store.get(cache.name, "k") is None
+        await store.close()
+        await lock.close()
+
+    asyncio.run(scenario())
+
+
+def test_compare_and_set_contract(redis_url: str, redis_cluster_url: str) -> None:
+    check_async_compare_and_set(AsyncRedisStore(url=redis_url, prefix=fresh("cas") + ":"))
+    check_async_compare_and_set(
+        AsyncRedisClusterStore(url=redis_cluster_url, prefix=fresh("cas") + ":")
+    )
+
+
+def test_sync_and_async_twins_share_one_connection_and_versions(redis_url: str) -> None:
+    sync = RedisStore(url=redis_url, prefix=fresh("versions") + ":")
+    twin = AsyncRedisStore(connection=sync.connection, prefix=sync.prefix)
+    lock = AsyncRedisLock(connection=sync.connection)
+    assert twin.connection is sync.connection is lock.connection
+    entry = Entry(b"one", 1.0, None)
+
+    async def scenario() -> None:
+        read = await twin.get_versioned("ns", "k")
+        assert sync.compare_and_set("ns", "k", entry, read.version)
+        assert not await twin.compare_and_set("ns", "k", entry, read.version)
+        current = sync.get_versioned("ns", "k")
+        assert (await twin.get_versioned("ns", "k")).version == current.version
+        assert await twin.compare_and_set("ns", "k", Entry(b"two", 2.0, None), current.version)
+        assert sync.get("ns", "k") == Entry(b"two", 2.0, None)
+        await twin.clear("ns")
+        await twin.close()
+
+    asyncio.run(scenario())
+    sync.close()
+
+
+def test_each_event_loop_gets_its_own_client(redis_url: str) -> None:
+    """A client's connections belong to its loop: a store used in one loop, not closed, then
+    in another (and in a third concurrently, from a thread) works in each."""
+    store = AsyncRedisStore(url=redis_url, prefix=fresh("loops") + ":")
+
+    async def write_and_read(n: int, close: bool = True) -> object:
+        await store.set("ns", f"k{n}", Entry(b"v", 1.0, None))
+        found = await store.get("ns", f"k{n}")
+        if close:
+            await store.close()  # this loop's client only
+        return found
+
+    first_loop = asyncio.new_event_loop()
+    try:
+        assert first_loop.run_until_complete(write_and_read(0, close=False)) == Entry(b"v", 1.0, None)
+        assert asyncio.run(write_and_read(1)) == Entry(b"v", 1.0, None)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            assert pool.submit(asyncio.run, write_and_read(2)).result() == Entry(b"v", 1.0, None)
+        assert first_loop.run_until_complete(write_and_read(3, close=False)) == Entry(b"v", 1.0, None)
+        first_loop.run_until_complete(store.clear("ns"))
+        first_loop.run_until_complete(store.close())
+    finally:
+        first_loop.close()
+
+
+def test_an_unreachable_server_is_store_unavailable() -> None:
+    async def scenario() -> None:
+        store = AsyncRedisStore(url="redis://127.0.0.1:1/0", socket_timeout=0.5, retries=0)
+        with pytest.raises(StoreUnavailable, match="127.0.0.1:1"):
+            await store.get("ns", "k")
+        cache = compose_async(store, on_store_error="compute")
+        assert await cache.get_or_create("k", lambda: 3) == 3
+        await store.close()
+
+    asyncio.run(scenario())
