@@ -85,12 +85,15 @@ class PerLoop(Generic[T]):
     ``Lazy[PerLoop[T]]`` and read it as ``holder.get(PerLoop).get(build)``.
     """
 
-    __slots__ = ("_values",)
+    __slots__ = ("_last", "_values")
 
     def __init__(self) -> None:
         self._values: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, T] = (
             weakref.WeakKeyDictionary()
         )
+        #: (weak reference to the loop, value) of the last lookup: one loop's hot path skips
+        #: the dictionary.
+        self._last: tuple[weakref.ref[asyncio.AbstractEventLoop], T] | None = None
 
     def get(self, build: Callable[[], T]) -> T:
         """The running loop's value, built with ``build()`` if it has none yet.
@@ -100,12 +103,17 @@ class PerLoop(Generic[T]):
             Whatever ``build`` raises.
         """
         loop = asyncio.get_running_loop()
+        last = self._last
+        if last is not None and last[0]() is loop:
+            return last[1]
         value = self._values.get(loop)
         if value is None:  # setdefault is atomic: loops in other threads may race here
             value = self._values.setdefault(loop, build())
+        self._last = (weakref.ref(loop), value)
         return value
 
     def pop_running(self) -> T | None:
         """Forget the running loop's value and return it (``None`` if it had none), for the
         caller to close; other loops keep theirs."""
+        self._last = None
         return self._values.pop(asyncio.get_running_loop(), None)

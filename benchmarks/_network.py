@@ -9,7 +9,13 @@ one function that needs it, ``redis``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from _timing import ns_per_op
@@ -98,3 +104,31 @@ def print_work(
             count = table.get(workload)
             line += f"{'-' if count is None else format(count, '.2f'):>16}"
         print(line)
+
+
+@contextlib.contextmanager
+def private_redis() -> Iterator[str]:
+    """A redis-server of the benchmark's own on a free loopback port (``redis-server`` from
+    ``BEAKER_TEST_REDIS_SERVER_BIN`` or ``PATH``, no persistence), so that ``INFO
+    commandstats`` counts this benchmark's commands only; yields its URL.
+
+    Raises:
+        SystemExit: no redis-server program.
+    """
+    program = os.environ.get("BEAKER_TEST_REDIS_SERVER_BIN") or shutil.which("redis-server")
+    if not program:
+        raise SystemExit("no redis-server: give --redis-url, or install redis-server")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    args = [program, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.1):
+                break
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -1,6 +1,6 @@
 """Async front benchmark: ns per operation of AsyncCache against its baselines, in one run.
 
-    PYTHONPATH=. python benchmarks/bench_async.py [--redis-url URL] [--min-seconds S]
+    PYTHONPATH=. python benchmarks/bench_async.py [--redis-url URL | --no-redis] [--min-seconds S]
 
 Workloads, each timed in batches of awaited calls on one event loop, alternating with its
 baseline so load drift falls on both alike:
@@ -8,21 +8,21 @@ baseline so load drift falls on both alike:
 * memory: ``AsyncCache.get`` hit on an ``AsyncMemoryStore`` and an ``async def`` memoized hit,
   against the sync ``Cache.get`` / memoized hit on a ``MemoryStore`` (the same loop shape,
   without ``await``). Target: at most 2x.
-* redis (``--redis-url``, default ``BEAKER_TEST_REDIS_URL``): ``AsyncCache.get`` hit on an
-  ``AsyncRedisStore`` against the raw ``redis.asyncio`` ``GET`` of the same key on the store's
-  own client. Targets: at most 1.1x, and exactly 1 server command per hit (``INFO
-  commandstats`` deltas).
+* redis (a private ``redis-server`` the script starts, or ``--redis-url``): ``AsyncCache.get``
+  hit on an ``AsyncRedisStore`` against the raw ``redis.asyncio`` ``GET`` of the same key on
+  the store's own client. Targets: at most 1.1x, and exactly 1 server command per hit (``INFO
+  commandstats`` deltas: exact on the private server, where nobody else sends commands).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
+import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 
-from _network import VALUE, redis_command_count
+from _network import VALUE, private_redis, redis_command_count
 from _timing import best_alternating, report
 
 from beaker import compose, compose_async
@@ -125,7 +125,8 @@ def measure_redis(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--redis-url", default=os.environ.get("BEAKER_TEST_REDIS_URL"))
+    parser.add_argument("--redis-url", help="a server to use instead of a private one")
+    parser.add_argument("--no-redis", action="store_true", help="the memory part only")
     parser.add_argument(
         "--min-seconds", type=float, default=0.1, help="shortest timed loop per repeat (seconds)"
     )
@@ -133,8 +134,9 @@ def main() -> int:
     loop = asyncio.new_event_loop()
     results = measure_memory(loop, args.min_seconds)
     commands = None
-    if args.redis_url:
-        redis_results, commands = measure_redis(loop, args.redis_url, args.min_seconds)
+    if not args.no_redis:
+        with contextlib.nullcontext(args.redis_url) if args.redis_url else private_redis() as url:
+            redis_results, commands = measure_redis(loop, url, args.min_seconds)
         results.update(redis_results)
     loop.close()
     ours = {workload: pair[0] for workload, pair in results.items()}

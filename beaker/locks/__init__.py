@@ -10,6 +10,7 @@ from beaker.locks.thread import ThreadLock
 
 _LAZY = {
     "AsyncRedisLock": "beaker.locks.async_redis",
+    "AsyncMemcachedLock": "beaker.locks.async_memcached",
     "AsyncRedisClusterLock": "beaker.locks.async_redis",
     "AsyncFileLock": "beaker.locks.file",
     "FileLock": "beaker.locks.file",
@@ -22,6 +23,7 @@ __all__ = [
     "AsyncFileLock",
     "AsyncLease",
     "AsyncLock",
+    "AsyncMemcachedLock",
     "AsyncNullLock",
     "AsyncRedisClusterLock",
     "AsyncRedisLock",

@@ -19,8 +19,9 @@ Must not import from ``beaker.caching`` or ``beaker.compat``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, ClassVar, cast
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
+from typing import Any, ClassVar, TypeVar, cast
 
 import attrs
 
@@ -34,7 +35,7 @@ from beaker.sessions.ids import SessionIds
 from beaker.sessions.middleware import vary_with_cookie
 from beaker.sessions.model import Session
 from beaker.sessions.store import Loaded, ServerSideBackend, SessionRecord, read_cookie
-from beaker.stores.base import AsyncStore
+from beaker.stores.base import AsyncStore, AsyncVersionedStore
 from beaker.validators import is_callable, non_empty_str
 
 Scope = MutableMapping[str, Any]
@@ -42,6 +43,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+T = TypeVar("T")
 
 
 def _cookie_header(scope: Scope) -> str | None:
@@ -71,11 +73,15 @@ class _RequestIO:
     """One request's I/O for a server-side session on an async store, as the engine's
     :class:`~beaker.sessions.store.SessionBackend`.
 
-    Before the app runs, :meth:`load` reads the record a cookie names (after taking its lock
-    with ``lock_requests``); the engine then reads from what was loaded, and its writes and
-    removals are queued for :meth:`flush` when the response starts. The decisions (is the
-    cookie value an id this server issued, is the record sound, what to write) are the
-    wrapped :class:`~beaker.sessions.store.ServerSideBackend`'s own.
+    Before the app runs, :meth:`load` reads the record a cookie names, with its version on an
+    :class:`~beaker.stores.base.AsyncVersionedStore` (after taking its lock with
+    ``lock_requests``); the engine then reads from what was loaded. Its writes and removals
+    are queued for :meth:`flush` when the response starts; or, once :meth:`bridge` has named
+    the event loop, each is awaited there at once from the thread the engine runs in (so a
+    compare-and-set that finds a newer version makes the engine read it, merge and retry, as
+    on WSGI). The decisions (is the cookie value an id this server issued, is the record
+    sound, what to write) are the wrapped :class:`~beaker.sessions.store.ServerSideBackend`'s
+    own.
     """
 
     __slots__ = (
@@ -84,7 +90,10 @@ class _RequestIO:
         "_entries",
         "_leases",
         "_lock",
+        "_loop",
         "_store",
+        "_versioned",
+        "_versions",
         "_writes",
         "ids",
         "serializer",
@@ -95,13 +104,27 @@ class _RequestIO:
     def __init__(self, backend: ServerSideBackend) -> None:
         self._backend = backend
         self._store = cast(AsyncStore, backend.store)  # the middleware checked
+        self._versioned = isinstance(self._store, AsyncVersionedStore)
         self._lock = cast(AsyncLock, backend.lock)
         self.ids: SessionIds = backend.ids
         self.serializer: Serializer = backend.serializer
         self._entries: dict[str, Entry | None] = {}
+        self._versions: dict[str, object] = {}
         self._absent: set[str] = set()  # looked up under their lock, and not stored
         self._leases: dict[str, AsyncLease] = {}
         self._writes: list[tuple[str, Entry | None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def _get(self, session_id: str) -> Entry | None:
+        """Read a record (and its version, kept for :meth:`write_if`)."""
+        namespace = self._backend.namespace
+        if not self._versioned:
+            entry = await self._store.get(namespace, session_id)
+        else:
+            store = cast(AsyncVersionedStore, self._store)
+            entry, self._versions[session_id] = await store.get_versioned(namespace, session_id)
+        self._entries[session_id] = entry
+        return entry
 
     async def load(self, values: list[str], lock_timeout: float | None, lock: bool) -> None:
         """Read the first stored record that one of the cookie's values names, as the engine
@@ -115,12 +138,11 @@ class _RequestIO:
             if lock:
                 lease = await self._lock.acquire(backend.lock_name(session_id), lock_timeout)
             try:
-                entry = await self._store.get(backend.namespace, session_id)
+                entry = await self._get(session_id)
             except BaseException:
                 if lease is not None:
                     await lease.release()
                 raise
-            self._entries[session_id] = entry
             if entry is not None:
                 if lease is not None:
                     self._leases[session_id] = lease
@@ -129,27 +151,64 @@ class _RequestIO:
                 self._absent.add(session_id)
                 await lease.release()
 
+    @property
+    def merges(self) -> bool:
+        """Whether a save may meet a newer version to merge with: a stored session was
+        loaded from a store with versions (then the engine settles in a worker thread,
+        :meth:`bridge`)."""
+        return self._versioned and any(entry is not None for entry in self._entries.values())
+
+    async def bridge(self) -> None:
+        """Apply the writes queued so far, then await each later read and write on this
+        event loop at once: the engine runs in another thread and blocks on them."""
+        for session_id, entry in self._take_writes():
+            await self._apply(session_id, entry)
+        self._loop = asyncio.get_running_loop()
+
+    def _call(self, operation: Coroutine[Any, Any, T]) -> T:
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(operation, self._loop).result()
+
     def read(
         self, cookie_value: str, before_load: Callable[[str], object] | None = None
     ) -> Loaded | None:
         return read_cookie(self._backend, self.read_id, cookie_value, before_load)
 
     def read_id(self, session_id: str) -> Loaded | None:
-        return self._backend.decode(session_id, self._entries.get(session_id))
+        if session_id in self._entries:
+            entry = self._entries[session_id]
+        elif self._loop is not None:  # the engine reads again after a refused write
+            entry = self._call(self._get(session_id))
+        else:
+            entry = None
+        return self._backend.decode(session_id, entry, self._versions.get(session_id))
 
     def write(self, record: SessionRecord, expires_at: float | None, now: float) -> str:
-        self._writes.append((record.id, self._backend.entry_for(record, expires_at, now)))
+        entry = self._backend.entry_for(record, expires_at, now)
+        if self._loop is None:
+            self._writes.append((record.id, entry))
+        else:
+            self._call(self._apply(record.id, entry))
         return self._backend.cookie_value(record.id)
 
     def write_if(
         self, record: SessionRecord, expires_at: float | None, now: float, version: object
     ) -> str | None:
-        # Async stores keep no versions: the write is unconditional (use lock_requests to
-        # keep concurrent requests of one session from overwriting each other).
-        return self.write(record, expires_at, now)
+        if self._loop is None or not self._versioned:
+            return self.write(record, expires_at, now)
+        entry = self._backend.entry_for(record, expires_at, now)
+        store = cast(AsyncVersionedStore, self._store)
+        namespace = self._backend.namespace
+        if not self._call(store.compare_and_set(namespace, record.id, entry, version)):
+            self._entries.pop(record.id, None)  # stale: read it again
+            return None
+        return self._backend.cookie_value(record.id)
 
     def remove(self, session_id: str) -> None:
-        self._writes.append((session_id, None))
+        if self._loop is None:
+            self._writes.append((session_id, None))
+        else:
+            self._call(self._apply(session_id, None))
 
     def acquire(self, session_id: str, timeout: float | None) -> Lease:
         if session_id in self._leases or session_id in self._absent:
@@ -159,17 +218,23 @@ class _RequestIO:
             "lock_requests=True to hold it for the whole request"
         )
 
+    def _take_writes(self) -> list[tuple[str, Entry | None]]:
+        writes, self._writes = self._writes, []
+        return writes
+
+    async def _apply(self, session_id: str, entry: Entry | None) -> None:
+        """Write a record (``entry``) or remove it (``None``)."""
+        if entry is None:
+            await self._store.delete(self._backend.namespace, session_id)
+        else:
+            await self._store.set(self._backend.namespace, session_id, entry)
+
     async def flush(self) -> None:
         """Apply the queued writes and removals in order, then release the locks (also when a
         write fails)."""
-        namespace = self._backend.namespace
         try:
-            writes, self._writes = self._writes, []
-            for session_id, entry in writes:
-                if entry is None:
-                    await self._store.delete(namespace, session_id)
-                else:
-                    await self._store.set(namespace, session_id, entry)
+            for session_id, entry in self._take_writes():
+                await self._apply(session_id, entry)
         finally:
             await self.release()
 
@@ -178,6 +243,14 @@ class _RequestIO:
         leases, self._leases = self._leases, {}
         for lease in leases.values():
             await lease.release()
+
+
+def _settled(session: Session) -> str | None:
+    """Save a changed session (or delete an emptied one) and finish it: the ``Set-Cookie``
+    value to send, or ``None``."""
+    if session.changed:
+        session.save_or_delete()
+    return session.finish()
 
 
 @attrs.frozen
@@ -206,8 +279,11 @@ class SessionMiddleware:
     * Locking: ``Session.lock()`` cannot wait inside a synchronous call and raises
       :class:`~beaker.errors.SessionError`; use ``lock_requests=True``, which serializes the
       requests of one session (from loading to the response start) across every process
-      sharing the lock. Without it, concurrent saves of one session are not merged (async
-      stores keep no versions): the last one wins.
+      sharing the lock. Without it, concurrent saves of one session merge as on WSGI: a
+      session loaded from an :class:`~beaker.stores.base.AsyncVersionedStore` (every async
+      store of ours) is saved with its compare-and-set, and on a newer version the engine
+      reads it, merges this request's changes into it and tries again (the engine then runs
+      in a worker thread, awaiting each store call on the loop).
     * WebSocket: the session is loaded the same way and is read-only (there is no response
       to carry a cookie); the lock is released when the connection ends.
 
@@ -263,9 +339,13 @@ class SessionMiddleware:
     async def _settle(self, session: Session, io: _RequestIO | None, message: Message) -> Message:
         """Save the session as the engine decides, and add its headers to the response's
         start message (a copy)."""
-        if session.changed:
-            session.save_or_delete()
-        cookie = session.finish()
+        if io is not None and io.merges:
+            # The engine may meet a newer version: it runs in a worker thread, awaiting
+            # each compare-and-set (and re-read) on this loop, and merges as on WSGI.
+            await io.bridge()
+            cookie = await asyncio.to_thread(_settled, session)
+        else:
+            cookie = _settled(session)
         if io is not None:
             await io.flush()
         headers = list(message.get("headers", ()))

@@ -11,6 +11,7 @@ _LAZY = {
     "AsyncRedisStore": "beaker.stores.async_redis",
     "AsyncRedisClusterStore": "beaker.stores.async_redis",
     "AsyncSQLAlchemyStore": "beaker.stores.async_sqlalchemy",
+    "AsyncMemcachedStore": "beaker.stores.async_memcached",
     "AsyncFileStore": "beaker.stores.file",
     "AsyncDBMStore": "beaker.stores.dbm",
     "FileStore": "beaker.stores.file",
@@ -28,6 +29,7 @@ _LAZY = {
 __all__ = [
     "AsyncDBMStore",
     "AsyncFileStore",
+    "AsyncMemcachedStore",
     "AsyncMemoryStore",
     "AsyncRedisClusterStore",
     "AsyncRedisStore",

@@ -17,6 +17,8 @@ Imports ``pymemcache`` (the ``memcached`` extra); must not import ``beaker.cachi
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sys
 from collections.abc import Callable
 from typing import Any, ClassVar, Final, TypeVar
@@ -35,7 +37,7 @@ from pymemcache.exceptions import (  # type: ignore[import-untyped]
 
 from beaker.errors import ConfigError, StoreError, StoreUnavailable
 from beaker.policies.breaker import CircuitBreaker
-from beaker.runtime import Lazy, lazy_field
+from beaker.runtime import Lazy, PerLoop, lazy_field
 from beaker.validators import instance_of, optional, satisfies, seconds
 
 __all__ = ["MemcachedConnection", "parse_servers"]
@@ -44,6 +46,8 @@ T = TypeVar("T")
 
 #: Seconds to connect, and to wait for each reply, unless configured.
 DEFAULT_TIMEOUT: Final = 0.25
+#: Connections of an async client, per server and event loop; more tasks at once wait.
+_ASYNC_CONNECTIONS: Final = 16
 
 
 def _unreachable(exc: BaseException) -> bool:
@@ -72,6 +76,11 @@ def parse_servers(servers: str) -> list[Any]:
     if not specs:
         raise ConfigError("servers", servers, "at least one 'host:port'")
     return specs
+
+
+def _spec_address(spec: Any) -> str:
+    """The address pymemcache's ``HashClient`` names a parsed server spec by."""
+    return spec if isinstance(spec, str) else f"{spec[0]}:{spec[1]}"
 
 
 def _client_address(client: Any) -> str:
@@ -107,8 +116,9 @@ class MemcachedConnection:
         connect_timeout: seconds to connect (default 0.25).
         breaker: the :class:`~beaker.policies.CircuitBreaker` (a fresh one by default).
 
-    An async twin of a store or lock takes the same object and reads its ``servers``,
-    timeouts and breaker. Connections are not shared across ``fork``: call :meth:`close` in a
+    An async twin of a store or lock takes the same object: :meth:`async_client_for` is an
+    ``emcache`` client per server and event loop, with the same timeouts and breaker, and the
+    same choice of server for each item. Connections are not shared across ``fork``: call :meth:`close` in a
     child that inherited a used connection, or build it after forking. Picklable without a
     ``client``.
 
@@ -150,6 +160,8 @@ class MemcachedConnection:
     )
 
     _live: Lazy[Any] = lazy_field()
+    # per loop: address -> the task opening (then holding) its emcache client
+    _async: Lazy[PerLoop[dict[str, asyncio.Future[Any]]]] = lazy_field()
     _address: str = attrs.field(init=False, repr=False, eq=False, hash=False)
     _several: bool = attrs.field(init=False, repr=False, eq=False, hash=False)
 
@@ -187,6 +199,45 @@ class MemcachedConnection:
             address = self._address
         self.breaker.before(address)
         return client, address
+
+    async def async_client_for(self, name: str) -> tuple[Any, str]:
+        """:meth:`client_for` for the async twins: the ``emcache`` client (of the running
+        event loop, built on first use with the same timeouts) of the server that holds item
+        ``name`` (chosen by the same hasher, so both fronts use one server per item), and that
+        server's address, after asking its breaker.
+
+        Raises:
+            ConfigError: the connection was given a pymemcache ``client`` instead of
+                ``servers``.
+            StoreUnavailable: the server's circuit is open.
+        """
+        address = self.client_for(name)[1]
+        clients = (self._async.value or self._async.get(PerLoop)).get(dict)
+        opening = clients.get(address)
+        if opening is None:  # the first task to ask opens it; the others await the same
+            opening = clients[address] = asyncio.ensure_future(self._open_async(address))
+        return await opening, address
+
+    async def _open_async(self, address: str) -> Any:
+        import emcache
+
+        if self.client is not None:
+            raise ConfigError("client", "<client>", "a servers= connection for async clients")
+        specs = parse_servers(self.servers)
+        spec = specs[0] if len(specs) == 1 else next(
+            spec for spec in specs if _spec_address(spec) == address
+        )
+        node = (
+            emcache.MemcachedUnixSocketPath(spec)
+            if isinstance(spec, str)
+            else emcache.MemcachedHostAddress(spec[0], int(spec[1]))
+        )
+        return await emcache.create_client(
+            [node],
+            timeout=self.socket_timeout,
+            connection_timeout=self.connect_timeout,
+            max_connections=_ASYNC_CONNECTIONS,
+        )
 
     def nodes(self) -> list[tuple[Any, str]]:
         """``(client, address)`` of every server, after asking the breaker of each.
@@ -263,3 +314,12 @@ class MemcachedConnection:
         client = self._live.drop()
         if client is not None and self.client is None:
             client.close()
+
+    async def aclose(self) -> None:
+        """Close the running event loop's ``emcache`` clients, if any were built (close each
+        loop's in its loop; those of a loop that has ended are forgotten)."""
+        loops = self._async.value
+        clients = None if loops is None else loops.pop_running()
+        for opening in (clients or {}).values():
+            with contextlib.suppress(Exception):  # one that failed to open holds nothing
+                await (await opening).close()

@@ -19,9 +19,11 @@ VALUES = {"from-sync": {"written by": "sync", "n": 1}, "from-async": ["async", 2
 
 def sync_side(make_store: Callable[[], Any], namespace: str) -> None:
     """The sync process: write ``from-sync``; if ``from-async`` is there, it must be exact."""
-    cache = compose(make_store(), namespace=namespace, ttl=300)
+    store = make_store()
+    cache = compose(store, namespace=namespace, ttl=300)
     cache.set("from-sync", VALUES["from-sync"])
     found = cache.get("from-async")
+    store.close()
     assert found is MISSING or found == VALUES["from-async"], found
 
 
@@ -54,9 +56,13 @@ def check_fronts_share_entries(
     every value crosses between the fronts through the server alone."""
     in_process(sync_side, make_sync, namespace)
     in_process(async_side, make_async, namespace)
-    cache = compose(make_sync(), namespace=namespace, ttl=300)
-    assert cache.get("from-async") == VALUES["from-async"]
-    cache.clear()
+    store = make_sync()
+    cache = compose(store, namespace=namespace, ttl=300)
+    try:
+        assert cache.get("from-async") == VALUES["from-async"]
+        cache.clear()
+    finally:
+        store.close()
 
 
 def _note_run(counter: str) -> None:
@@ -80,3 +86,55 @@ def dogpile_worker(make_cache: Callable[[], Any], key: str, counter: str, tasks:
         await cache.store.close()
 
     asyncio.run(run())
+
+
+def check_cancellation_leaves_no_lease(cache: Any, probe: Any) -> None:
+    """Cancel a creating task and three waiting ones of ``cache`` (an AsyncCache on a
+    distributed async lock) on one cold key: afterwards ``probe`` (the sync twin of that lock)
+    gets the key's lock at once and nothing was stored. Closes the cache's store."""
+
+    async def scenario() -> None:
+        started = asyncio.Event()
+
+        async def slow() -> str:
+            started.set()
+            await asyncio.sleep(60)
+            return "never"
+
+        creator = asyncio.create_task(cache.get_or_create("k", slow))
+        await started.wait()
+        waiters = [asyncio.create_task(cache.get_or_create("k", slow)) for _ in range(3)]
+        await asyncio.sleep(0.05)
+        for task in (creator, *waiters):
+            task.cancel()
+        await asyncio.gather(creator, *waiters, return_exceptions=True)
+        probe.acquire(cache._lock_name("k"), timeout=0).release()  # no lease left
+        assert await cache.store.get(cache.name, "k") is None
+        await cache.store.close()
+
+    asyncio.run(scenario())
+
+
+def check_sync_and_async_locks_exclude(sync: Any, asynchronous: Any) -> None:
+    """A sync lock and its async twin (same server and prefix) exclude each other both ways.
+    Closes the async lock."""
+    from beaker.errors import LockTimeout
+
+    async def scenario() -> None:
+        held = sync.acquire("name")
+        try:
+            await asynchronous.acquire("name", timeout=0)
+            raise AssertionError("the async lock was taken while the sync one held it")
+        except LockTimeout:
+            pass
+        held.release()
+        async with await asynchronous.acquire("name", timeout=0):
+            try:
+                sync.acquire("name", timeout=0)
+                raise AssertionError("the sync lock was taken while the async one held it")
+            except LockTimeout:
+                pass
+        sync.acquire("name", timeout=0).release()
+        await asynchronous.close()
+
+    asyncio.run(scenario())

@@ -16,7 +16,7 @@ from hypothesis import settings
 
 from beaker import compose_async
 from beaker.entry import Entry
-from beaker.errors import LockTimeout, StoreUnavailable
+from beaker.errors import StoreUnavailable
 from beaker.locks import AsyncRedisLock, RedisLock
 from beaker.stores import AsyncRedisClusterStore, AsyncRedisStore, RedisClusterStore, RedisStore
 from beaker.stores.base import AsyncStore, Store
@@ -25,7 +25,12 @@ from beaker.testing import (
     check_async_compare_and_set,
     check_async_lock_exclusion,
 )
-from tests.network._cross_front import check_fronts_share_entries, dogpile_worker
+from tests.network._cross_front import (
+    check_cancellation_leaves_no_lease,
+    check_fronts_share_entries,
+    check_sync_and_async_locks_exclude,
+    dogpile_worker,
+)
 from tests.network._servers import fresh
 
 
@@ -107,55 +112,19 @@ def test_async_redis_lock_excludes_tasks_and_processes(redis_url: str) -> None:
 
 
 def test_sync_and_async_locks_exclude_each_other(redis_url: str) -> None:
-    prefix = fresh("twin-locks") + ":"
-    sync, asynchronous = (
-        RedisLock(url=redis_url, prefix=prefix),
-        AsyncRedisLock(url=redis_url, prefix=prefix),
+    sync = RedisLock(url=redis_url, prefix=fresh("twin-locks") + ":")
+    check_sync_and_async_locks_exclude(
+        sync, AsyncRedisLock(connection=sync.connection, prefix=sync.prefix)
     )
-
-    async def scenario() -> None:
-        held = sync.acquire("name")
-        with pytest.raises(LockTimeout):
-            await asynchronous.acquire("name", timeout=0)
-        held.release()
-        async with await asynchronous.acquire("name", timeout=0):
-            with pytest.raises(LockTimeout):
-                sync.acquire("name", timeout=0)
-        sync.acquire("name", timeout=0).release()
-        await asynchronous.close()
-
-    asyncio.run(scenario())
 
 
 def test_cancelled_waiters_and_creators_leave_no_lease(redis_url: str) -> None:
     prefix = fresh("cancel") + ":"
-    lock = AsyncRedisLock(url=redis_url, prefix=prefix, expire=60)
     store = AsyncRedisStore(url=redis_url)
-    cache = compose_async(store, lock=lock, namespace=fresh("cancel"))
+    lock = AsyncRedisLock(connection=store.connection, prefix=prefix, expire=60)
     probe = RedisLock(url=redis_url, prefix=prefix)
-
-    async def scenario() -> None:
-        started = asyncio.Event()
-
-        async def slow() -> str:
-            started.set()
-            await asyncio.sleep(60)
-            return "never"
-
-        creator = asyncio.create_task(cache.get_or_create("k", slow))
-        await started.wait()
-        waiters = [asyncio.create_task(cache.get_or_create("k", slow)) for _ in range(3)]
-        await asyncio.sleep(0.05)
-        for task in (creator, *waiters):
-            task.cancel()
-        await asyncio.gather(creator, *waiters, return_exceptions=True)
-        # No lease is left in Redis: a sync process gets the lock at once.
-        probe.acquire(cache._lock_name("k"), timeout=0).release()
-        assert await store.get(cache.name, "k") is None
-        await store.close()
-        await lock.close()
-
-    asyncio.run(scenario())
+    cache = compose_async(store, lock=lock, namespace=fresh("cancel"))
+    check_cancellation_leaves_no_lease(cache, probe)
 
 
 def test_compare_and_set_contract(redis_url: str, redis_cluster_url: str) -> None:

@@ -36,6 +36,7 @@ from beaker.stores import (
     AsyncRedisStore,
     AsyncSQLAlchemyStore,
 )
+from beaker.stores.base import Versioned
 from beaker.stores.memory import MemoryStore
 from beaker.testing import FakeClock
 
@@ -299,6 +300,10 @@ class CountingStore(AsyncMemoryStore):
     async def get(self, namespace: str, key: str) -> Entry | None:
         self.calls.append("get")
         return await super().get(namespace, key)
+
+    async def get_versioned(self, namespace: str, key: str) -> Versioned:
+        self.calls.append("get")  # how sessions read (with the version they save against)
+        return await super().get_versioned(namespace, key)
 
     async def set(self, namespace: str, key: str, entry: Entry) -> None:
         self.calls.append("set")

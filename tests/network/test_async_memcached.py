@@ -1,0 +1,132 @@
+"""AsyncMemcachedStore and AsyncMemcachedLock on the real server: the twin machine against
+MemcachedStore on one server (hashed keys included), a sync and an async process reading each
+other's entries, compare-and-set, lock exclusion across tasks and processes and with the sync
+lock, cancellation, and an unreachable server."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import pickle
+
+import pytest
+from hypothesis import settings
+
+from beaker import compose_async
+from beaker.entry import Entry
+from beaker.errors import StoreUnavailable
+from beaker.locks import AsyncMemcachedLock, MemcachedLock
+from beaker.stores import AsyncMemcachedStore, MemcachedStore
+from beaker.stores.base import AsyncStore, Store
+from beaker.testing import (
+    TwinStoreMachine,
+    check_async_compare_and_set,
+    check_async_lock_exclusion,
+)
+from tests.network._cross_front import (
+    check_cancellation_leaves_no_lease,
+    check_fronts_share_entries,
+    check_sync_and_async_locks_exclude,
+)
+from tests.network._servers import fresh
+
+
+class MemcachedTwins(TwinStoreMachine):
+    servers = ""
+
+    def make_twins(self) -> tuple[Store, AsyncStore]:
+        prefix = fresh("twins") + ":"
+        sync = MemcachedStore(self.servers, prefix)
+        return sync, AsyncMemcachedStore(self.servers, prefix)
+
+
+@pytest.fixture()
+def _memcached_twins(memcached_servers: str) -> None:
+    MemcachedTwins.servers = memcached_servers
+
+
+TestMemcachedTwins = pytest.mark.usefixtures("_memcached_twins")(MemcachedTwins.TestCase)
+# Every step lists keys through both twins (a metadump of a shared server): few, short runs.
+TestMemcachedTwins.settings = settings(max_examples=6, stateful_step_count=12, deadline=None)
+
+
+def test_a_sync_and_an_async_process_share_one_memcached(memcached_servers: str) -> None:
+    prefix = fresh("cross") + ":"
+    check_fronts_share_entries(
+        functools.partial(MemcachedStore, memcached_servers, prefix),
+        functools.partial(AsyncMemcachedStore, memcached_servers, prefix),
+        "cross",
+    )
+
+
+def test_compare_and_set_contract(memcached_servers: str) -> None:
+    check_async_compare_and_set(AsyncMemcachedStore(memcached_servers, fresh("cas") + ":"))
+
+
+def test_hashed_keys_cross_between_the_fronts(memcached_servers: str) -> None:
+    """A key memcached cannot hold as it is (spaces, non-ASCII, too long) is mangled alike."""
+    sync = MemcachedStore(memcached_servers, fresh("hashed") + ":")
+    twin = AsyncMemcachedStore(connection=sync.connection, prefix=sync.prefix)
+    keys = ["with space", "ünïcode", "k" * 400]
+
+    async def scenario() -> None:
+        for n, key in enumerate(keys):
+            await twin.set("ns", key, Entry(f"v{n}".encode(), 1.0, None))
+        assert [sync.get("ns", key) for key in keys] == [
+            Entry(f"v{n}".encode(), 1.0, None) for n in range(len(keys))
+        ]
+        sync.set("ns", "back", Entry(b"from sync", 2.0, None))
+        assert await twin.get("ns", "back") == Entry(b"from sync", 2.0, None)
+        assert set(await twin.keys("ns")) == {*keys, "back"}
+        await twin.clear("ns")
+        await twin.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.slow
+def test_async_memcached_lock_excludes_tasks_and_processes(memcached_servers: str) -> None:
+    lock = AsyncMemcachedLock(memcached_servers, prefix=fresh("exclusion") + ":")
+    assert pickle.loads(pickle.dumps(lock)) == lock
+    check_async_lock_exclusion(lock, tasks=4, rounds=5, processes=3)
+
+
+def test_sync_and_async_locks_exclude_each_other(memcached_servers: str) -> None:
+    sync = MemcachedLock(memcached_servers, prefix=fresh("twin-locks") + ":")
+    check_sync_and_async_locks_exclude(
+        sync, AsyncMemcachedLock(connection=sync.connection, prefix=sync.prefix)
+    )
+
+
+def test_cancelled_waiters_and_creators_leave_no_lease(memcached_servers: str) -> None:
+    prefix = fresh("cancel") + ":"
+    store = AsyncMemcachedStore(memcached_servers, fresh("cancel-data") + ":")
+    lock = AsyncMemcachedLock(connection=store.connection, prefix=prefix, expire=60)
+    probe = MemcachedLock(memcached_servers, prefix=prefix)
+    check_cancellation_leaves_no_lease(compose_async(store, lock=lock, namespace="c"), probe)
+    probe.close()
+
+
+def test_an_unreachable_server_is_store_unavailable() -> None:
+    async def scenario() -> None:
+        store = AsyncMemcachedStore("127.0.0.1:1", socket_timeout=0.5, connect_timeout=0.5)
+        with pytest.raises(StoreUnavailable, match="127.0.0.1:1"):
+            await store.get("ns", "k")
+        cache = compose_async(store, on_store_error="compute")
+        assert await cache.get_or_create("k", lambda: 3) == 3
+        await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_pymemcache_client_connection_is_refused_for_async_use(memcached_servers: str) -> None:
+    from pymemcache.client.base import PooledClient
+
+    host, port = memcached_servers.split(";")[0].rsplit(":", 1)
+    store = AsyncMemcachedStore(client=PooledClient((host, int(port))))
+
+    async def scenario() -> None:
+        with pytest.raises(Exception, match="servers= connection"):
+            await store.get("ns", "k")
+
+    asyncio.run(scenario())

@@ -1,0 +1,93 @@
+"""No lost writes on the ASGI front either: concurrent requests of one session, each changing
+its own key, with no request lock, keep every write on every async store of ours (their
+compare-and-set, the engine's merge), from tasks of one loop and from processes; the same run
+on an async store without versions loses writes, so the check can fail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+import pytest
+
+from beaker.entry import Entry
+from beaker.stores import AsyncMemoryStore
+from beaker.stores.base import AsyncStore, AsyncVersionedStore
+from beaker.testing import (
+    check_async_compare_and_set,
+    check_async_session_store_no_lost_writes,
+)
+
+#: The async twin of each sync store of tests/sessions/conftest.py (same data).
+TWINS = {
+    "MemoryStore": "AsyncMemoryStore",
+    "FileStore": "AsyncFileStore",
+    "DBMStore": "AsyncDBMStore",
+    "RedisStore": "AsyncRedisStore",
+    "MemcachedStore": "AsyncMemcachedStore",
+    "SQLAlchemyStore": "AsyncSQLAlchemyStore",
+}
+#: Stores whose compare-and-set runs across processes.
+SHARED = {"file", "dbm", "redis", "memcached", "sqlite", "postgresql"}
+
+
+@pytest.fixture
+def async_store(store: Any) -> Iterator[Any]:
+    """The async twin of every server-side store of ours, on the same data."""
+    import beaker.stores
+
+    twin = getattr(beaker.stores, TWINS[type(store).__name__]).of(store)
+    assert isinstance(twin, AsyncVersionedStore)
+    yield twin
+
+
+def test_compare_and_set_contract(async_store: AsyncVersionedStore) -> None:
+    check_async_compare_and_set(async_store)
+
+
+def test_tasks_lose_no_write(async_store: AsyncStore) -> None:
+    assert check_async_session_store_no_lost_writes(async_store, tasks=3, requests=30) == 90
+
+
+def test_processes_lose_no_write(async_store: AsyncStore, request: pytest.FixtureRequest) -> None:
+    if request.node.callspec.params["store"] not in SHARED:
+        return  # a memory store is not shared between processes
+    total = check_async_session_store_no_lost_writes(
+        async_store, tasks=1, processes=2, requests=30
+    )
+    assert total == 90
+
+
+@attrs.frozen
+class _Unversioned:
+    """An AsyncMemoryStore seen through the plain AsyncStore protocol only."""
+
+    inner: AsyncMemoryStore = attrs.field(factory=AsyncMemoryStore)
+    holds_objects = True
+
+    async def get(self, namespace: str, key: str) -> Entry | None:
+        return await self.inner.get(namespace, key)
+
+    async def set(self, namespace: str, key: str, entry: Entry) -> None:
+        await self.inner.set(namespace, key, entry)
+
+    async def delete(self, namespace: str, key: str) -> None:
+        await self.inner.delete(namespace, key)
+
+    async def clear(self, namespace: str) -> None:
+        await self.inner.clear(namespace)
+
+    async def keys(self, namespace: str) -> Iterator[str]:
+        return await self.inner.keys(namespace)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+def test_without_versions_writes_are_lost() -> None:
+    """The control: the same check on an async store without versions fails."""
+    store = _Unversioned()
+    assert not isinstance(store, AsyncVersionedStore)
+    with pytest.raises(AssertionError, match="session writes lost"):
+        check_async_session_store_no_lost_writes(store, tasks=3, requests=30)
