@@ -122,10 +122,7 @@ __all__ = [
     "TwinStoreMachine",
     "check_async_compare_and_set",
     "check_async_lock_exclusion",
-    def test_my_async_session_store():
-        check_async_compare_and_set(MyAsyncStore(...))
-        check_async_session_store_no_lost_writes(MyAsyncStore(...), tasks=3, processes=2)
-
+    "check_async_session_store_no_lost_writes",
     "check_codec_detects_tampering",
     "check_codec_round_trip",
     "check_compare_and_set",

@@ -30,7 +30,12 @@ async def _contend(lock: AsyncLock, counter: Path, tasks: int, rounds: int, hold
                 counter.write_text(str(value + 1))
                 marker.unlink()
 
-    await asyncio.gather(*(task() for _ in range(tasks)))
+    try:
+        await asyncio.gather(*(task() for _ in range(tasks)))
+    finally:
+        closing = getattr(lock, "close", None)  # a network lock's clients belong to this loop
+        if closing is not None:
+            await closing()
 
 
 def _process(lock: AsyncLock, counter: str, tasks: int, rounds: int, hold: float) -> None:
@@ -46,7 +51,8 @@ def check_async_lock_exclusion(
     Each task increments a counter file ``rounds`` times under the lock, awaiting ``hold``
     seconds between read and write. The final count must be every increment, and no two
     holders may be inside at once. With processes the lock must be picklable and its scope at
-    least ``"host"``.
+    least ``"host"``. A lock with an async ``close()`` (a network lock) is closed at the end of
+    each event loop.
 
     Raises:
         AssertionError: exclusion was violated or a worker failed.

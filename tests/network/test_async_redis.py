@@ -17,7 +17,7 @@ from hypothesis import settings
 from beaker import compose_async
 from beaker.entry import Entry
 from beaker.errors import StoreUnavailable
-from beaker.locks import AsyncRedisLock, RedisLock
+from beaker.locks import AsyncRedisClusterLock, AsyncRedisLock, RedisLock
 from beaker.stores import AsyncRedisClusterStore, AsyncRedisStore, RedisClusterStore, RedisStore
 from beaker.stores.base import AsyncStore, Store
 from beaker.testing import (
@@ -109,6 +109,11 @@ def test_async_redis_lock_excludes_tasks_and_processes(redis_url: str) -> None:
     lock = AsyncRedisLock(url=redis_url, prefix=fresh("exclusion") + ":")
     assert pickle.loads(pickle.dumps(lock)) == lock
     check_async_lock_exclusion(lock, tasks=4, rounds=5, processes=3)
+
+
+def test_async_redis_cluster_lock_excludes_tasks(redis_cluster_url: str) -> None:
+    lock = AsyncRedisClusterLock(url=redis_cluster_url, prefix=fresh("cluster-lock") + ":")
+    check_async_lock_exclusion(lock, tasks=4, rounds=5)
 
 
 def test_sync_and_async_locks_exclude_each_other(redis_url: str) -> None:
