@@ -108,6 +108,10 @@ class DirectTwin(Twin[S]):
         """As the sync store's :meth:`~beaker.stores.base.VersionedStore.compare_and_set`."""
         return cast(VersionedStore, self.sync).compare_and_set(namespace, key, entry, version)
 
+    async def compare_and_delete(self, namespace: str, key: str, version: object) -> bool:
+        """As the sync store's :meth:`~beaker.stores.base.VersionedStore.compare_and_delete`."""
+        return cast(VersionedStore, self.sync).compare_and_delete(namespace, key, version)
+
     async def close(self) -> None:
         self.sync.close()
 
@@ -144,6 +148,10 @@ class ThreadTwin(DirectTwin[S]):
     ) -> bool:
         sync = cast(VersionedStore, self.sync)
         return await asyncio.to_thread(sync.compare_and_set, namespace, key, entry, version)
+
+    async def compare_and_delete(self, namespace: str, key: str, version: object) -> bool:
+        sync = cast(VersionedStore, self.sync)
+        return await asyncio.to_thread(sync.compare_and_delete, namespace, key, version)
 
     async def close(self) -> None:
         await asyncio.to_thread(self.sync.close)

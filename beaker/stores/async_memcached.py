@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections.abc import Iterator
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, cast
 
 import attrs
 
@@ -39,6 +39,12 @@ def _missing_item(exc: BaseException) -> bool:
     return isinstance(exc, (emcache.NotStoredStorageCommandError, emcache.NotFoundCommandError)) or (
         type(exc) is emcache.StorageCommandError and "NOT_FOUND" in str(exc)
     )
+
+
+def _unique(version: object) -> int:
+    """A CAS unique as ``emcache`` takes it: the sync store's (pymemcache hands it out as the
+    digits' bytes) or ours (an ``int``), so a version read by either front is compared here."""
+    return int(cast(Any, version))
 
 
 class _Refused(enum.Enum):
@@ -155,8 +161,20 @@ class AsyncMemcachedStore(NetworkTwin[MemcachedStore]):
         if version is None:
             added = await run_command(connection, name, "add", doing, record, exptime=exptime)
             return added is not REFUSED
-        written = await run_command(connection, name, "cas", doing, record, version, exptime=exptime)
+        unique = _unique(version)
+        written = await run_command(connection, name, "cas", doing, record, unique, exptime=exptime)
         return written is not REFUSED
+
+    async def compare_and_delete(self, namespace: str, key: str, version: object) -> bool:
+        """One ``cas`` with the version's unique and an expiry in the past, as
+        :meth:`MemcachedStore.compare_and_delete`."""
+        if version is None:
+            return False
+        name = self.sync.item_name(namespace, key)
+        doing = f"cas-delete {name!r}"
+        unique = _unique(version)
+        dropped = await run_command(self.sync.connection, name, "cas", doing, b"", unique, exptime=-1)
+        return dropped is not REFUSED
 
     async def set(self, namespace: str, key: str, entry: Entry) -> None:
         """One ``set`` with the entry's TTL as the item's expiry, as :meth:`MemcachedStore.set`."""

@@ -24,6 +24,7 @@ from beaker.entry import Entry, pack_entry
 from beaker.stores._twins import NetworkTwin
 from beaker.stores.base import Versioned
 from beaker.stores.redis import (
+    _COMPARE_AND_DELETE,
     _COMPARE_AND_SET,
     _DELETE_BATCH,
     RedisClusterStore,
@@ -112,17 +113,25 @@ class AsyncRedisStore(NetworkTwin[RedisStore]):
         record's SHA-1 is still ``version``."""
         ms = _ttl_ms(entry)
         args = [version, pack_entry(entry), "" if ms is None else ms]
-        name = self.sync._space(namespace) + key
+        return bool(await self._script(_COMPARE_AND_SET, self.sync._space(namespace) + key, args))
+
+    async def compare_and_delete(self, namespace: str, key: str, version: object) -> bool:
+        """One call of the sync store's Lua script: removed only if the stored record's SHA-1
+        is still ``version``."""
+        return bool(
+            await self._script(_COMPARE_AND_DELETE, self.sync._space(namespace) + key, [version])
+        )
+
+    async def _script(self, script: str, name: str, args: list[Any]) -> Any:
+        """One ``EVALSHA`` of ``script`` on key ``name``, its failures told to the breaker."""
         connection = self.sync.connection
         try:
             client = connection.async_client()
-            written = await client.register_script(_COMPARE_AND_SET)(
-                keys=[name], args=args, client=client
-            )
+            result = await client.register_script(script)(keys=[name], args=args, client=client)
         except UNREACHABLE as exc:
             raise connection.unavailable(exc) from exc
         connection.answered()
-        return bool(written)
+        return result
 
     async def _run(self, command: str, *args: Any) -> Any:
         """``await client.<command>(*args)``, its failures told to the breaker."""

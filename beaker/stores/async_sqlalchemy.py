@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import attrs
 import sqlalchemy as sa
@@ -146,6 +146,21 @@ class AsyncSQLAlchemyStore(NetworkTwin[SQLAlchemyStore]):
 
         return await self.sync.connection.run_async(write, "write an entry")
 
+    async def compare_and_delete(self, namespace: str, key: str, version: object) -> bool:
+        """One ``DELETE`` of the row while it still holds the version's value and created
+        time, as :meth:`SQLAlchemyStore.compare_and_delete`."""
+        if version is None:
+            return False
+        old_value, old_created = cast(tuple[bytes, float], version)
+        params = {
+            "b_ns": _escape(namespace),
+            "b_key": _escape(key),
+            "b_value": old_value,
+            "b_created": old_created,
+        }
+        statements = await self._ready()
+        return await self._write(statements.discard, params) == 1
+
     async def set(self, namespace: str, key: str, entry: Entry) -> None:
         """One upsert of the row, as :meth:`SQLAlchemyStore.set`."""
         row = self.sync._row(namespace, key, entry)
@@ -185,12 +200,12 @@ class AsyncSQLAlchemyStore(NetworkTwin[SQLAlchemyStore]):
         found = await self.sync.connection.run_async(read, "list keys")
         return iter([_unescape(key) for key in found])
 
-    async def _write(self, statement: Any, params: dict[str, Any]) -> None:
-        async def write(live: AsyncEngine) -> None:
+    async def _write(self, statement: Any, params: dict[str, Any]) -> int:
+        async def write(live: AsyncEngine) -> int:
             async with live.engine.begin() as conn:
-                await conn.execute(statement, params)
+                return int((await conn.execute(statement, params)).rowcount)
 
-        await self.sync.connection.run_async(write, "delete entries")
+        return await self.sync.connection.run_async(write, "delete entries")
 
 
 async def _create(live: AsyncEngine, table: sa.Table) -> None:

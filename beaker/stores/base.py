@@ -263,6 +263,9 @@ class AsyncVersionedStore(AsyncStore, Protocol):
     ) -> bool:
         """As :meth:`VersionedStore.compare_and_set`, awaited."""
 
+    async def compare_and_delete(self, namespace: str, key: str, version: object) -> bool:
+        """As :meth:`VersionedStore.compare_and_delete`, awaited."""
+
 
 def is_async_store(store: Any) -> bool:
     """Whether ``store`` implements :class:`AsyncStore` (its ``get`` is a coroutine function),

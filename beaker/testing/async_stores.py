@@ -53,6 +53,10 @@ class BlockingStore:
         store = cast(AsyncVersionedStore, self.store)
         return self._run(store.compare_and_set(namespace, key, entry, version))
 
+    def compare_and_delete(self, namespace: str, key: str, version: object) -> bool:
+        store = cast(AsyncVersionedStore, self.store)
+        return self._run(store.compare_and_delete(namespace, key, version))
+
     def get(self, namespace: str, key: str) -> Entry | None:
         return self._run(self.store.get(namespace, key))
 

@@ -5,6 +5,7 @@ on an async store without versions loses writes, so the check can fail."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -93,3 +94,23 @@ def test_without_versions_writes_are_lost() -> None:
     assert not isinstance(store, AsyncVersionedStore)
     with pytest.raises(AssertionError, match="session writes lost"):
         check_async_session_store_no_lost_writes(store, tasks=3, requests=30)
+
+
+def test_compare_and_delete_removes_only_the_entry_read(async_store: Any) -> None:
+    """The async twin of tests/sessions/test_purge.py's check, and what the sync twin reads."""
+    namespace = "cad"
+
+    async def check() -> None:
+        await async_store.set(namespace, "k", Entry(b"one", 1.0, None))
+        first = await async_store.get_versioned(namespace, "k")
+        async_store.sync.set(namespace, "k", Entry(b"two", 2.0, None))  # rewritten since
+        assert await async_store.compare_and_delete(namespace, "k", first.version) is False
+        assert (await async_store.get(namespace, "k")).value == b"two"
+        second = async_store.sync.get_versioned(namespace, "k")  # the versions cross fronts
+        assert await async_store.compare_and_delete(namespace, "k", second.version) is True
+        assert async_store.sync.get(namespace, "k") is None
+        absent = await async_store.get_versioned(namespace, "k")
+        assert await async_store.compare_and_delete(namespace, "k", absent.version) is False
+        await async_store.close()
+
+    asyncio.run(check())
