@@ -40,11 +40,12 @@ class AsyncRedisStore(NetworkTwin[RedisStore]):
     """Keeps entries in Redis like :class:`~beaker.stores.RedisStore`, awaited.
 
     Args:
-        connection, prefix, url, socket_timeout, socket_connect_timeout, retries,
-        health_check_interval, breaker: as :class:`~beaker.stores.RedisStore` (a
-            ``connection`` may be shared with sync stores and locks: one breaker). A
-            connection built on a sync ``client=`` is refused on first use: the async client
-            is built from the URL.
+        connection: as :class:`~beaker.stores.RedisStore` (it may be shared with sync stores
+            and locks: one breaker). A connection built on a sync ``client=`` is refused on
+            first use: the async client is built from the URL.
+        prefix: as :class:`~beaker.stores.RedisStore`.
+        connect: the other arguments of :class:`~beaker.stores.RedisStore` (``url=``,
+            ``socket_timeout=``, ``retries=`` ...).
 
     Each event loop using the store gets its own pool (the connection's
     :meth:`~beaker.stores.RedisConnection.async_client`); ``await close()`` in a loop closes

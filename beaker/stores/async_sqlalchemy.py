@@ -43,11 +43,15 @@ class AsyncSQLAlchemyStore(NetworkTwin[SQLAlchemyStore]):
     """Keeps entries in a SQL table like :class:`~beaker.stores.SQLAlchemyStore`, awaited.
 
     Args:
-        url, connection, table_name, create_table, connect_timeout, statement_timeout,
-        busy_timeout, pool_timeout, breaker: as :class:`~beaker.stores.SQLAlchemyStore`; the
-            URL's driver becomes the asyncio one (``sqlite:///cache.db`` runs on
-            ``aiosqlite``, ``postgresql+psycopg://...`` on psycopg's async mode). A
-            connection built on a sync ``engine=`` is refused on first use.
+        url: as :class:`~beaker.stores.SQLAlchemyStore`; its driver becomes the asyncio one
+            (``sqlite:///cache.db`` runs on ``aiosqlite``, ``postgresql+psycopg://...`` on
+            psycopg's async mode).
+        connection: as :class:`~beaker.stores.SQLAlchemyStore`; one built on a sync
+            ``engine=`` is refused on first use.
+        table_name: as :class:`~beaker.stores.SQLAlchemyStore`.
+        create_table: as :class:`~beaker.stores.SQLAlchemyStore`.
+        connect: the other arguments of :class:`~beaker.stores.SQLAlchemyStore` (timeouts,
+            ``breaker=``).
 
     Each event loop using the store gets its own engine; ``await close()`` in a loop disposes
     of that loop's. An :class:`~beaker.stores.base.AsyncVersionedStore` with the sync store's
