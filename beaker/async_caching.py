@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar
 
 import attrs
@@ -32,10 +32,11 @@ from beaker.entry import MISSING, Entry
 from beaker.errors import ComponentTypeError, LockTimeout, StoreUnavailable
 from beaker.locks.base import AsyncLock, is_async_lock
 from beaker.locks.loop import AsyncioLock
+from beaker.metrics import Recorder, recorder_of
 from beaker.policies.expiry import ExpiryPolicy
 from beaker.policies.keys import KeyStrategy
 from beaker.serializers.base import BytesCodec, Serializer
-from beaker.stores.base import AsyncStore, is_async_store
+from beaker.stores.base import AsyncStore, async_batch_of, is_async_store
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -76,6 +77,7 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         ConfigError: a number or mode is out of range.
     """
 
+    supports_invalidation: ClassVar[bool] = False
     parts: ClassVar[dict[str, tuple[Callable[[Any], bool], str]]] = {
         "store": (is_async_store, "an AsyncStore (async get/set/delete/clear/keys)"),
         "lock": (is_async_lock, "an AsyncLock (scope and async acquire(name))"),
@@ -89,7 +91,7 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
 
     async def _read(self, key: str) -> Entry | None:
         try:
-            return await self._store_get(self.name, key)  # type: ignore[no-any-return]
+            return await self._store_read(self.name, key)  # type: ignore[no-any-return]
         except StoreUnavailable as error:
             self._outage(error, key, "treated as a miss")
             return None
@@ -109,6 +111,7 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
             self._outage(error, key, "treated as a miss")
             return default
         if entry is None:
+            self._calls.miss()
             return default
         return self._accept(key, entry, default)
 
@@ -118,8 +121,8 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
 
     # -- writing ---------------------------------------------------------------------------
 
-    async def _write(self, key: str, value: Any, ttl: float | None) -> None:
-        entry = self._entry(key, value, ttl)
+    async def _write(self, key: str, value: Any, ttl: float | None, delta: float = 0.0) -> None:
+        entry = self._entry(key, value, ttl, delta=delta)
         try:
             await self.store.set(self.name, key, entry)
         except StoreUnavailable as error:
@@ -142,6 +145,35 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         """Remove every entry of this cache's namespace (and of no other)."""
         await self.store.clear(self.name)
 
+    # -- many keys -----------------------------------------------------------------------------
+
+    async def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """As :meth:`beaker.caching.Cache.get_many`, awaited (one request where the store
+        batches: see :class:`~beaker.stores.base.AsyncBatchStore`)."""
+        stored = {self._store_key(key): key for key in keys}
+        try:
+            found = await async_batch_of(self.store).get_many(self.name, stored)
+        except StoreUnavailable as error:
+            self._outage(error, f"{len(stored)} keys", "treated as misses")
+            return {}
+        return self._values_of(stored, found)
+
+    async def set_many(self, values: Mapping[str, Any], ttl: float | None = None) -> None:
+        """As :meth:`beaker.caching.Cache.set_many` (without ``tags``), awaited."""
+        entries = self._entries_of(values, ttl)
+        try:
+            await async_batch_of(self.store).set_many(self.name, entries)
+        except StoreUnavailable as error:
+            self._outage(error, f"{len(entries)} keys", "not written")
+
+    async def delete_many(self, keys: Iterable[str]) -> None:
+        """As :meth:`beaker.caching.Cache.delete_many`, awaited."""
+        stored = [self._store_key(key) for key in keys]
+        try:
+            await async_batch_of(self.store).delete_many(self.name, stored)
+        except StoreUnavailable as error:
+            self._outage(error, f"{len(stored)} keys", "not deleted")
+
     # -- dogpile-protected creation -----------------------------------------------------------
 
     async def _create(
@@ -151,11 +183,14 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         ttl: float | None,
         should_cache: Predicate,
     ) -> Any:
+        start = time.perf_counter()
         value = creator()
         if inspect.isawaitable(value):
             value = await value
+        delta = time.perf_counter() - start
+        self._calls.create(delta)
         if should_cache is None or should_cache(value):
-            await self._write(key, value, ttl)
+            await self._write(key, value, ttl, delta)
         return value
 
     async def get_or_create(
@@ -176,14 +211,16 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
             SerializationError: the created value cannot be encoded.
         """
         key = self._store_key(key)
-        value, fresh = self._judge(key, await self._read(key))
+        first = await self._read(key)
+        value, fresh = self._first_judge(key, first)
         if fresh:
             return value
-        return await self._recreate(key, value, creator, ttl, should_cache)
+        return await self._recreate(key, first, value, creator, ttl, should_cache)
 
     async def _recreate(
         self,
         key: str,
+        first: Entry | None,
         value: Any,
         creator: Callable[[], Awaitable[Any] | Any],
         ttl: float | None,
@@ -191,19 +228,25 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
     ) -> Any:
         """As :meth:`beaker.caching.Cache._recreate`: the dogpile lock, one more read under
         it, and ``creator`` if still needed, after a first read found no fresh value."""
+        start = time.perf_counter()
         try:
             lease = await self.lock.acquire(self._lock_name(key), timeout=self._lock_wait(value))
         except LockTimeout:
+            self._calls.lock_wait(time.perf_counter() - start)
             if value is MISSING:
                 raise
+            self._calls.stale()
             return value  # stale: another worker is recreating it
         except StoreUnavailable as error:  # a distributed lock's server is down too
             self._outage(error, key, "created without the dogpile lock")
             return await self._create(key, creator, ttl, should_cache)
+        self._calls.lock_wait(time.perf_counter() - start)
         async with lease:
-            value, fresh = self._judge(key, await self._read(key))  # made meanwhile?
-            if fresh:
-                return value
+            again = await self._read(key)
+            if self._made_meanwhile(first, again):  # the worker before us made it?
+                value, fresh = self._judge(key, again, early=False)
+                if fresh:
+                    return value
             return await self._create(key, creator, ttl, should_cache)
 
     # -- decoration ----------------------------------------------------------------------------
@@ -245,10 +288,11 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
                 # One read here; a miss reads once more, under the dogpile lock.
                 if not cache._plain_key and len(key) > cache._key_limit:
                     key = cache.key(cache.name, key)
-                value, fresh = cache._judge(key, await cache._read(key))
+                entry = await cache._read(key)
+                value, fresh = cache._first_judge(key, entry)
                 if not fresh:
                     call = functools.partial(func, *args, **kwargs)
-                    value = await cache._recreate(key, value, call, ttl, should_cache)
+                    value = await cache._recreate(key, entry, value, call, ttl, should_cache)
                 return value  # type: ignore[no-any-return]
 
             async def invalidate(*args: P.args, **kwargs: P.kwargs) -> None:
@@ -273,6 +317,7 @@ def compose_async(
     lock_timeout: float | None = None,
     stale_while_revalidate: float = 0.0,
     on_store_error: StoreErrorMode = "raise",
+    metrics: bool | Recorder = False,
 ) -> AsyncCache:
     """Build an :class:`AsyncCache` from parts: the arguments and defaults of
     :func:`beaker.compose`, with an :class:`~beaker.stores.base.AsyncStore` and an
@@ -290,5 +335,6 @@ def compose_async(
         lock_timeout=lock_timeout,
         stale_while_revalidate=stale_while_revalidate,
         on_store_error=on_store_error,
+        metrics=recorder_of(metrics),
         **resolve_parts(expiry, ttl, key, serializer, signer),
     )

@@ -22,7 +22,7 @@ import functools
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import attrs
@@ -35,10 +35,21 @@ from beaker.errors import (
     SerializationError,
     StoreUnavailable,
 )
-from beaker.policies.expiry import TTL, ExpiryPolicy, NoExpiry
+from beaker.invalidation import Invalidation, Stale
+from beaker.metrics import (
+    Calls,
+    NullRecorder,
+    Recorder,
+    Stats,
+    calls_of,
+    counted,
+    counted_judge,
+)
+from beaker.policies.expiry import TTL, ExpiryPolicy, NoExpiry, XFetch
 from beaker.policies.keys import ArgsKey, KeyStrategy, PlainKey, function_namespace
 from beaker.serializers.base import BytesCodec, Sealed, Serializer
 from beaker.serializers.pickle import PickleSerializer
+from beaker.stores.stamps import Stamps, stamp_value, stamps_of
 from beaker.validators import (
     MAX_WAIT,
     conforms,
@@ -113,6 +124,13 @@ class CacheCore(Generic[S, L]):
             does not become a site outage.
         fresh_after: entries written before this time (seconds since the epoch) are stale,
             whatever their expiry (Beaker's ``starttime``); ``None`` for no such bound.
+        invalidation: keep per-namespace generations and per-tag versions in the store and
+            check them at every read, for :meth:`~beaker.caching.Cache.invalidate` and
+            ``tags`` (see :mod:`beaker.stores.stamps`; every process sharing the entries must
+            set it); ``False`` by default.
+        metrics: the :class:`~beaker.metrics.Recorder` of hits, misses, creator runs, lock
+            waits, store errors (see :meth:`stats`); default
+            :class:`~beaker.metrics.NullRecorder`, which the hot path never calls.
 
     Raises:
         ComponentTypeError: a part does not implement its protocol.
@@ -121,6 +139,8 @@ class CacheCore(Generic[S, L]):
 
     #: Per front: field name -> (accepts(value) -> bool, what is expected, in words).
     parts: ClassVar[dict[str, tuple[Callable[[Any], bool], str]]]
+    #: Per front: whether ``invalidation=True`` is available.
+    supports_invalidation: ClassVar[bool] = True
 
     store: S = attrs.field(validator=_front_part)
     lock: L = attrs.field(
@@ -145,13 +165,29 @@ class CacheCore(Generic[S, L]):
         default="raise", validator=one_of(("raise", "compute"))
     )
     fresh_after: float | None = attrs.field(default=None, validator=_MOMENT)
+    invalidation: bool = attrs.field(default=False, validator=instance_of(bool, "a bool"))
+    metrics: Recorder = attrs.field(
+        factory=NullRecorder,
+        validator=conforms(Recorder, "a Recorder (beaker.metrics), e.g. Counters()"),
+    )
 
     # Derived once from the configuration above; never part of equality or repr.
     _codec: Serializer | None = attrs.field(init=False, eq=False, repr=False)
     _plain_key: bool = attrs.field(init=False, eq=False, repr=False)
     _key_limit: int = attrs.field(init=False, eq=False, repr=False)
+    #: ``(namespace, key) -> Entry | None``: the store's read for ``get`` and for
+    #: ``get_or_create`` (which also sees softly invalidated entries, as :class:`Stale`).
     _store_get: Any = attrs.field(init=False, eq=False, repr=False)
+    _store_read: Any = attrs.field(init=False, eq=False, repr=False)
+    _invalidation: Invalidation | None = attrs.field(init=False, eq=False, repr=False)
     _not_before: float = attrs.field(init=False, eq=False, repr=False)
+    #: ``(key, entry, default) -> value``: :meth:`_fresh_value`, counted when metrics are on.
+    _accept: Any = attrs.field(init=False, eq=False, repr=False)
+    _calls: Calls = attrs.field(init=False, eq=False, repr=False)
+    _early: XFetch | None = attrs.field(init=False, eq=False, repr=False)
+    #: ``(key, entry) -> (value, fresh)``: :meth:`_judge` of a first read (``get_or_create``,
+    #: memoized calls), counted as a hit or a miss when metrics are on.
+    _first_judge: Any = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         codec = self.serializer
@@ -162,9 +198,28 @@ class CacheCore(Generic[S, L]):
         # Keys up to this length the strategy promises to return unchanged: not called for them.
         unchanged = getattr(self.key, "unchanged_up_to", None)
         object.__setattr__(self, "_key_limit", -1 if unchanged is None else unchanged(self.name))
-        object.__setattr__(self, "_store_get", self.store.get)  # type: ignore[attr-defined]
+        get = read = self.store.get  # type: ignore[attr-defined]
+        invalidation = None
+        if self.invalidation:
+            if not self.supports_invalidation:
+                raise ConfigError("invalidation", True, "False: not on this front yet")
+            invalidation = Invalidation(stamps_of(self.store), self.name)  # type: ignore[arg-type]
+            get, read = invalidation.get, invalidation.get_stale
+        object.__setattr__(self, "_invalidation", invalidation)
+        object.__setattr__(self, "_store_get", get)
+        object.__setattr__(self, "_store_read", read)
         not_before = -math.inf if self.fresh_after is None else self.fresh_after
         object.__setattr__(self, "_not_before", not_before)
+        calls = calls_of(self.metrics, self.name, type(self.store).__name__)
+        object.__setattr__(self, "_calls", calls)
+        accept: Callable[[str, Any, Any], Any] = self._fresh_value
+        first_judge: Callable[[str, Any], tuple[Any, bool]] = self._judge
+        if self.metrics.enabled:  # chosen once: with metrics off, a hit calls no recorder
+            accept = counted(accept, calls, MISSING)
+            first_judge = counted_judge(first_judge, calls)
+        object.__setattr__(self, "_accept", accept)
+        object.__setattr__(self, "_first_judge", first_judge)
+        object.__setattr__(self, "_early", getattr(self.expiry, "early", None))
 
     @classmethod
     def default_lock(cls) -> L:
@@ -188,6 +243,7 @@ class CacheCore(Generic[S, L]):
 
     def _outage(self, error: StoreUnavailable, key: str, consequence: str) -> None:
         """Re-raise ``error``, or in ``on_store_error="compute"`` mode log it and go on."""
+        self._calls.store_error()
         if self.on_store_error == "raise":
             raise error
         log.warning("cache store unavailable (%s); %r %s", error, key, consequence)
@@ -204,9 +260,10 @@ class CacheCore(Generic[S, L]):
             )
             return MISSING
 
-    def _accept(self, key: str, entry: Entry, default: Any) -> Any:
+    def _fresh_value(self, key: str, entry: Entry, default: Any) -> Any:
         """What ``get`` returns for a stored entry: its value while fresh, else ``default``
-        (expired, inside the stale window, written before ``fresh_after``, or unreadable)."""
+        (expired, inside the stale window, written before ``fresh_after``, or unreadable).
+        Called through ``_accept`` (which also counts, with metrics on)."""
         if entry[1] < self._not_before:
             return default
         expires_at = entry[2]
@@ -217,11 +274,13 @@ class CacheCore(Generic[S, L]):
         value = self._decode(key, entry)
         return default if value is MISSING else value
 
-    def _judge(self, key: str, entry: Entry | None) -> tuple[Any, bool]:
+    def _judge(self, key: str, entry: Entry | None, early: bool = True) -> tuple[Any, bool]:
         """What ``get_or_create`` makes of a read: ``(value, True)`` when fresh, ``(value,
         False)`` when expired but inside the stale-while-revalidate window, ``(MISSING,
         False)`` for a miss, an expired or an unreadable entry, or one written before
-        ``fresh_after``."""
+        ``fresh_after``; a softly invalidated (:class:`~beaker.invalidation.Stale`) entry,
+        and with ``early`` one the expiry's :class:`~beaker.policies.XFetch` draws for early
+        recomputation, is ``(value, False)``."""
         if entry is None or entry[1] < self._not_before:
             return MISSING, False
         expires_at = entry[2]
@@ -230,11 +289,20 @@ class CacheCore(Generic[S, L]):
             now = self.clock()
             if now >= expires_at:
                 return MISSING, False
-            fresh = now < expires_at - self.stale_while_revalidate
+            fresh_until = expires_at - self.stale_while_revalidate
+            fresh = now < fresh_until
+            if fresh and early and self._early is not None:
+                fresh = not self._early.early(now, fresh_until, entry[3])
         if self._codec is None:
-            return entry[0], fresh
+            return entry[0], fresh and type(entry) is not Stale
         value = self._decode(key, entry)
-        return value, fresh and value is not MISSING
+        return value, fresh and value is not MISSING and type(entry) is not Stale
+
+    @staticmethod
+    def _made_meanwhile(first: Entry | None, again: Entry | None) -> bool:
+        """Whether the read under the dogpile lock (``again``) found an entry written since
+        the first read (``first``): then it is judged again; otherwise the caller creates."""
+        return again is not None and (first is None or again[1] != first[1])
 
     def _lock_wait(self, stale: Any) -> float | None:
         """How long ``get_or_create`` waits for the lock: not at all when it has a ``stale``
@@ -243,9 +311,18 @@ class CacheCore(Generic[S, L]):
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _entry(self, key: str, value: Any, ttl: float | None) -> Entry:
+    def _entry(
+        self,
+        key: str,
+        value: Any,
+        ttl: float | None,
+        stamps: Stamps | None = None,
+        delta: float = 0.0,
+    ) -> Entry:
         """The record to store for ``value``: encoded by the serializer chain, stamped with the
-        clock, expiring per the policy (or ``ttl`` seconds) plus the stale window.
+        clock, expiring per the policy (or ``ttl`` seconds) plus the stale window, carrying
+        ``stamps`` (with ``invalidation``) and, when the expiry recomputes early, ``delta``
+        (the seconds its creator took).
 
         Raises:
             SerializationError: the serializer cannot encode ``value``; names the key.
@@ -261,7 +338,53 @@ class CacheCore(Generic[S, L]):
                 payload = self._codec.dumps(value)
             except SerializationError as exc:
                 raise SerializationError(exc.reason, key=key) from exc
-        return Entry(payload, now, expires_at)
+        if stamps is not None:
+            payload = stamp_value(stamps, payload, self.store.holds_objects)  # type: ignore[attr-defined]
+        return Entry(payload, now, expires_at, delta if self._early is not None else 0.0)
+
+    def _values_of(self, stored: Mapping[str, str], found: Mapping[str, Entry]) -> dict[str, Any]:
+        """What ``get_many`` returns: ``{caller's key: fresh value}`` of the ``found`` entries
+        (by stored key; ``stored`` maps stored keys to the caller's), counting misses."""
+        values = {}
+        for key, entry in found.items():
+            value = self._accept(key, entry, MISSING)
+            if value is not MISSING:
+                values[stored[key]] = value
+        for _ in range(len(stored) - len(found)):
+            self._calls.miss()
+        return values
+
+    def _entries_of(
+        self, values: Mapping[str, Any], ttl: float | None, stamps: Stamps | None = None
+    ) -> dict[str, Entry]:
+        """The records ``set_many`` writes, by stored key.
+
+        Raises:
+            SerializationError: a value cannot be encoded; names the key.
+        """
+        entries = {}
+        for key, value in values.items():
+            stored = self._store_key(key)
+            entries[stored] = self._entry(stored, value, ttl, stamps)
+        return entries
+
+    def _invalidation_for(self, option: str, value: Any) -> Invalidation:
+        """The namespace's :class:`~beaker.invalidation.Invalidation`.
+
+        Raises:
+            ConfigError: the cache was composed without ``invalidation=True``.
+        """
+        if self._invalidation is None:
+            raise ConfigError(option, value, "a cache composed with invalidation=True")
+        return self._invalidation
+
+    # -- metrics -------------------------------------------------------------------------------
+
+    def stats(self) -> Stats:
+        """The counters of this cache's recorder (:class:`~beaker.metrics.Stats`; all zeros
+        while metrics are off). Caches derived by :meth:`namespace`, :meth:`evolve` or
+        ``memoize`` share the recorder, so their events add up here."""
+        return self.metrics.stats()
 
     # -- derivation ----------------------------------------------------------------------------
 

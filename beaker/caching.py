@@ -21,14 +21,17 @@ from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar
 import attrs
 
 from beaker.cache_core import CacheCore, Predicate, StoreErrorMode, check_ttl, resolve_parts
-from beaker.entry import MISSING, Entry
-from beaker.errors import LockTimeout, StoreUnavailable
+from beaker.entry import MISSING, Entry, Missing
+from beaker.errors import ComponentTypeError, ConfigError, LockTimeout, StoreUnavailable
 from beaker.locks.base import Lock, is_async_lock
 from beaker.locks.thread import ThreadLock
+from beaker.metrics import Recorder, recorder_of
 from beaker.policies.expiry import ExpiryPolicy
 from beaker.policies.keys import ArgsKey, KeyStrategy, function_namespace
 from beaker.serializers.base import BytesCodec, Serializer
 from beaker.stores.base import Store, batch_of, is_async_store
+from beaker.stores.near import NearCache
+from beaker.stores.stamps import Stamps
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -83,7 +86,7 @@ class Cache(CacheCore[Store, Lock]):
 
     def _read(self, key: str) -> Entry | None:
         try:
-            return self._store_get(self.name, key)  # type: ignore[no-any-return]
+            return self._store_read(self.name, key)  # type: ignore[no-any-return]
         except StoreUnavailable as error:
             self._outage(error, key, "treated as a miss")
             return None
@@ -104,6 +107,7 @@ class Cache(CacheCore[Store, Lock]):
             self._outage(error, key, "treated as a miss")
             return default
         if entry is None:
+            self._calls.miss()
             return default
         return self._accept(key, entry, default)
 
@@ -131,26 +135,56 @@ class Cache(CacheCore[Store, Lock]):
 
     # -- writing ---------------------------------------------------------------------------
 
-    def _write(self, key: str, value: Any, ttl: float | None) -> None:
-        entry = self._entry(key, value, ttl)
+    def _stamps(self, key: str, tags: Iterable[str]) -> Stamps | None | Missing:
+        """The stamps a write records now (``None`` without ``invalidation``), or
+        :data:`MISSING` when the store is down under ``on_store_error="compute"``.
+
+        Raises:
+            ConfigError: ``tags`` without ``invalidation``.
+        """
+        if self._invalidation is None:
+            if tags:
+                self._invalidation_for("tags", tags)
+            return None
+        try:
+            return self._invalidation.stamps_for(tags)
+        except StoreUnavailable as error:
+            self._outage(error, key, "not written")
+            return MISSING
+
+    def _write(
+        self,
+        key: str,
+        value: Any,
+        ttl: float | None,
+        stamps: Stamps | None | Missing = None,
+        delta: float = 0.0,
+    ) -> None:
+        if stamps is MISSING:
+            return
+        entry = self._entry(key, value, ttl, stamps, delta)
         try:
             self.store.set(self.name, key, entry)
         except StoreUnavailable as error:
             self._outage(error, key, "not written")
 
-    def set(self, key: str, value: Any, ttl: float | None = None) -> None:
+    def set(self, key: str, value: Any, ttl: float | None = None, tags: Iterable[str] = ()) -> None:
         """Store ``value`` under ``key``.
 
         Args:
             key: the key (``str``).
             value: any value the serializer accepts (any object for a memory store).
             ttl: seconds this entry stays fresh, overriding the expiry policy.
+            tags: names (``str``) that :meth:`invalidate_tags` can invalidate this entry by,
+                in every process; needs ``invalidation=True``.
 
         Raises:
+            ConfigError: ``tags`` on a cache without ``invalidation``.
             SerializationError: the serializer cannot encode ``value``; names the key.
             StoreUnavailable: the store's server is down and ``on_store_error="raise"``.
         """
-        self._write(self._store_key(key), value, ttl)
+        key = self._store_key(key)
+        self._write(key, value, ttl, self._stamps(key, tags))
 
     def delete(self, key: str) -> None:
         """Remove ``key``; a missing key is not an error."""
@@ -175,32 +209,34 @@ class Cache(CacheCore[Store, Lock]):
         """
         stored = {self._store_key(key): key for key in keys}
         try:
-            found = batch_of(self.store).get_many(self.name, stored)
+            if self._invalidation is None:
+                found = batch_of(self.store).get_many(self.name, stored)
+            else:  # each entry checked against its tokens
+                found = {key: e for key in stored if (e := self._store_get(self.name, key))}
         except StoreUnavailable as error:
             self._outage(error, f"{len(stored)} keys", "treated as misses")
             return {}
-        values = {}
-        for key, entry in found.items():
-            value = self._accept(key, entry, MISSING)
-            if value is not MISSING:
-                values[stored[key]] = value
-        return values
+        return self._values_of(stored, found)
 
-    def set_many(self, values: Mapping[str, Any], ttl: float | None = None) -> None:
+    def set_many(
+        self, values: Mapping[str, Any], ttl: float | None = None, tags: Iterable[str] = ()
+    ) -> None:
         """Store every ``{key: value}``, in one request where the store batches.
 
         Args:
             values: ``{key: value}``, as :meth:`set` takes them.
             ttl: seconds these entries stay fresh, overriding the expiry policy.
+            tags: as :meth:`set`, for every entry.
 
         Raises:
+            ConfigError: ``tags`` on a cache without ``invalidation``.
             SerializationError: a value cannot be encoded (nothing is written); names the key.
             StoreUnavailable: the store's server is down and ``on_store_error="raise"``.
         """
-        entries = {}
-        for key, value in values.items():
-            stored = self._store_key(key)
-            entries[stored] = self._entry(stored, value, ttl)
+        stamps = self._stamps(f"{len(values)} keys", tags)
+        if stamps is MISSING:
+            return
+        entries = self._entries_of(values, ttl, stamps)
         try:
             batch_of(self.store).set_many(self.name, entries)
         except StoreUnavailable as error:
@@ -215,14 +251,52 @@ class Cache(CacheCore[Store, Lock]):
         except StoreUnavailable as error:
             self._outage(error, f"{len(stored)} keys", "not deleted")
 
+    # -- invalidation ----------------------------------------------------------------------------
+
+    def invalidate(self, hard: bool = True) -> None:
+        """Invalidate every entry of this namespace, in every process sharing the store, with
+        one store operation (a new generation token; no entry is read or deleted). Needs
+        ``invalidation=True``.
+
+        Args:
+            hard: ``True``: the entries become misses. ``False``: they become stale:
+                ``get`` misses them, ``get_or_create`` serves them while one worker recreates
+                each (as inside the stale-while-revalidate window).
+
+        Raises:
+            ConfigError: the cache was composed without ``invalidation=True``.
+            StoreUnavailable: the store's server is down (whatever ``on_store_error``: an
+                invalidation that did not happen must not pass silently).
+        """
+        self._invalidation_for("invalidation", False).invalidate(hard)
+
+    def invalidate_tags(self, *tags: str) -> None:
+        """Make every entry written with one of ``tags`` (in any namespace of the store) a
+        miss, in every process, with one store operation whatever the number of entries.
+
+        Raises:
+            ConfigError: the cache was composed without ``invalidation=True``.
+            StoreUnavailable: the store's server is down.
+        """
+        self._invalidation_for("invalidation", False).invalidate_tags(tags)
+
     # -- dogpile-protected creation -----------------------------------------------------------
 
     def _create(
-        self, key: str, creator: Callable[[], Any], ttl: float | None, should_cache: Predicate
+        self,
+        key: str,
+        creator: Callable[[], Any],
+        ttl: float | None,
+        should_cache: Predicate,
+        tags: Iterable[str],
     ) -> Any:
+        stamps = self._stamps(key, tags)  # before the creator: what it reads is that recent
+        start = time.perf_counter()
         value = creator()
+        delta = time.perf_counter() - start
+        self._calls.create(delta)
         if should_cache is None or should_cache(value):
-            self._write(key, value, ttl)
+            self._write(key, value, ttl, stamps, delta)
         return value
 
     def get_or_create(
@@ -231,6 +305,7 @@ class Cache(CacheCore[Store, Lock]):
         creator: Callable[[], Any],
         ttl: float | None = None,
         should_cache: Predicate = None,
+        tags: Iterable[str] = (),
     ) -> Any:
         """Return the fresh value under ``key``, or make it with ``creator()`` and store it.
 
@@ -245,42 +320,52 @@ class Cache(CacheCore[Store, Lock]):
             ttl: seconds the created value stays fresh, overriding the expiry policy.
             should_cache: ``(value) -> bool``; a created value for which it is false is
                 returned but not stored (``None``: every value is stored).
+            tags: as :meth:`set`, for the created value.
 
         Raises:
             LockTimeout: ``lock_timeout`` passed while another worker was creating.
             SerializationError: the created value cannot be encoded.
         """
         key = self._store_key(key)
-        value, fresh = self._judge(key, self._read(key))
+        first = self._read(key)
+        value, fresh = self._first_judge(key, first)
         if fresh:
             return value
-        return self._recreate(key, value, creator, ttl, should_cache)
+        return self._recreate(key, first, value, creator, ttl, should_cache, tags)
 
     def _recreate(
         self,
         key: str,
+        first: Entry | None,
         value: Any,
         creator: Callable[[], Any],
         ttl: float | None,
         should_cache: Predicate = None,
+        tags: Iterable[str] = (),
     ) -> Any:
         """The rest of :meth:`get_or_create` once a first read of the stored ``key`` found no
         fresh value (``value``: the expired value inside the stale window, or ``MISSING``):
         the dogpile lock, one more read under it, and ``creator`` if still needed."""
+        start = time.perf_counter()
         try:
             lease = self.lock.acquire(self._lock_name(key), timeout=self._lock_wait(value))
         except LockTimeout:
+            self._calls.lock_wait(time.perf_counter() - start)
             if value is MISSING:
                 raise
+            self._calls.stale()
             return value  # stale: another worker is recreating it
         except StoreUnavailable as error:  # a distributed lock's server is down too
             self._outage(error, key, "created without the dogpile lock")
-            return self._create(key, creator, ttl, should_cache)
+            return self._create(key, creator, ttl, should_cache, tags)
+        self._calls.lock_wait(time.perf_counter() - start)
         with lease:
-            value, fresh = self._judge(key, self._read(key))  # the worker before us made it?
-            if fresh:
-                return value
-            return self._create(key, creator, ttl, should_cache)
+            again = self._read(key)
+            if self._made_meanwhile(first, again):  # the worker before us made it?
+                value, fresh = self._judge(key, again, early=False)
+                if fresh:
+                    return value
+            return self._create(key, creator, ttl, should_cache, tags)
 
     # -- decoration ----------------------------------------------------------------------------
 
@@ -291,6 +376,7 @@ class Cache(CacheCore[Store, Lock]):
         ttl: float | None = None,
         ignore: Iterable[str] = (),
         should_cache: Predicate = None,
+        tags: Iterable[str] = (),
     ) -> Callable[[Callable[P, R]], Memoized[P, R]]:
         """Decorate a function so its results are cached per call arguments.
 
@@ -306,6 +392,7 @@ class Cache(CacheCore[Store, Lock]):
                 proposed in Beaker PR #221).
             should_cache: ``(result) -> bool``; results for which it is false are returned
                 but not stored (e.g. ``lambda result: result is not None``).
+            tags: tags of every result (see :meth:`set`); needs ``invalidation=True``.
 
         Returns:
             A decorator. The wrapper has ``invalidate(*args, **kwargs)`` (drops the entry of
@@ -327,6 +414,7 @@ class Cache(CacheCore[Store, Lock]):
                 ttl,
                 ignore=ignore,
                 should_cache=should_cache,
+                tags=tags,
             )
             wrapper.cache = cache
             return wrapper
@@ -342,6 +430,7 @@ def memoized(
     *,
     ignore: Iterable[str] = (),
     should_cache: Predicate = None,
+    tags: Iterable[str] = (),
 ) -> Memoized[P, R]:
     """Wrap ``func`` so its results are cached in the cache ``current()`` returns at each call
     (``None``: call ``func`` straight through), with Beaker's decorator keys (see
@@ -354,7 +443,7 @@ def memoized(
             on every call).
         key_parts: values put in front of every key (``str()``-ed).
         ttl: seconds results stay fresh, overriding the expiry policy.
-        ignore, should_cache: as :meth:`Cache.memoize`.
+        ignore, should_cache, tags: as :meth:`Cache.memoize`.
 
     Returns:
         The wrapper, with ``key(*args, **kwargs)`` and ``invalidate(*args, **kwargs)``.
@@ -365,6 +454,7 @@ def memoized(
     """
     check_ttl(ttl)
     make_key = ArgsKey.of(func, key_parts, ignore)
+    tags = tuple(tags)
     # The common call (positional arguments, no self, nothing ignored) formats its key inline.
     formats = make_key.inline_formats
 
@@ -380,10 +470,11 @@ def memoized(
         # One read here; a miss reads once more, under the dogpile lock (never a third time).
         if not cache._plain_key and len(key) > cache._key_limit:
             key = cache.key(cache.name, key)
-        value, fresh = cache._judge(key, cache._read(key))
+        entry = cache._read(key)
+        value, fresh = cache._first_judge(key, entry)
         if not fresh:
             call = functools.partial(func, *args, **kwargs)
-            value = cache._recreate(key, value, call, ttl, should_cache)
+            value = cache._recreate(key, entry, value, call, ttl, should_cache, tags)
         return value  # type: ignore[no-any-return]
 
     def key(*args: P.args, **kwargs: P.kwargs) -> str:
@@ -413,6 +504,9 @@ def compose(
     lock_timeout: float | None = None,
     stale_while_revalidate: float = 0.0,
     on_store_error: StoreErrorMode = "raise",
+    invalidation: bool = False,
+    metrics: bool | Recorder = False,
+    near: NearCache | None = None,
 ) -> Cache:
     """Build a :class:`Cache` from parts. Every part but the store has a default.
 
@@ -430,13 +524,28 @@ def compose(
         serializer: a :class:`~beaker.serializers.Serializer`.
         signer: a :class:`~beaker.serializers.BytesCodec` (HMAC signer or AEAD encrypter)
             wrapped around the serializer's bytes; requires a byte store or a serializer.
-        namespace, clock, lock_timeout, stale_while_revalidate, on_store_error: as
-            :class:`Cache`.
+        namespace, clock, lock_timeout, stale_while_revalidate: as :class:`Cache`.
+        on_store_error, invalidation: as :class:`~beaker.cache_core.CacheCore`.
+        metrics: ``False`` (the default: nothing is recorded, at no cost on a hit), ``True``
+            for in-process :class:`~beaker.metrics.Counters` (``cache.stats()``), or any
+            :class:`~beaker.metrics.Recorder`.
+        near: a :class:`~beaker.stores.NearCache`: an in-process tier in front of ``store``
+            (kept coherent by Redis's invalidation messages on a ``RedisStore``, for
+            ``NearCache.ttl`` seconds elsewhere); ``None`` (the default) for none.
 
     Raises:
         ComponentTypeError: a part does not implement its protocol.
         ConfigError: conflicting or out-of-range options.
     """
+    recorder = recorder_of(metrics)
+    parts = resolve_parts(expiry, ttl, key, serializer, signer)
+    if near is not None:
+        if not isinstance(near, NearCache):
+            raise ComponentTypeError("near", near, "a NearCache (beaker.stores)")
+        if invalidation:
+            raise ConfigError("near", near, "no near tier with invalidation=True (not yet)")
+        # The tier keeps decoded values: it runs the serializer chain, the cache none.
+        store = near.over(store, recorder, parts.pop("serializer"))
     return Cache(
         store=store,
         lock=ThreadLock() if lock is None else lock,
@@ -445,5 +554,7 @@ def compose(
         lock_timeout=lock_timeout,
         stale_while_revalidate=stale_while_revalidate,
         on_store_error=on_store_error,
-        **resolve_parts(expiry, ttl, key, serializer, signer),
+        invalidation=invalidation,
+        metrics=recorder,
+        **parts,
     )

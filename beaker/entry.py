@@ -3,8 +3,9 @@ that every out-of-process store uses for an entry.
 
 An entry keeps its metadata beside its value so that one read answers both "what" and "still
 fresh?". Stores that leave the process write ``pack_entry(entry)``: a 4-byte magic/version
-tag, two big-endian doubles (stored-at and expires-at, NaN for "never") and the payload bytes
-produced by the serializer chain.
+tag, two big-endian doubles (stored-at and expires-at, NaN for "never"), for an entry whose
+creator duration is known a third (``delta``, tag ``BKe2``), and the payload bytes produced
+by the serializer chain.
 
 This module imports only :mod:`beaker.errors`.
 """
@@ -43,11 +44,14 @@ class Entry(NamedTuple):
         value: the value itself (a Python object in a memory store, ``bytes`` elsewhere).
         stored_at: when it was written, in seconds since the epoch (from the cache's clock).
         expires_at: when it stops being fresh, in seconds since the epoch; ``None`` = never.
+        delta: seconds its creator took (``0.0``: unknown), for early recomputation
+            (:class:`~beaker.policies.XFetch`).
     """
 
     value: Any
     stored_at: float
     expires_at: float | None = None
+    delta: float = 0.0
 
     def ttl(self) -> float | None:
         """Seconds between writing and expiry (what a store with native TTL should use)."""
@@ -56,6 +60,12 @@ class Entry(NamedTuple):
 
 _TAG: Final = b"BKe1"
 _HEADER: Final = struct.Struct("!4sdd")
+#: A record with a creator duration: the same header and a third double, ``delta``.
+_TAG_DELTA: Final = b"BKe2"
+_HEADER_DELTA: Final = struct.Struct("!4sddd")
+#: Bytes before the payload in a record of :func:`pack_entry`, without and with ``delta``.
+HEADER_SIZE: Final = _HEADER.size
+HEADER_SIZE_DELTA: Final = _HEADER_DELTA.size
 _NAN: Final = float("nan")
 
 
@@ -69,6 +79,8 @@ def pack_entry(entry: Entry) -> bytes:
     if not isinstance(value, (bytes, bytearray, memoryview)):
         raise TypeError(f"pack_entry needs a bytes value, got {type(value).__name__}")
     expires = _NAN if entry.expires_at is None else entry.expires_at
+    if entry.delta:
+        return _HEADER_DELTA.pack(_TAG_DELTA, entry.stored_at, expires, entry.delta) + bytes(value)
     return _HEADER.pack(_TAG, entry.stored_at, expires) + bytes(value)
 
 
@@ -78,7 +90,13 @@ def unpack_entry(record: bytes) -> Entry:
     Raises:
         DeserializationError: the record is truncated or was not written by this library.
     """
-    if len(record) < _HEADER.size or record[:4] != _TAG:
+    tag = record[:4]
+    if tag == _TAG and len(record) >= _HEADER.size:
+        _, stored_at, expires = _HEADER.unpack_from(record)
+        value, delta = record[_HEADER.size :], 0.0
+    elif tag == _TAG_DELTA and len(record) >= _HEADER_DELTA.size:
+        _, stored_at, expires, delta = _HEADER_DELTA.unpack_from(record)
+        value = record[_HEADER_DELTA.size :]
+    else:
         raise DeserializationError("not a beaker entry record (bad header or truncated)")
-    _, stored_at, expires = _HEADER.unpack_from(record)
-    return Entry(record[_HEADER.size :], stored_at, None if math.isnan(expires) else expires)
+    return Entry(value, stored_at, None if math.isnan(expires) else expires, delta)

@@ -1,7 +1,7 @@
 """Expiry policies, key strategies and the circuit breaker of network connections."""
 
 from beaker.policies.breaker import CircuitBreaker
-from beaker.policies.expiry import TTL, ExpiryPolicy, NoExpiry
+from beaker.policies.expiry import TTL, ExpiryPolicy, NoExpiry, XFetch
 from beaker.policies.keys import (
     ArgsKey,
     CallSignature,
@@ -23,6 +23,7 @@ __all__ = [
     "KeyStrategy",
     "NoExpiry",
     "PlainKey",
+    "XFetch",
     "args_key",
     "function_namespace",
     "joined",

@@ -22,6 +22,8 @@ _LAZY = {
     "RedisClusterConnection": "beaker.stores.redis_connection",
     "MemcachedStore": "beaker.stores.memcached",
     "MemcachedConnection": "beaker.stores.memcached_connection",
+    "NearCache": "beaker.stores.near",
+    "NearStore": "beaker.stores.near",
     "SQLAlchemyStore": "beaker.stores.sqlalchemy",
     "SQLAlchemyConnection": "beaker.stores.sql_connection",
 }
@@ -41,6 +43,8 @@ __all__ = [
     "MemcachedConnection",
     "MemcachedStore",
     "MemoryStore",
+    "NearCache",
+    "NearStore",
     "RedisClusterConnection",
     "RedisClusterStore",
     "RedisConnection",

@@ -272,3 +272,49 @@ def is_async_store(store: Any) -> bool:
     as opposed to a sync :class:`Store` (``isinstance`` checks only the method names, which
     the two protocols share)."""
     return isinstance(store, AsyncStore) and inspect.iscoroutinefunction(store.get)
+
+
+@runtime_checkable
+class AsyncBatchStore(AsyncStore, Protocol):
+    """The asyncio twin of :class:`BatchStore`: the same batch methods, awaited."""
+
+    async def get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, Entry]:
+        """As :meth:`BatchStore.get_many`."""
+
+    async def set_many(self, namespace: str, entries: Mapping[str, Entry]) -> None:
+        """As :meth:`BatchStore.set_many`."""
+
+    async def delete_many(self, namespace: str, keys: Iterable[str]) -> None:
+        """As :meth:`BatchStore.delete_many`."""
+
+
+@attrs.frozen
+class AsyncLooped:
+    """An :class:`AsyncStore` without batch methods seen as an :class:`AsyncBatchStore`:
+    loops over its single-key coroutines (what :func:`async_batch_of` returns for it)."""
+
+    store: AsyncStore
+
+    async def get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, Entry]:
+        found: dict[str, Entry] = {}
+        for key in keys:
+            entry = await self.store.get(namespace, key)
+            if entry is not None:
+                found[key] = entry
+        return found
+
+    async def set_many(self, namespace: str, entries: Mapping[str, Entry]) -> None:
+        for key, entry in entries.items():
+            await self.store.set(namespace, key, entry)
+
+    async def delete_many(self, namespace: str, keys: Iterable[str]) -> None:
+        for key in keys:
+            await self.store.delete(namespace, key)
+
+
+def async_batch_of(store: AsyncStore) -> AsyncBatchStore:
+    """``store`` itself when it has the batch coroutines, else :class:`AsyncLooped` around
+    it."""
+    if isinstance(store, AsyncBatchStore):
+        return store
+    return AsyncLooped(store)  # type: ignore[return-value]

@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Final
 import attrs
 import redis.cluster
 
-from beaker.entry import Entry, pack_entry, unpack_entry
+from beaker.entry import HEADER_SIZE, HEADER_SIZE_DELTA, Entry, pack_entry, unpack_entry
 from beaker.errors import DeserializationError
 from beaker.stores.base import Versioned
 from beaker.stores.connection import connection_of
@@ -38,6 +38,7 @@ from beaker.stores.redis_connection import (
     RedisConnection,
     redis_prefix,
 )
+from beaker.stores.stamps import GenericStamps, generation_names, split, tag_name
 
 log = logging.getLogger("beaker.stores.redis")
 
@@ -71,6 +72,35 @@ end
 return 0
 """
 _DELETE_BATCH: Final = 500
+#: KEYS = the entry's key, its namespace's soft and hard generation keys; ARGV[1] = the prefix
+#: of tag token keys, ARGV[2] / ARGV[3] = where the entry's value starts in its record (1-based;
+#: without / with a creator duration, see beaker.entry). Returns
+#: the record, the two generation tokens, then the token of each tag the record's stamps name
+#: (see beaker.stores.stamps), in their order: the read of a stamped entry in one round trip.
+_GET_STAMPED: Final = """
+local record = redis.call('GET', KEYS[1])
+local out = {record, redis.call('GET', KEYS[2]), redis.call('GET', KEYS[3])}
+if not record then return out end
+local at = tonumber(ARGV[2])
+if string.sub(record, 1, 4) == 'BKe2' then at = tonumber(ARGV[3]) end
+if string.sub(record, at, at + 3) ~= 'BKs1' then return out end
+at = at + 4
+local function u16()
+    local value = string.byte(record, at) * 256 + string.byte(record, at + 1)
+    at = at + 2
+    return value
+end
+at = at + u16()
+at = at + u16()
+for _ = 1, u16() do
+    local length = u16()
+    local tag = string.sub(record, at, at + length - 1)
+    at = at + length
+    at = at + u16()
+    out[#out + 1] = redis.call('GET', ARGV[1] .. tag)
+end
+return out
+"""
 
 
 def _set_command(name: str, entry: Entry) -> tuple[Any, ...]:
@@ -277,6 +307,43 @@ class RedisStore:
         if names:
             self.connection.run(lambda client: client.unlink(*names))
 
+    # -- stamps (beaker.stores.stamps) -----------------------------------------------------------
+
+    def _stamp_key(self, name: str) -> str:
+        """The key of token ``name``: ``{prefix}#stamp:{name}`` (never an entry's key, which
+        has a ``{`` after the prefix)."""
+        return f"{self.prefix}#stamp:{name}"
+
+    def get_stamped(self, namespace: str, key: str) -> tuple[Entry | None, dict[str, str]]:
+        """One Lua script call: the record, its namespace's generation tokens and the tokens
+        of the tags it names, read together (one round trip, one server command)."""
+        soft, hard = generation_names(namespace)
+        keys = [self._space(namespace) + key, self._stamp_key(soft), self._stamp_key(hard)]
+        args = [self._stamp_key("tag:"), HEADER_SIZE + 1, HEADER_SIZE_DELTA + 1]
+        replies = self.connection.run(
+            lambda client: client.register_script(_GET_STAMPED)(keys=keys, args=args, client=client)
+        )
+        record, tokens = replies[0], replies[1:]
+        entry = None if record is None else self._unpack(namespace, key, record)
+        names = [soft, hard]
+        if entry is not None:
+            stamps, _ = split(entry.value)
+            names += [tag_name(tag) for tag, _ in stamps.tags] if stamps else []
+        return entry, {name: token.decode() for name, token in zip(names, tokens) if token}
+
+    def get_stamps(self, names: Iterable[str]) -> dict[str, str]:
+        """One ``MGET`` of the tokens."""
+        names = list(names)
+        tokens = self.connection.run(
+            lambda client: client.mget([self._stamp_key(name) for name in names])
+        )
+        return {name: token.decode() for name, token in zip(names, tokens) if token}
+
+    def set_stamps(self, tokens: Mapping[str, str]) -> None:
+        """One ``MSET`` of the tokens (an invalidation of every entry recording them)."""
+        mapping = {self._stamp_key(name): token for name, token in tokens.items()}
+        self.connection.run(lambda client: client.mset(mapping))
+
     # -- whole namespaces ----------------------------------------------------------------------
 
     def keys(self, namespace: str) -> Iterator[str]:
@@ -318,6 +385,18 @@ class RedisClusterStore(RedisStore):
     """
 
     _kind: ClassVar[type[RedisConnection]] = RedisClusterConnection
+
+    # A namespace's keys share a slot, the tokens do not: stamps go through GenericStamps
+    # (tokens are entries of one namespace, so one MGET on one slot), two round trips a read.
+
+    def get_stamped(self, namespace: str, key: str) -> tuple[Entry | None, dict[str, str]]:
+        return GenericStamps(self).get_stamped(namespace, key)
+
+    def get_stamps(self, names: Iterable[str]) -> dict[str, str]:
+        return GenericStamps(self).get_stamps(names)
+
+    def set_stamps(self, tokens: Mapping[str, str]) -> None:
+        GenericStamps(self).set_stamps(tokens)
 
     def _scan(self, client: Any, pattern: str) -> Iterator[bytes]:
         return client.scan_iter(  # type: ignore[no-any-return]

@@ -261,19 +261,24 @@ def test_expired_and_huge_ttls_are_accepted(redis_url: str) -> None:
     store.close()
 
 
-def test_get_many_is_one_mget_and_set_many_one_round_trip(private_redis: RedisServer) -> None:
+def counting_client(server: RedisServer) -> tuple[redis.Redis, list[int]]:
+    """A client of ``server`` and the list it appends 1 to at each write to its socket (a
+    round trip: a pipeline sends all its commands in one write)."""
     sends: list[int] = []
 
     class CountingConnection(redis.Connection):
-        # Counts writes to the socket: a pipeline sends all its commands in one write.
         def send_packed_command(self, command: object, check_health: bool = True) -> None:
             sends.append(1)
             super().send_packed_command(command, check_health)  # type: ignore[arg-type]
 
     pool = redis.ConnectionPool(
-        connection_class=CountingConnection, host="127.0.0.1", port=private_redis.port
+        connection_class=CountingConnection, host="127.0.0.1", port=server.port
     )
-    client = redis.Redis(connection_pool=pool)
+    return redis.Redis(connection_pool=pool), sends
+
+
+def test_get_many_is_one_mget_and_set_many_one_round_trip(private_redis: RedisServer) -> None:
+    client, sends = counting_client(private_redis)
     store = RedisStore(client=client)
     client.ping()
     entries = {f"k{i}": entry(f"v{i}".encode(), ttl=None if i % 2 else 60.0) for i in range(50)}

@@ -1,0 +1,166 @@
+"""NearCache in front of the network stores: coherent on Redis through CLIENT TRACKING (another
+process's writes and deletes reach this process's tier; a killed tracking connection flushes it
+and reads bypass it until it is back), a short TTL on memcached and SQL, and the store
+conformance machine over a near tier on Redis."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import settings
+
+from beaker.caching import compose
+from beaker.entry import MISSING
+from beaker.errors import ComponentTypeError, ConfigError
+from beaker.stores import MemoryStore
+from beaker.stores.memcached import MemcachedStore
+from beaker.stores.near import NearCache, NearStore
+from beaker.stores.redis import RedisStore
+from beaker.stores.sqlalchemy import SQLAlchemyStore
+from beaker.testing import FakeClock, StoreMachine
+from beaker.testing.near import check_near_coherence, wait_for
+from tests.network._servers import fresh
+from tests.network.test_redis import RedisServer, command_delta, private_redis  # noqa: F401
+
+
+def test_redis_tier_follows_another_process(redis_url: str) -> None:
+    check_near_coherence(functools.partial(RedisStore, url=redis_url, prefix=fresh("near") + ":"))
+
+
+def test_killing_the_tracking_connection_flushes_and_bypasses(
+    private_redis: RedisServer,  # noqa: F811
+) -> None:
+    cache = compose(RedisStore(url=private_redis.url), near=NearCache(), metrics=True)
+    writer = compose(RedisStore(url=private_redis.url))
+    near: Any = cache.store
+    cache.get("warm")
+    wait_for(lambda: near.coherent, "tracking")
+    writer.set("k", "one")
+    wait_for(lambda: cache.get("k") == "one" and len(near) == 1, "a kept copy")
+    first_id = near.tracking_id
+    private_redis.admin().client_kill_filter(_id=first_id)
+    wait_for(lambda: len(near) == 0, "the flush after the kill", 20)
+    # Offline or already back on a new connection: either way no stale copy is served.
+    writer.set("k", "two")
+    assert cache.get("k") == "two"
+    wait_for(lambda: near.coherent and near.tracking_id != first_id, "reconnection", 20)
+    assert cache.get("k") == "two"
+    before = private_redis.commands()
+    assert cache.get("k") == "two"  # a near hit: no command
+    assert command_delta(before, private_redis.commands()) == {}
+    assert cache.stats().near_hits >= 1
+    near.close()
+
+
+def test_a_hit_sends_nothing_to_redis(private_redis: RedisServer) -> None:  # noqa: F811
+    cache = compose(RedisStore(url=private_redis.url), near=NearCache(max_entries=10))
+    near: Any = cache.store
+    cache.set("k", 1)
+    wait_for(lambda: near.coherent, "tracking")
+    assert cache.get("k") == 1
+    before = private_redis.commands()
+    for _ in range(20):
+        assert cache.get("k") == 1
+    assert command_delta(before, private_redis.commands()) == {}
+    near.close()
+
+
+@pytest.mark.parametrize("kind", ["memcached", "sqlite"])
+def test_without_invalidation_copies_live_ttl_seconds(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    if kind == "memcached":
+        make: Any = functools.partial(
+            MemcachedStore, request.getfixturevalue("memcached_servers"), prefix=fresh() + ":"
+        )
+    else:
+        make = functools.partial(SQLAlchemyStore, f"sqlite:///{tmp_path}/near.db")
+    clock = FakeClock(0.0)
+    namespace = fresh()
+    reader = compose(make(), near=NearCache(ttl=2.0, clock=clock), namespace=namespace)
+    writer = compose(make(), namespace=namespace)
+    writer.set("k", "one")
+    assert reader.get("k") == "one"
+    writer.set("k", "two")
+    assert reader.get("k") == "one"  # within the TTL: the copy
+    clock.advance(2.5)
+    assert reader.get("k") == "two"
+    reader.store.close()
+    writer.store.close()
+
+
+def test_bounds(tmp_path: Path) -> None:
+    store = NearCache(max_entries=3, clock=FakeClock(0.0)).over(MemoryStore())
+    cache = compose(store)
+    for number in range(5):
+        cache.set(str(number), number)
+        cache.get(str(number))
+    assert len(store) == 3  # type: ignore[arg-type]
+    sized: Any = NearCache(max_bytes=100).over(
+        SQLAlchemyStore(f"sqlite:///{tmp_path}/bounds.db")  # bytes values: counted
+    )
+    byte_cache = compose(sized)
+    for number in range(10):
+        byte_cache.set(str(number), "x" * 20)
+        byte_cache.get(str(number))
+    assert 0 < len(sized) < 10
+    with pytest.raises(ConfigError):
+        NearCache(max_entries=0)
+    with pytest.raises(ComponentTypeError):
+        compose(MemoryStore(), near="near")  # type: ignore[arg-type]
+
+
+class NearRedisMachine(StoreMachine):
+    url = ""
+
+    def make_store(self) -> NearStore:
+        return NearCache().over(RedisStore(url=self.url, prefix=fresh("nm") + ":"))  # type: ignore[return-value]
+
+
+@pytest.fixture()
+def _machine_url(redis_url: str) -> None:
+    NearRedisMachine.url = redis_url
+
+
+TestNearRedisConformance = pytest.mark.usefixtures("_machine_url")(NearRedisMachine.TestCase)
+TestNearRedisConformance.settings = settings(max_examples=15, stateful_step_count=20, deadline=None)
+
+
+def test_missing_stays_missing(redis_url: str) -> None:
+    cache = compose(RedisStore(url=redis_url, prefix=fresh() + ":"), near=NearCache())
+    assert cache.get("absent") is MISSING
+    cache.store.close()
+
+
+def _child_reads(cache: Any, pipe: Any) -> None:
+    near = cache.store
+    wait_for(lambda: near.coherent, "tracking in the child")
+    pipe.send(cache.get("k"))
+    wait_for(lambda: len(near) == 1 or cache.get("k") != "one", "a kept copy in the child")
+    pipe.send("kept")
+    wait_for(lambda: cache.get("k") == "two", "the invalidation in the child")
+    pipe.send(cache.get("k"))
+
+
+def test_a_forked_child_follows_on_its_own(redis_url: str) -> None:
+    import multiprocessing
+
+    prefix = fresh("fork") + ":"
+    cache = compose(RedisStore(url=redis_url, prefix=prefix), near=NearCache())
+    writer = compose(RedisStore(url=redis_url, prefix=prefix))
+    near: Any = cache.store
+    writer.set("k", "one")
+    wait_for(lambda: near.coherent and cache.get("k") == "one" and len(near) == 1, "a copy")
+    here, there = multiprocessing.get_context("fork").Pipe()
+    child = multiprocessing.get_context("fork").Process(target=_child_reads, args=(cache, there))
+    child.start()
+    assert here.recv() == "one"
+    assert here.recv() == "kept"
+    writer.set("k", "two")
+    assert here.recv() == "two"
+    child.join(30)
+    assert child.exitcode == 0
+    near.close()
