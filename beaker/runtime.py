@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-__all__ = ["Lazy", "PerLoop", "lazy_field"]
+__all__ = ["Lazy", "PerLoop", "lazy_field", "per_loop"]
 
 T = TypeVar("T")
 
@@ -117,3 +117,14 @@ class PerLoop(Generic[T]):
         caller to close; other loops keep theirs."""
         self._last = None
         return self._values.pop(asyncio.get_running_loop(), None)
+
+
+def per_loop(holder: Lazy[PerLoop[T]], build: Callable[[], T]) -> T:
+    """The running event loop's value in ``holder``, built with ``build()`` on first use in
+    that loop (the holder's :class:`PerLoop` made on first use too).
+
+    Raises:
+        RuntimeError: no event loop is running.
+        Whatever ``build`` raises.
+    """
+    return (holder.value or holder.get(PerLoop)).get(build)

@@ -17,11 +17,14 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator
-from typing import ClassVar, Final, Generic, TypeVar
+from typing import Any, ClassVar, Final, Generic, TypeVar
 
-from beaker.errors import LockError, LockTimeout, StoreUnavailable
-from beaker.locks.base import AsyncLease, AsyncLeaseBase, LeaseBase
+import attrs
+
+from beaker.errors import LockTimeout, StoreUnavailable
+from beaker.locks.base import AsyncLease, AsyncLeaseBase, LeaseBase, held_or_raise
 from beaker.locks.loop import AsyncioLock
+from beaker.validators import seconds
 
 __all__ = ["AsyncPollingTwin", "AsyncTokenLease", "PollingLock", "TokenLease", "pauses", "poll"]
 
@@ -59,6 +62,12 @@ def pauses(
         pause = min(pause * 2, max_pause)
 
 
+def max_pause_field() -> Any:
+    """The ``max_pause`` field of a polling lock: the longest pause between tries while
+    waiting (seconds > 0, default 0.1)."""
+    return attrs.field(default=0.1, validator=seconds(positive=True))
+
+
 def poll(name: str, timeout: float | None, max_pause: float, take: Callable[[], bool]) -> None:
     """Call ``take`` until it returns true (the caller now holds ``name``), sleeping the
     :func:`pauses` between tries.
@@ -83,9 +92,7 @@ def _spend(lease: TokenLease[_T] | AsyncTokenLease[_T]) -> _T:
     Raises:
         LockError: the lease was already released.
     """
-    token = lease._token
-    if token is None:
-        raise LockError(f"lock {lease._name!r} released twice")
+    token = held_or_raise(lease._name, lease._token)
     lease._token = None
     return token
 
@@ -251,16 +258,7 @@ class AsyncPollingTwin(Generic[_T]):
         raise NotImplementedError
 
     async def acquire(self, name: str, timeout: float | None = None) -> AsyncTokenLease[_T]:
-        """Hold ``name`` until the lease is released or ``expire`` seconds pass.
-
-        Args:
-            name: the lock's name (``str``).
-            timeout: seconds to wait at most; ``None`` waits forever, ``0`` tries once.
-
-        Raises:
-            LockTimeout: ``timeout`` passed while another holder kept the lock.
-            StoreUnavailable: the server cannot be reached.
-        """
+        """As :meth:`PollingLock.acquire` (same arguments and errors), awaited."""
         sync = self.sync
         waits = pauses(name, timeout, sync.max_pause)  # one deadline for both steps
         tasks = await self._tasks.acquire(name, timeout)

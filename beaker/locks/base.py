@@ -22,10 +22,13 @@ import inspect
 from types import TracebackType
 from typing import Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
+from beaker.errors import LockError
+
 _L = TypeVar("_L", bound="Lease")
 _B = TypeVar("_B", bound="LeaseBase")
 _AL = TypeVar("_AL", bound="AsyncLease")
 _AB = TypeVar("_AB", bound="AsyncLeaseBase")
+_H = TypeVar("_H")
 
 #: How far a lock's mutual exclusion reaches. ``"loop"``: the tasks of one event loop.
 Scope = Literal["none", "loop", "thread", "host", "cluster"]
@@ -82,12 +85,7 @@ class LeaseBase:
     def __enter__(self: _B) -> _B:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.release()
 
 
@@ -123,15 +121,8 @@ class AsyncLock(Protocol):
     scope: ClassVar[Scope]
 
     async def acquire(self, name: str, timeout: float | None = None) -> AsyncLease:
-        """Wait until ``name`` is held and return its lease.
-
-        Args:
-            name: the lock's name; any string.
-            timeout: seconds to wait at most; ``None`` waits forever, ``0`` tries once.
-
-        Raises:
-            LockTimeout: ``timeout`` passed before the lock was free.
-        """
+        """Wait until ``name`` is held and return its lease: :meth:`Lock.acquire`'s arguments
+        and :class:`~beaker.errors.LockTimeout`, awaited."""
 
 
 class AsyncLeaseBase:
@@ -145,13 +136,24 @@ class AsyncLeaseBase:
     async def __aenter__(self: _AB) -> _AB:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.release()
+
+
+def held_or_raise(name: str, held: _H | None) -> _H:
+    """What a lease being released holds (its token, file descriptor or slot), which it then
+    forgets.
+
+    Args:
+        name: the lock's name, for the error.
+        held: what the lease holds, ``None`` once it was released.
+
+    Raises:
+        LockError: ``held`` is ``None``: the lease was already released.
+    """
+    if held is None:
+        raise LockError(f"lock {name!r} released twice")
+    return held
 
 
 def is_async_lock(lock: Any) -> bool:

@@ -20,9 +20,8 @@ from typing import ClassVar, Final
 
 import attrs
 
-from beaker.errors import LockError
 from beaker.locks._polling import pauses
-from beaker.locks.base import AsyncLease, AsyncLeaseBase, LeaseBase, Scope
+from beaker.locks.base import AsyncLease, AsyncLeaseBase, LeaseBase, Scope, held_or_raise
 from beaker.locks.loop import AsyncioLock
 from beaker.stores.file import directory_path, open_regular, prepare_directory, remove_node
 
@@ -61,9 +60,7 @@ class _FileLease(LeaseBase):
         Raises:
             LockError: the lease was already released.
         """
-        fd = self._fd
-        if fd is None:
-            raise LockError(f"lock {self._name!r} released twice")
+        fd = held_or_raise(self._name, self._fd)
         self._fd = None
         try:
             # Waiters blocked on this file notice it is no longer at the path once they get

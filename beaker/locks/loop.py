@@ -14,8 +14,8 @@ from typing import ClassVar
 
 import attrs
 
-from beaker.errors import LockError, LockTimeout
-from beaker.locks.base import AsyncLeaseBase, Scope
+from beaker.errors import LockTimeout
+from beaker.locks.base import AsyncLeaseBase, Scope, held_or_raise
 from beaker.locks.thread import NameRegistry
 from beaker.runtime import Lazy, lazy_field
 
@@ -66,9 +66,7 @@ class _LoopLease(AsyncLeaseBase):
         Raises:
             LockError: the lease was already released.
         """
-        slot = self._slot
-        if slot is None:
-            raise LockError(f"lock {self._name!r} released twice")
+        slot = held_or_raise(self._name, self._slot)
         self._slot = None
         _hand_over(slot)
         self._registry.leave(self._name, slot)

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from beaker.locks._polling import PollingLock
+from beaker.locks._polling import PollingLock, max_pause_field
 from beaker.locks.base import Scope
 from beaker.stores.connection import connection_of
 from beaker.stores.memcached_connection import MemcachedConnection
@@ -84,7 +84,7 @@ class MemcachedLock(PollingLock[bytes]):
     expire: float = attrs.field(
         default=30.0, validator=seconds(positive=True, maximum=_MAX_EXPIRE)
     )
-    max_pause: float = attrs.field(default=0.1, validator=seconds(positive=True))
+    max_pause: float = max_pause_field()
 
     def __init__(
         self,

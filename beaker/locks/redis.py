@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Final
 
 import attrs
 
-from beaker.locks._polling import PollingLock
+from beaker.locks._polling import PollingLock, max_pause_field
 from beaker.locks.base import Scope
 from beaker.stores.connection import connection_of
 from beaker.stores.redis_connection import (
@@ -81,7 +81,7 @@ class RedisLock(PollingLock[str]):
     connection: RedisConnection
     prefix: str = attrs.field(default="beaker:lock:", validator=redis_prefix)
     expire: float = attrs.field(default=30.0, validator=seconds(positive=True))
-    max_pause: float = attrs.field(default=0.1, validator=seconds(positive=True))
+    max_pause: float = max_pause_field()
 
     def __init__(
         self,

@@ -8,8 +8,8 @@ from typing import ClassVar, Generic, Protocol, TypeVar
 
 import attrs
 
-from beaker.errors import LockError, LockTimeout
-from beaker.locks.base import LeaseBase, Scope
+from beaker.errors import LockTimeout
+from beaker.locks.base import LeaseBase, Scope, held_or_raise
 from beaker.runtime import Lazy, lazy_field
 
 
@@ -70,9 +70,7 @@ class _ThreadLease(LeaseBase):
         self._slot = slot
 
     def release(self) -> None:
-        slot = self._slot
-        if slot is None:
-            raise LockError(f"lock {self._name!r} released twice")
+        slot = held_or_raise(self._name, self._slot)
         self._slot = None
         slot.lock.release()
         self._registry.leave(self._name, slot)

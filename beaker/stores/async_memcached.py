@@ -90,10 +90,11 @@ class AsyncMemcachedStore(NetworkTwin[MemcachedStore]):
     """Keeps entries in memcached like :class:`~beaker.stores.MemcachedStore`, awaited.
 
     Args:
-        servers, prefix, connection, socket_timeout, connect_timeout, breaker: as
-            :class:`~beaker.stores.MemcachedStore` (a ``connection`` may be shared with sync
-            stores and locks: one breaker per server). A connection built on a pymemcache
-            ``client=`` is refused on first use.
+        servers, prefix: as :class:`~beaker.stores.MemcachedStore`.
+        options: the other arguments of :class:`~beaker.stores.MemcachedStore`, by keyword
+            (``connection``, ``socket_timeout``, ``connect_timeout``, ``breaker``); a
+            ``connection`` may be shared with sync stores and locks (one breaker per server),
+            but one built on a pymemcache ``client=`` is refused on first use.
 
     Each event loop gets its own clients (one per server, up to 16 connections each; more
     tasks at once wait for one); ``await close()`` in a loop closes that loop's. An
@@ -111,15 +112,8 @@ class AsyncMemcachedStore(NetworkTwin[MemcachedStore]):
 
     sync: MemcachedStore
 
-    def __init__(
-        self,
-        servers: str | None = None,
-        prefix: str = "beaker:",
-        *,
-        connection: MemcachedConnection | None = None,
-        **connect: Any,
-    ) -> None:
-        self.__attrs_init__(MemcachedStore(servers, prefix, connection=connection, **connect))
+    def __init__(self, servers: str | None = None, prefix: str = "beaker:", **options: Any) -> None:
+        self.__attrs_init__(MemcachedStore(servers, prefix, **options))
 
     async def close(self) -> None:
         """Close the running loop's clients, and the pools :meth:`keys`/:meth:`clear` used;

@@ -76,18 +76,8 @@ class AsyncRedisStore(NetworkTwin[RedisStore]):
 
     async def get(self, namespace: str, key: str) -> Entry | None:
         """One ``GET``. An unreadable record is a miss and a logged warning."""
-        sync = self.sync
-        connection = sync.connection
-        try:
-            record = await connection.async_client().get(
-                f"{sync.prefix}{{{len(namespace)}:{namespace}}}:{key}"
-            )
-        except UNREACHABLE as exc:
-            raise connection.unavailable(exc) from exc
-        connection.answered()
-        if record is None:
-            return None
-        return sync._unpack(namespace, key, record)
+        record = await self._run("get", self.sync._space(namespace) + key)
+        return None if record is None else self.sync._unpack(namespace, key, record)
 
     async def set(self, namespace: str, key: str, entry: Entry) -> None:
         """One ``SET name record [PX ms]``, as :meth:`RedisStore.set`."""

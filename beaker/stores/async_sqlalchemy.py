@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterator
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 import attrs
 import sqlalchemy as sa
@@ -26,12 +26,13 @@ from beaker.entry import Entry
 from beaker.runtime import Lazy, lazy_field
 from beaker.stores._twins import NetworkTwin
 from beaker.stores.base import Versioned
-from beaker.stores.sql_connection import AsyncEngine, SQLAlchemyConnection
+from beaker.stores.sql_connection import AsyncEngine
 from beaker.stores.sqlalchemy import (
     SQLAlchemyStore,
     _escape,
     _Statements,
     _unescape,
+    discard_params,
     inserted,
     make_cache_table,
     swap_params,
@@ -46,12 +47,9 @@ class AsyncSQLAlchemyStore(NetworkTwin[SQLAlchemyStore]):
         url: as :class:`~beaker.stores.SQLAlchemyStore`; its driver becomes the asyncio one
             (``sqlite:///cache.db`` runs on ``aiosqlite``, ``postgresql+psycopg://...`` on
             psycopg's async mode).
-        connection: as :class:`~beaker.stores.SQLAlchemyStore`; one built on a sync
-            ``engine=`` is refused on first use.
-        table_name: as :class:`~beaker.stores.SQLAlchemyStore`.
-        create_table: as :class:`~beaker.stores.SQLAlchemyStore`.
-        connect: the other arguments of :class:`~beaker.stores.SQLAlchemyStore` (timeouts,
-            ``breaker=``).
+        options: the other arguments of :class:`~beaker.stores.SQLAlchemyStore`, by keyword
+            (``connection=``, ``table_name=``, ``create_table=``, timeouts, ``breaker=``); a
+            connection built on a sync ``engine=`` is refused on first use.
 
     Each event loop using the store gets its own engine; ``await close()`` in a loop disposes
     of that loop's. An :class:`~beaker.stores.base.AsyncVersionedStore` with the sync store's
@@ -69,19 +67,8 @@ class AsyncSQLAlchemyStore(NetworkTwin[SQLAlchemyStore]):
     _statements: Lazy[_Statements] = lazy_field()
     _created: Lazy[weakref.WeakSet[AsyncEngine]] = lazy_field()  # engines whose table exists
 
-    def __init__(
-        self,
-        url: str | sa.URL | None = None,
-        *,
-        connection: SQLAlchemyConnection | None = None,
-        table_name: str = "beaker_cache",
-        create_table: bool = True,
-        **connect: Any,
-    ) -> None:
-        sync = SQLAlchemyStore(
-            url, connection=connection, table_name=table_name, create_table=create_table, **connect
-        )
-        self.__attrs_init__(sync)
+    def __init__(self, url: str | sa.URL | None = None, **options: Any) -> None:
+        self.__attrs_init__(SQLAlchemyStore(url, **options))
 
     # -- runtime -------------------------------------------------------------------------------
 
@@ -153,15 +140,9 @@ class AsyncSQLAlchemyStore(NetworkTwin[SQLAlchemyStore]):
     async def compare_and_delete(self, namespace: str, key: str, version: object) -> bool:
         """One ``DELETE`` of the row while it still holds the version's value and created
         time, as :meth:`SQLAlchemyStore.compare_and_delete`."""
-        if version is None:
+        params = discard_params(namespace, key, version)
+        if params is None:
             return False
-        old_value, old_created = cast(tuple[bytes, float], version)
-        params = {
-            "b_ns": _escape(namespace),
-            "b_key": _escape(key),
-            "b_value": old_value,
-            "b_created": old_created,
-        }
         statements = await self._ready()
         return await self._write(statements.discard, params) == 1
 

@@ -37,7 +37,7 @@ from pymemcache.exceptions import (  # type: ignore[import-untyped]
 
 from beaker.errors import ConfigError, StoreError, StoreUnavailable
 from beaker.policies.breaker import CircuitBreaker
-from beaker.runtime import Lazy, PerLoop, lazy_field
+from beaker.runtime import Lazy, PerLoop, lazy_field, per_loop
 from beaker.validators import instance_of, optional, satisfies, seconds
 
 __all__ = ["MemcachedConnection", "parse_servers"]
@@ -212,7 +212,7 @@ class MemcachedConnection:
             StoreUnavailable: the server's circuit is open.
         """
         address = self.client_for(name)[1]
-        clients = (self._async.value or self._async.get(PerLoop)).get(dict)
+        clients = per_loop(self._async, dict)
         opening = clients.get(address)
         if opening is None:  # the first task to ask opens it; the others await the same
             opening = clients[address] = asyncio.ensure_future(self._open_async(address))

@@ -34,7 +34,7 @@ from redis.retry import Retry
 
 from beaker.errors import ComponentTypeError, ConfigError, StoreUnavailable
 from beaker.policies.breaker import CircuitBreaker
-from beaker.runtime import Lazy, PerLoop, lazy_field
+from beaker.runtime import Lazy, PerLoop, lazy_field, per_loop
 from beaker.validators import in_range, instance_of, optional, satisfies, seconds
 
 __all__ = [
@@ -258,7 +258,7 @@ class RedisConnection:
             RuntimeError: no event loop is running.
         """
         self.breaker.before(self._address)
-        return (self._async.value or self._async.get(PerLoop)).get(self._build_async)
+        return per_loop(self._async, self._build_async)
 
     def _build_async(self) -> Any:
         import redis.asyncio

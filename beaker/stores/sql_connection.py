@@ -35,7 +35,7 @@ from sqlalchemy.pool import StaticPool
 
 from beaker.errors import ConfigError, StoreError, StoreUnavailable
 from beaker.policies.breaker import CircuitBreaker
-from beaker.runtime import Lazy, PerLoop, lazy_field
+from beaker.runtime import Lazy, PerLoop, lazy_field, per_loop
 from beaker.validators import instance_of, optional, satisfies, seconds
 
 __all__ = ["AsyncEngine", "SQLAlchemyConnection", "async_url"]
@@ -313,17 +313,14 @@ class SQLAlchemyConnection:
         )
 
     def async_live(self) -> AsyncEngine:
-        """The running event loop's asyncio engine (built on first use in each loop: its
-        connections belong to it) with its reader and guard, after asking the breaker. The
-        engine has the URL's asyncio driver (:func:`async_url`) and the same time budget.
-
-        Raises:
-            ConfigError: the connection was given a sync ``engine`` instead of a ``url``.
-            StoreUnavailable: the circuit is open.
-            RuntimeError: no event loop is running.
-        """
+        """The running event loop's asyncio engine with its reader and guard, after asking the
+        breaker: the URL's asyncio driver (:func:`async_url`), the same time budget, built on
+        first use in each loop (its connections belong to it). Raises
+        :class:`~beaker.errors.ConfigError` for a connection given a sync ``engine``,
+        :class:`~beaker.errors.StoreUnavailable` while the circuit is open and
+        ``RuntimeError`` outside an event loop."""
         self.breaker.before(self._address)
-        return (self._async.value or self._async.get(PerLoop)).get(self._build_async)
+        return per_loop(self._async, self._build_async)
 
     def _build_async(self) -> AsyncEngine:
         from sqlalchemy.ext.asyncio import create_async_engine
@@ -372,23 +369,39 @@ class SQLAlchemyConnection:
         except StoreError:
             raise
         except Exception as exc:
-            if not isinstance(exc, (sqlalchemy.exc.SQLAlchemyError, self._dbapi_error(live))):
-                raise
-            raise self.failed(exc, doing) from exc
+            raise self._mapped(live, exc, doing) from exc
         self.breaker.succeeded(self._address)
         return result
+
+    def fetch_one(self, sql: str, params: tuple[Any, ...], doing: str) -> Any:
+        """The first row (or ``None``) of a driver-level ``SELECT`` (``sql`` in the driver's
+        paramstyle) on this thread's read connection, where reads run on the DBAPI connection
+        (``live().dbapi_reads``): :meth:`run` without a per-call closure and guard, for the hot
+        read path. A failure drops the read connection and is mapped as :meth:`run` maps it.
+
+        Raises:
+            StoreUnavailable, StoreError: as :meth:`run`.
+        """
+        live = self.live()
+        try:
+            row = live.read_connection().execute(sql, params).fetchone()
+        except Exception as exc:
+            live.drop_read_connection()
+            raise self._mapped(live, exc, doing) from exc
+        self.breaker.succeeded(self._address)
+        return row
+
+    def _mapped(self, live: _Engine, exc: Exception, doing: str) -> Exception:
+        """:meth:`failed`'s error for a database's failure; any other exception as it is."""
+        if isinstance(exc, (sqlalchemy.exc.SQLAlchemyError, self._dbapi_error(live))):
+            return self.failed(exc, doing)
+        return exc
 
     async def run_async(
         self, command: Callable[[AsyncEngine], Awaitable[T]], doing: str
     ) -> T:
-        """``await command(the running loop's async engine)``, under its guard, its failures
-        mapped by :meth:`failed`, as :meth:`run` does for the sync engine.
-
-        Raises:
-            StoreUnavailable: the database cannot be reached or serve now, or the circuit is
-                open.
-            StoreError: the database refused a statement.
-        """
+        """``await command(the running loop's async engine)``, under its guard: :meth:`run`
+        for the async engine, with its errors."""
         live = self.async_live()
         try:
             async with live.guard:

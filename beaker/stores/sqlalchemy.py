@@ -184,6 +184,21 @@ def swap_params(row: dict[str, Any], version: object) -> dict[str, Any]:
     return params
 
 
+def discard_params(namespace: str, key: str, version: object) -> dict[str, Any] | None:
+    """The parameters of the ``DELETE`` of ``(namespace, key)`` while it still holds
+    ``version`` (a ``(value, created)`` pair read by ``get_versioned``), or ``None`` for the
+    version of an absent row (nothing to delete)."""
+    if version is None:
+        return None
+    old_value, old_created = cast(tuple[bytes, float], version)
+    return {
+        "b_ns": _escape(namespace),
+        "b_key": _escape(key),
+        "b_value": old_value,
+        "b_created": old_created,
+    }
+
+
 @attrs.frozen(init=False)
 class SQLAlchemyStore:
     """Keeps entries in a SQL database through SQLAlchemy (as Beaker's ``ext:database`` /
@@ -284,21 +299,14 @@ class SQLAlchemyStore:
         ns, k = _escape(namespace), _escape(key)
         sql = statements.get_sql
         if sql is not None:
-
-            def read(live: Any) -> Any:
-                try:
-                    return live.read_connection().execute(sql, (ns, k)).fetchone()
-                except BaseException:
-                    live.drop_read_connection()
-                    raise
-
+            row = self.connection.fetch_one(sql, (ns, k), "read an entry")
         else:
 
             def read(live: Any) -> Any:
                 with live.reader.connect() as conn:
                     return conn.execute(statements.get, {"b_ns": ns, "b_key": k}).first()
 
-        row = self.connection.run(read, "read an entry")
+            row = self.connection.run(read, "read an entry")
         if row is None:
             return None
         value = row[0]
@@ -367,16 +375,8 @@ class SQLAlchemyStore:
     def compare_and_delete(self, namespace: str, key: str, version: object) -> bool:
         """One ``DELETE`` of the row while it still holds the version's value and created
         time."""
-        if version is None:
-            return False
-        old_value, old_created = cast(tuple[bytes, float], version)
-        params = {
-            "b_ns": _escape(namespace),
-            "b_key": _escape(key),
-            "b_value": old_value,
-            "b_created": old_created,
-        }
-        return self._write(self._prepared().discard, params) == 1
+        params = discard_params(namespace, key, version)
+        return params is not None and self._write(self._prepared().discard, params) == 1
 
     def delete(self, namespace: str, key: str) -> None:
         self._write(self._prepared().delete, {"b_ns": _escape(namespace), "b_key": _escape(key)})

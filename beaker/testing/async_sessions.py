@@ -12,7 +12,6 @@ optionally from worker processes, each with a loop of its own (``multiprocessing
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import secrets
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -22,7 +21,13 @@ from beaker.sessions import Sessions, server_side
 from beaker.sessions.asgi import SessionMiddleware
 from beaker.stores.base import AsyncStore, AsyncVersionedStore, VersionedStore
 from beaker.testing.async_stores import BlockingStore
-from beaker.testing.sessions import check_compare_and_set
+from beaker.testing.sessions import (
+    _joined,
+    _none_lost,
+    _session_cookie,
+    _start_processes,
+    check_compare_and_set,
+)
 
 _COOKIE = "beaker.session.id"
 _Message = MutableMapping[str, Any]
@@ -45,7 +50,9 @@ def _counting_app(think: float) -> Callable[..., Awaitable[None]]:
     return app
 
 
-async def _request(app: Callable[..., Awaitable[None]], query: str, cookie: str | None) -> str | None:
+async def _request(
+    app: Callable[..., Awaitable[None]], query: str, cookie: str | None
+) -> str | None:
     """One ASGI GET; returns the session cookie the response sets (or ``None``)."""
     headers = [] if cookie is None else [(b"cookie", f"{_COOKIE}={cookie}".encode())]
     scope = {
@@ -71,11 +78,7 @@ async def _request(app: Callable[..., Awaitable[None]], query: str, cookie: str 
             )
 
     await app(scope, receive, send)
-    for header in got:
-        name, _, rest = header.partition("=")
-        if name == _COOKIE:
-            return rest.split(";", 1)[0]
-    return None
+    return _session_cookie(got)
 
 
 def _sessions(store: AsyncStore, namespace: str) -> Sessions:
@@ -140,15 +143,9 @@ def check_async_session_store_no_lost_writes(
         app = SessionMiddleware(_counting_app(0), _sessions(store, namespace))
         cookie = await _request(app, "worker=start", None)
         assert cookie is not None, "the first request set no session cookie"
-        context = multiprocessing.get_context("spawn")
-        children = [
-            context.Process(
-                target=_process_worker, args=(store, namespace, cookie, worker, requests, think)
-            )
-            for worker in workers[tasks:]
-        ]
-        for child in children:
-            child.start()
+        children = _start_processes(
+            _process_worker, (store, namespace, cookie, requests, think), workers[tasks:]
+        )
         try:
             await asyncio.gather(
                 *(
@@ -157,21 +154,14 @@ def check_async_session_store_no_lost_writes(
                 )
             )
         finally:
-            for child in children:
-                await asyncio.to_thread(child.join)
-        for child in children:
-            assert child.exitcode == 0, f"worker process exited with {child.exitcode}"
+            await asyncio.to_thread(_joined, children)
         try:
             return await _read_counts(store, namespace, cookie, workers)
         finally:
             await store.clear(namespace)
             await store.close()
 
-    counts = asyncio.run(main())
-    lost = sum(requests - count for count in counts.values())
-    total = requests * len(workers)
-    assert lost == 0, f"{lost} of {total} session writes lost: {counts}"
-    return total
+    return _none_lost(asyncio.run(main()), requests)
 
 
 def check_async_compare_and_set(store: AsyncVersionedStore, *, tasks: int = 8) -> None:
@@ -182,9 +172,7 @@ def check_async_compare_and_set(store: AsyncVersionedStore, *, tasks: int = 8) -
     Raises:
         AssertionError: naming the broken rule.
     """
-    assert isinstance(store, AsyncVersionedStore), (
-        f"{store!r} has no get_versioned/compare_and_set"
-    )
+    assert isinstance(store, AsyncVersionedStore), f"{store!r} has no get_versioned/compare_and_set"
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()

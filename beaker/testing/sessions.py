@@ -70,11 +70,47 @@ def _request(app: Callable[..., Iterable[bytes]], query: str, cookie: str | None
         close = getattr(body, "close", None)
         if close is not None:
             close()
-    for header in got:
+    return _session_cookie(got)
+
+
+def _session_cookie(set_cookies: Iterable[str]) -> str | None:
+    """The session id among a response's ``Set-Cookie`` header values (or ``None``)."""
+    for header in set_cookies:
         name, _, rest = header.partition("=")
         if name == _COOKIE:
             return rest.split(";", 1)[0]
     return None
+
+
+def _start_processes(
+    target: Callable[..., None], args: tuple[Any, ...], workers: list[str]
+) -> list[Any]:
+    """One started ``spawn`` process per worker name, running ``target(*args[:3], worker,
+    *args[3:])`` (the worker's name after the store, namespace and cookie)."""
+    context = multiprocessing.get_context("spawn")
+    children = [
+        context.Process(target=target, args=(*args[:3], worker, *args[3:])) for worker in workers
+    ]
+    for child in children:
+        child.start()
+    return children
+
+
+def _joined(children: list[Any]) -> None:
+    """Wait for the worker processes; each must have exited cleanly."""
+    for child in children:
+        child.join()
+    for child in children:
+        assert child.exitcode == 0, f"worker process exited with {child.exitcode}"
+
+
+def _none_lost(counts: dict[str, int], requests: int) -> int:
+    """The number of requests the workers sent, once every one's increments are all in
+    ``counts``."""
+    lost = sum(requests - count for count in counts.values())
+    total = requests * len(counts)
+    assert lost == 0, f"{lost} of {total} session writes lost: {counts}"
+    return total
 
 
 def _sessions(store: Store, namespace: str) -> Sessions:
@@ -133,32 +169,21 @@ def check_session_store_no_lost_writes(
     def thread_main(worker: str) -> None:
         _run_worker(store, namespace, cookie, worker, requests, think)
 
-    context = multiprocessing.get_context("spawn")
-    children = [
-        context.Process(
-            target=_process_worker, args=(store, namespace, cookie, worker, requests, think)
-        )
-        for worker in workers[threads:]
-    ]
-    for child in children:
-        child.start()
+    children = _start_processes(
+        _process_worker, (store, namespace, cookie, requests, think), workers[threads:]
+    )
     try:
         if threads:
             with ThreadPoolExecutor(threads) as pool:
                 list(pool.map(thread_main, workers[:threads]))  # re-raises a request's error
     finally:
-        for child in children:
-            child.join()
-    for child in children:
-        assert child.exitcode == 0, f"worker process exited with {child.exitcode}"
+        _joined(children)
     final = sessions.open(f"{_COOKIE}={cookie}")
     try:
         counts = {worker: final.get(worker, 0) for worker in workers}
     finally:
         final.finish(commit=False)
-    lost = sum(requests - count for count in counts.values())
-    total = requests * len(workers)
-    assert lost == 0, f"{lost} of {total} session writes lost: {counts}"
+    total = _none_lost(counts, requests)
     store.clear(namespace)
     return total
 
