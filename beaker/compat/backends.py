@@ -20,15 +20,15 @@ anything else          a ``beaker.backends`` entry point (or ``clsmap[name] = cl
                        protection
 =====================  ======================================================================
 
-A backend is built once per distinct :class:`~beaker.compat.config.CacheOptions` (frozen,
-compared by value, front-end options such as ``expire`` left out) and shared, as Beaker
-shares a namespace's storage between all ``Cache`` objects of a process.
+A backend is built once per distinct :class:`~beaker.compat.config.CacheOptions` (front-end
+options such as ``expire`` left out) and shared, as Beaker shares a namespace's storage.
 
-Imports the registry, the locks, :mod:`beaker.compat.config` and the standard library.
+Imports the registry, the locks and :mod:`beaker.compat.config`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -149,52 +149,51 @@ class NamespaceManagerStore:
         return found
 
     def get(self, namespace: str, key: str) -> Entry | None:
-        manager, name = self.manager(namespace), _bytes(key)
-        manager.acquire_read_lock()
-        try:
-            if name not in manager:
+        name = _bytes(key)
+        with _holding(self.manager(namespace), write=False) as manager:
+            try:
+                if name not in manager:
+                    return None
+                stored, expire, value = manager[name]
+            except (KeyError, TypeError, ValueError):  # gone meanwhile, or not Beaker's tuple
                 return None
-            stored, expire, value = manager[name]
-        except (KeyError, TypeError, ValueError):  # gone meanwhile, or not Beaker's tuple
-            return None
-        finally:
-            manager.release_read_lock()
         return Entry(value, stored, None if expire is None else stored + expire)
 
     def set(self, namespace: str, key: str, entry: Entry) -> None:
-        manager, expire = self.manager(namespace), entry.ttl()
-        manager.acquire_write_lock()
-        try:
+        expire = entry.ttl()
+        with _holding(self.manager(namespace), write=True) as manager:
             manager.set_value(_bytes(key), (entry.stored_at, expire, entry.value), expire)
-        finally:
-            manager.release_write_lock()
 
     def delete(self, namespace: str, key: str) -> None:
-        manager, name = self.manager(namespace), _bytes(key)
-        manager.acquire_write_lock()
-        try:
+        name = _bytes(key)
+        with (
+            _holding(self.manager(namespace), write=True) as manager,
+            contextlib.suppress(KeyError),
+        ):
             if name in manager:
                 del manager[name]
-        except KeyError:
-            pass
-        finally:
-            manager.release_write_lock()
 
     def clear(self, namespace: str) -> None:
         self.manager(namespace).remove()
 
     def keys(self, namespace: str) -> Iterator[str]:
-        manager = self.manager(namespace)
-        manager.acquire_read_lock()
-        try:
+        with _holding(self.manager(namespace), write=False) as manager:
             names = list(manager.keys())
-        finally:
-            manager.release_read_lock()
         return iter(_text(name) for name in names)
 
     def close(self) -> None:
         """Forget the managers (their own resources are theirs)."""
         self._built.clear()
+
+
+@contextlib.contextmanager
+def _holding(manager: Any, write: bool) -> Iterator[Any]:
+    """``manager`` inside its write (or read) lock, as Beaker's ``Value`` holds it."""
+    (manager.acquire_write_lock if write else manager.acquire_read_lock)()
+    try:
+        yield manager
+    finally:
+        (manager.release_write_lock if write else manager.release_read_lock)()
 
 
 def _bytes(key: str) -> bytes:

@@ -25,7 +25,7 @@ from typing import Any
 
 from beaker.caching import Cache as CoreCache
 from beaker.caching import compose, memoized
-from beaker.compat.backends import Backend, NamespaceManagerStore, backend, close_all, clsmap
+from beaker.compat.backends import NamespaceManagerStore, backend, close_all, clsmap
 from beaker.compat.config import DEFAULT_KEY_LENGTH, CacheOptions, cache_options
 from beaker.compat.exceptions import BeakerException, RegionNotConfigured
 from beaker.entry import MISSING
@@ -51,15 +51,6 @@ cache_regions: dict[str, dict[str, Any]] = {}
 #: ``Cache`` objects built from option dictionaries, by namespace and parsed options
 #: (Beaker's memo of the same name; clearing it only drops the objects, not the data).
 cache_managers: dict[tuple[str, CacheOptions], Cache] = {}
-
-
-def backend_for(options: CacheOptions, extras: Mapping[str, Any] = {}) -> Backend:
-    """The shared backend (store and lock) for ``options`` plus backend ``extras`` (the one
-    every ``Cache`` and compat session with the same configuration uses)."""
-    if extras:
-        given = {name: getattr(options, name) for name in ("type", "data_dir", "lock_dir", "url")}
-        options = cache_options({**extras, **{k: v for k, v in given.items() if v is not None}})
-    return backend(options)
 
 
 def _as_key(key: Any) -> str:
@@ -305,22 +296,21 @@ def _region(region: str, namespace: str) -> Callable[[], CoreCache | None]:
 _UNSEEN: Any = object()
 
 
-class _Managed:
+def _managed(
+    manager: CacheManager, options: dict[str, Any], namespace: str
+) -> Callable[[], CoreCache]:
     """The cache a :meth:`CacheManager.cache` function uses: built at its first call."""
+    cache: CoreCache | None = None
 
-    __slots__ = ("_cache", "manager", "namespace", "options")
+    def current() -> CoreCache:
+        nonlocal cache
+        if cache is None:
+            kwargs = dict(options)
+            key_length = cache_options({"key_length": kwargs.pop("key_length", None)}).key_length
+            cache = manager.get_cache(namespace, **kwargs)._decorating(key_length)
+        return cache
 
-    def __init__(self, manager: CacheManager, options: dict[str, Any], namespace: str) -> None:
-        self.manager, self.options, self.namespace = manager, options, namespace
-        self._cache: CoreCache | None = None
-
-    def __call__(self) -> CoreCache | None:
-        if self._cache is None:
-            options = dict(self.options)
-            key_length = cache_options({"key_length": options.pop("key_length", None)}).key_length
-            cache = self.manager.get_cache(self.namespace, **options)
-            self._cache = cache._decorating(key_length)
-        return self._cache
+    return current
 
 
 def _decorate(
@@ -445,7 +435,7 @@ class CacheManager:
         """Decorate a function to cache its results with this manager's options overridden by
         ``kwargs`` (``type``, ``expire``, ``key_length`` …); ``args`` are put in front of every
         key."""
-        return _decorate(args, lambda namespace: _Managed(self, kwargs, namespace), None)
+        return _decorate(args, functools.partial(_managed, self, kwargs), None)
 
     def invalidate(self, func: Any, *args: Any, **kwargs: Any) -> None:
         """Remove the value a :meth:`cache`-decorated ``func`` cached for ``args`` (the

@@ -61,45 +61,26 @@ class NamespaceManager:
         self._init_dependencies()
         self.namespace = namespace
 
-    def get_creation_lock(self, key: Any) -> Any:
+    def _unimplemented(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
 
-    def do_remove(self) -> None:
-        raise NotImplementedError
-
-    def acquire_read_lock(self) -> None:
-        pass
-
-    def release_read_lock(self) -> None:
-        pass
+    get_creation_lock = do_remove = keys = _unimplemented
+    __getitem__ = __setitem__ = __contains__ = __delitem__ = _unimplemented
 
     def acquire_write_lock(self, wait: bool = True, replace: bool = False) -> bool:
         return True
 
-    def release_write_lock(self) -> None:
+    def _nothing(self) -> None:
         pass
+
+    acquire_read_lock = release_read_lock = release_write_lock = _nothing
 
     def has_key(self, key: Any) -> bool:
         return key in self
 
-    def __getitem__(self, key: Any) -> Any:
-        raise NotImplementedError
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        raise NotImplementedError
-
     def set_value(self, key: Any, value: Any, expiretime: Any = None) -> None:
         """``self[key] = value``; ``expiretime`` (seconds) is a hint for backends."""
         self[key] = value
-
-    def __contains__(self, key: Any) -> bool:
-        raise NotImplementedError
-
-    def __delitem__(self, key: Any) -> None:
-        raise NotImplementedError
-
-    def keys(self) -> Any:
-        raise NotImplementedError
 
     def remove(self) -> None:
         """Remove everything in the namespace."""
@@ -111,50 +92,42 @@ class OpenResourceNamespaceManager(NamespaceManager):
     subclasses implement ``get_access_lock()``, ``do_open(flags, replace)`` and
     ``do_close()``; nested opens by one manager share one open resource."""
 
+    get_access_lock = do_open = do_close = NamespaceManager._unimplemented
+
     def __init__(self, namespace: str) -> None:
         NamespaceManager.__init__(self, namespace)
         self.access_lock = self.get_access_lock()
         self.openers = 0
         self.mutex = threading.Lock()
 
-    def get_access_lock(self) -> Any:
-        raise NotImplementedError
+    def _opened(self, release: Any, flags: str, replace: bool = False) -> None:
+        try:
+            self.open(flags, checkcount=True, replace=replace)
+        except BaseException:
+            release()
+            raise
 
-    def do_open(self, flags: str, replace: bool) -> None:
-        raise NotImplementedError
-
-    def do_close(self) -> None:
-        raise NotImplementedError
+    def _closed(self, release: Any) -> None:
+        try:
+            self.close(checkcount=True)
+        finally:
+            release()
 
     def acquire_read_lock(self) -> None:
         self.access_lock.acquire_read_lock()
-        try:
-            self.open("r", checkcount=True)
-        except BaseException:
-            self.access_lock.release_read_lock()
-            raise
+        self._opened(self.access_lock.release_read_lock, "r")
 
     def release_read_lock(self) -> None:
-        try:
-            self.close(checkcount=True)
-        finally:
-            self.access_lock.release_read_lock()
+        self._closed(self.access_lock.release_read_lock)
 
     def acquire_write_lock(self, wait: bool = True, replace: bool = False) -> bool:
         got = self.access_lock.acquire_write_lock(wait)
-        try:
-            if wait or got:
-                self.open("c", checkcount=True, replace=replace)
-            return bool(got)
-        except BaseException:
-            self.access_lock.release_write_lock()
-            raise
+        if wait or got:
+            self._opened(self.access_lock.release_write_lock, "c", replace)
+        return bool(got)
 
     def release_write_lock(self) -> None:
-        try:
-            self.close(checkcount=True)
-        finally:
-            self.access_lock.release_write_lock()
+        self._closed(self.access_lock.release_write_lock)
 
     def open(self, flags: str, checkcount: bool = False, replace: bool = False) -> None:
         with self.mutex:

@@ -36,6 +36,8 @@ __all__ = [
 ]
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+Config = dict[str, Any] | None
+_SESSION = "beaker.session"
 
 _SESSION_PREFIXES = ("beaker.session.", "session.", "session_")
 _SESSION_DEFAULTS = {
@@ -72,11 +74,7 @@ class SessionMiddleware:
     """
 
     def __init__(
-        self,
-        wrap_app: WSGIApp,
-        config: dict[str, Any] | None = None,
-        environ_key: str = "beaker.session",
-        **kwargs: Any,
+        self, wrap_app: WSGIApp, config: Config = None, environ_key: str = _SESSION, **kwargs: Any
     ) -> None:
         found, spelled = prefixed({**(config or {}), **kwargs}, _SESSION_PREFIXES)
         if any(key.startswith("session_") for key in spelled.values()):
@@ -143,11 +141,7 @@ class CacheMiddleware:
     """
 
     def __init__(
-        self,
-        app: WSGIApp,
-        config: dict[str, Any] | None = None,
-        environ_key: str = "beaker.cache",
-        **kwargs: Any,
+        self, app: WSGIApp, config: Config = None, environ_key: str = "beaker.cache", **kwargs: Any
     ) -> None:
         config = config or {}
         if not prefixed(config, CACHE_PREFIXES)[0]:  # no prefix at all: every key is an option

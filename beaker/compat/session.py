@@ -2,16 +2,13 @@
 :class:`SessionObject`, :class:`SignedCookie`, as fronts on the native engine.
 
 A compat session is a ``dict`` in front of one :class:`beaker.sessions.Session`, which does
-the work: ids, timeouts, loading and saving, retiring ids, the cookie and its codec, the
-several-cookies rule, Beaker 1.14.1's leftovers (through :mod:`beaker.sessions.migration`). The
-front keeps what Beaker's callers see: the data in the ``dict`` with the ``_creation_time`` /
-``_accessed_time`` / ``_domain`` / ``_path`` (and, for cookie sessions, ``_id``) entries; the
-``request`` dict receiving ``cookie_out`` and ``set_cookie``; the attribute names; loading at
-construction; :class:`SessionObject`'s laziness and saving rules. At a save the ``dict``'s
-data (less the entries the native record keeps as fields) goes to the native session.
+the work (ids, timeouts, loading, saving, retiring ids, the cookie and its codec, Beaker
+1.14.1's leftovers). The front keeps what Beaker's callers see: the ``_creation_time`` /
+``_accessed_time`` / ``_domain`` / ``_path`` (cookie sessions: ``_id``) entries, the
+``request`` dict receiving ``cookie_out`` and ``set_cookie``, the attribute names, and
+:class:`SessionObject`'s laziness and saving rules.
 
-Imports :mod:`beaker.compat.session_setup` and :mod:`beaker.sessions`; must not import
-the middleware.
+Imports :mod:`beaker.compat.session_setup` and :mod:`beaker.sessions`, not the middleware.
 """
 
 from __future__ import annotations
@@ -19,6 +16,7 @@ from __future__ import annotations
 import base64
 import http.cookies
 from collections.abc import Iterator
+from operator import attrgetter, itemgetter
 from typing import Any, Final
 
 import attrs
@@ -161,20 +159,11 @@ class Session(dict):  # type: ignore[type-arg]
         native.replace(data)
         return data
 
-    @property
-    def id(self) -> str:
-        """The session id (32 hex digits)."""
-        return self._native.id
-
-    @property
-    def is_new(self) -> bool:
-        """No stored session was found (or it was invalidated)."""
-        return self._native.is_new
-
-    @property
-    def last_accessed(self) -> float | None:
-        """The access time before this request's (``None`` when new)."""
-        return self._native.last_accessed
+    id: Any = property(attrgetter("_native.id"), doc="The session id (32 hex digits).")
+    is_new = property(attrgetter("_native.is_new"), doc="No stored session (or invalidated).")
+    last_accessed = property(
+        attrgetter("_native.last_accessed"), doc="The previous access time (``None``: new)."
+    )
 
     @property
     def created(self) -> float:
@@ -324,10 +313,7 @@ class CookieSession(Session):
             options.pop(name, None)
         self._begin(request, session_setup({**options, "type": "cookie"}), None, True)
 
-    @property
-    def id(self) -> str:
-        """The session id (``_id``)."""
-        return self["_id"]  # type: ignore[no-any-return]
+    id = property(itemgetter("_id"), doc="The session id (``_id``).")
 
     def _engine(self, sessions: Sessions) -> Sessions:
         """The sessions with this class's ``_encrypt_data`` / ``_decrypt_data`` making the

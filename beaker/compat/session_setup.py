@@ -1,29 +1,28 @@
-"""How Beaker's session options become the native session engine: :func:`session_setup` turns
-option values into a :class:`SessionSetup` — a :class:`beaker.sessions.Sessions` configured
-as Beaker's options say, plus the per-session attribute values Beaker exposes — built once per
-distinct configuration (memoised by value) and shared.
+"""Beaker's session options translated into the native engine: :func:`session_setup` gives a
+:class:`SessionSetup` (a :class:`beaker.sessions.Sessions` plus the attribute values Beaker's
+sessions expose), built once per distinct configuration (by value) and shared.
 
-Only translation lives here: ``type`` picks a backend (a
-:class:`~beaker.sessions.store.CookieBackend` for ``cookie``, else a
-:class:`~beaker.sessions.store.ServerSideBackend` over the compat backend's store, reading
-Beaker 1.14.1's leftovers through :class:`~beaker.sessions.migration.BeakerStorageBackend`),
-Beaker's defaults are filled in (``httponly`` off, browser-session cookie, pickle), and an
-error raised by a native part names the option as the application spelled it.
+``type`` picks the backend (:class:`~beaker.sessions.store.CookieBackend` for ``cookie``, else
+a :class:`~beaker.sessions.store.ServerSideBackend` on the compat backend's store, reading
+Beaker 1.14.1's leftovers through :class:`~beaker.sessions.migration.BeakerStorageBackend`);
+Beaker's defaults are filled in (``httponly`` off, browser-session cookie, pickle); errors of
+native parts name the option as the application spelled it.
 
-Imports the compat config, backends (through :mod:`beaker.compat.cache`) and legacy modules
-and :mod:`beaker.sessions`; must not import the compat session classes or the middleware.
+Imports the compat config and backends modules and :mod:`beaker.sessions`; not the compat
+session classes or the middleware.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import attrs
 
-from beaker.compat import cache as _cache
-from beaker.compat.config import CacheOptions, SessionOptions, session_options
+from beaker.compat import backends
+from beaker.compat.config import SessionOptions, cache_options, session_options
 from beaker.compat.exceptions import BeakerException
 from beaker.errors import ConfigError, DeserializationError, SerializationError
 from beaker.serializers.aead import AESGCMEncrypter
@@ -46,7 +45,6 @@ _OPTION_OF: Final = {
     "expires": "cookie_expires",
     "codec": "validate_key",
 }
-_MEMO_LIMIT: Final = 256
 
 
 class CallSerializer:
@@ -148,13 +146,10 @@ def _backend(options: SessionOptions, type_name: str) -> Any:
             else HMACSigner(options.validate_key, purpose=purpose)
         )
         return CookieBackend(codec, serializer=serializer)
-    store_options = CacheOptions(
-        type=type_name,  # type: ignore[arg-type]
-        data_dir=options.data_dir,
-        lock_dir=options.lock_dir,
-        url=options.url,
-    )
-    parts = _cache.backend_for(store_options, dict(options.backend_options))
+    given = {"type": type_name, "data_dir": options.data_dir, "lock_dir": options.lock_dir}
+    given["url"] = options.url
+    store_options = {k: v for k, v in given.items() if v is not None}
+    parts = backends.backend(cache_options({**dict(options.backend_options), **store_options}))
     if options.encrypt_key is not None:  # Beaker's encryption of server-side data
         encrypter = AESGCMEncrypter(options.encrypt_key, purpose="beaker.compat.data")
         serializer = Sealed(serializer, encrypter)
@@ -171,7 +166,9 @@ def _backend(options: SessionOptions, type_name: str) -> Any:
     return BeakerStorageBackend(backend, reader, secret=options.secret)
 
 
-def _build(options: SessionOptions, named: Callable[[str], str]) -> SessionSetup:
+@functools.lru_cache(maxsize=256)
+def _build(options: SessionOptions) -> SessionSetup:
+    """The setup of ``options``, built once per distinct value (errors name Beaker's option)."""
     for name, ignored in (("crypto_type", "cryptography"), ("memcache_module", "auto")):
         if getattr(options, name) not in (None, "default", ignored):
             log.info("%s=%r ignored (cryptography / pymemcache are always used)", name, ignored)
@@ -194,31 +191,18 @@ def _build(options: SessionOptions, named: Callable[[str], str]) -> SessionSetup
             auto=bool(options.auto),
             invalidate_corrupt=bool(options.invalidate_corrupt),
         )
-    except ConfigError as exc:  # name the option as the application spelled it
-        if "." in exc.option:
+    except ConfigError as exc:  # a native argument: named as Beaker's option
+        if "." in exc.option or exc.option not in _OPTION_OF:
             raise
-        raise type(exc)(named(_OPTION_OF.get(exc.option, exc.option)), exc.value, exc.expected)
+        raise type(exc)(_OPTION_OF[exc.option], exc.value, exc.expected) from None
     return SessionSetup(options, type_name, sessions)
 
 
-#: Setups by options value (SessionOptions) and by raw option items (the middleware-free
-#: paths, e.g. pyramid_beaker's SessionObject(environ, **options) per request).
-_memo: dict[Any, SessionSetup] = {}
-
-
-def _remember(key: Any, setup: SessionSetup) -> SessionSetup:
-    if len(_memo) >= _MEMO_LIMIT:
-        _memo.clear()
-    _memo[key] = setup
-    return setup
-
-
-def _for_options(options: SessionOptions, named: Callable[[str], str]) -> SessionSetup:
-    try:
-        setup = _memo.get(options)
-    except TypeError:  # an unhashable option value (a client object): not remembered
-        return _build(options, named)
-    return setup if setup is not None else _remember(options, _build(options, named))
+@functools.lru_cache(maxsize=256)
+def _parsed(items: frozenset[tuple[str, type, Any]]) -> SessionOptions:
+    """Raw option items parsed (the middleware-free paths, e.g. pyramid_beaker's
+    ``SessionObject(environ, **options)`` per request, skip parsing them again)."""
+    return session_options({name: value for name, _, value in items})
 
 
 def session_setup(
@@ -237,20 +221,27 @@ def session_setup(
         ConfigError: a bad or missing option, naming it.
         BeakerException: ``type = cookie`` without ``validate_key``.
     """
-    if isinstance(params, SessionOptions):
-        return _for_options(params, named)
-    try:  # the type too: 1 == True, but only one of them is a valid timeout
-        key: Any = frozenset((name, type(value), value) for name, value in params.items())
-        setup = _memo.get(key)
-    except TypeError:
-        key = setup = None
-    if setup is None:
-        setup = _for_options(session_options(params, named), named)
-        if key is not None:
-            _remember(key, setup)
-    return setup
+    options = params
+    try:
+        if not isinstance(options, SessionOptions):
+            try:  # the type too: 1 == True, but only one of them is a valid timeout
+                key = frozenset((name, type(value), value) for name, value in options.items())
+            except TypeError:  # an unhashable option value (a client object)
+                options = session_options(options)
+            else:
+                options = _parsed(key)
+        try:
+            hash(options)
+        except TypeError:  # unhashable backend options: not remembered
+            return _build.__wrapped__(options)
+        return _build(options)
+    except ConfigError as exc:
+        if "." in exc.option:
+            raise
+        raise type(exc)(named(exc.option), exc.value, exc.expected) from None
 
 
 def _reset_for_tests() -> None:
     """Forget the built session setups (test isolation)."""
-    _memo.clear()
+    _build.cache_clear()
+    _parsed.cache_clear()

@@ -1,13 +1,14 @@
 """Beaker's synchronizers (``beaker.synchronization``) as a translation onto our locks.
 
-:class:`SynchronizerImpl` keeps Beaker's per-thread state machine (re-entrant read *or* write
-hold, :class:`~beaker.errors.LockError` on misuse) that third-party synchronizers subclass;
-:class:`FileSynchronizer` holds a :class:`~beaker.locks.FileLock` lease and
-:class:`ConditionSynchronizer` a :class:`~beaker.locks.ThreadLock` lease. Deliberate
-difference: their read locks are exclusive like their write locks (Beaker let readers share),
-which is safe and what a namespace's dogpile lock needs.
+:class:`SynchronizerImpl` keeps Beaker's per-thread bookkeeping (a thread holds reads *or*
+writes, re-entrantly; :class:`~beaker.errors.LockError` on misuse) that third-party
+synchronizers subclass; :class:`LockSynchronizer` fills its ``do_*`` hooks with a lease of one
+of our locks: :class:`FileSynchronizer` a :class:`~beaker.locks.FileLock`,
+:class:`ConditionSynchronizer` a :class:`~beaker.locks.ThreadLock`. Deliberate difference:
+their read locks are exclusive like their write locks (Beaker let readers share), which is
+safe and what a namespace's dogpile lock needs.
 
-Imports :mod:`beaker.locks` and :mod:`beaker.compat.util`.
+Imports :mod:`beaker.locks` and :mod:`beaker.errors`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from __future__ import annotations
 import tempfile
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from beaker.errors import LockError, LockTimeout
-from beaker.locks.base import Lease, Lock
+from beaker.locks.base import Lock
 from beaker.locks.file import FileLock
 from beaker.locks.thread import ThreadLock
 
@@ -33,6 +35,27 @@ __all__ = [
     "null_synchronizer",
 ]
 
+_shared_by_key: weakref.WeakValueDictionary[tuple[Any, ...], Any] = weakref.WeakValueDictionary()
+_shared_mutex = threading.Lock()
+
+
+def _shared(key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+    """The process's one object for ``key`` while anything holds it (made by ``make``)."""
+    with _shared_mutex:
+        found = _shared_by_key.get(key)
+        if found is None:
+            found = _shared_by_key[key] = make()
+    return found
+
+
+class _Held:
+    """A weak-referenceable ``threading`` lock (for :func:`_shared`)."""
+
+    __slots__ = ("__weakref__", "acquire", "release")
+
+    def __init__(self, lock: Any) -> None:
+        self.acquire, self.release = lock.acquire, lock.release
+
 
 class NameLock:
     """A thread lock shared by name (Beaker's ``NameLock``): every ``NameLock`` of one
@@ -41,10 +64,9 @@ class NameLock:
 
     def __init__(self, identifier: str | None = None, reentrant: bool = False) -> None:
         make = threading.RLock if reentrant else threading.Lock
-        if identifier is None:
-            self._lock: Any = make()
-            return
-        self._lock = _shared(("name", identifier), lambda: _Held(make()))
+        self._lock: Any = (
+            make() if identifier is None else _shared(("name", identifier), lambda: _Held(make()))
+        )
 
     def acquire(self, wait: bool = True) -> bool:
         return bool(self._lock.acquire(wait))
@@ -53,38 +75,27 @@ class NameLock:
         self._lock.release()
 
 
-class _Held:
-    """A weak-referenceable wrapper of a ``threading`` lock (for the name registry)."""
-
-    __slots__ = ("__weakref__", "acquire", "release")
-
-    def __init__(self, lock: Any) -> None:
-        self.acquire, self.release = lock.acquire, lock.release
-
-
 class null_synchronizer:
     """A synchronizer that excludes nothing (Beaker's ``null_synchronizer``)."""
 
     def acquire_write_lock(self, wait: bool = True) -> bool:
         return True
 
-    def acquire_read_lock(self) -> None:
-        pass
-
     def release_write_lock(self) -> None:
         pass
 
-    def release_read_lock(self) -> None:
-        pass
-
     acquire = acquire_write_lock
-    release = release_write_lock
+    release = release_read_lock = release_write_lock
+
+    def acquire_read_lock(self) -> None:
+        pass
 
 
 class SynchronizerImpl:
     """Beaker's base of read/write synchronizers: subclasses implement
-    ``do_acquire_read_lock(wait)``, ``do_acquire_write_lock(wait)`` (returning whether they
-    got it) and the two ``do_release_*``. A thread holds either reads or writes, re-entrantly.
+    ``do_acquire_read_lock(wait)`` and ``do_acquire_write_lock(wait)`` (returning whether they
+    got it) and ``do_release_read_lock()`` / ``do_release_write_lock()``. A thread holds
+    either reads or writes, re-entrantly.
 
     Raises (from the methods):
         LockError: releasing what is not held, or mixing read and write holds.
@@ -95,20 +106,24 @@ class SynchronizerImpl:
 
     @property
     def state(self) -> Any:
+        """This thread's ``count``, ``reading`` and ``writing``."""
         state = self._state
         if not hasattr(state, "count"):
             state.count, state.writing, state.reading = 0, False, False
         return state
 
-    def _acquire(self, writing: bool, wait: bool) -> Any:
+    def _check(self, writing: bool) -> Any:
         state = self.state
         if state.reading if writing else state.writing:
             raise LockError(f"lock is in {'reading' if writing else 'writing'} state")
+        return state
+
+    def _acquire(self, writing: bool, wait: bool) -> Any:
+        state = self._check(writing)
         if state.count == 0:
             got = self.do_acquire_write_lock(wait) if writing else self.do_acquire_read_lock(wait)
             if wait or got:
-                state.count += 1
-                state.writing, state.reading = writing, not writing
+                state.count, state.writing, state.reading = 1, writing, not writing
             return got
         if state.writing if writing else state.reading:
             state.count += 1
@@ -116,9 +131,7 @@ class SynchronizerImpl:
         return None
 
     def _release(self, writing: bool) -> None:
-        state = self.state
-        if state.reading if writing else state.writing:
-            raise LockError(f"lock is in {'reading' if writing else 'writing'} state")
+        state = self._check(writing)
         if not (state.writing if writing else state.reading):
             raise LockError(f"lock is not in {'writing' if writing else 'reading'} state")
         if state.count == 1:
@@ -141,21 +154,16 @@ class SynchronizerImpl:
     acquire = acquire_write_lock
     release = release_write_lock
 
-    def do_acquire_read_lock(self, wait: bool) -> Any:
+    def _unimplemented(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
 
-    def do_acquire_write_lock(self, wait: bool) -> Any:
-        raise NotImplementedError
-
-    def do_release_read_lock(self) -> None:
-        raise NotImplementedError
-
-    def do_release_write_lock(self) -> None:
-        raise NotImplementedError
+    do_acquire_read_lock = do_acquire_write_lock = _unimplemented
+    do_release_read_lock = do_release_write_lock = _unimplemented
 
 
 class LockSynchronizer(SynchronizerImpl):
-    """A synchronizer holding a lease of one of our locks under ``identifier``.
+    """A synchronizer holding a lease of one of our locks under ``identifier``; reads are
+    exclusive like writes.
 
     Args:
         identifier: the lock's name (``str``).
@@ -169,20 +177,17 @@ class LockSynchronizer(SynchronizerImpl):
 
     def do_acquire_write_lock(self, wait: bool) -> Any:
         try:
-            lease: Lease = self._lock.acquire(self.identifier, timeout=None if wait else 0)
+            self._lease.held = self._lock.acquire(self.identifier, timeout=None if wait else 0)
         except LockTimeout:
             return False
-        self._lease.held = lease
         return True
 
-    do_acquire_read_lock = do_acquire_write_lock
-
     def do_release_write_lock(self) -> None:
-        lease = getattr(self._lease, "held", None)
+        lease, self._lease.held = getattr(self._lease, "held", None), None
         if lease is not None:
-            self._lease.held = None
             lease.release()
 
+    do_acquire_read_lock = do_acquire_write_lock
     do_release_read_lock = do_release_write_lock
 
 
@@ -210,18 +215,6 @@ class ConditionSynchronizer(LockSynchronizer):
         return None if wait else got
 
     do_acquire_read_lock = do_acquire_write_lock
-
-
-_synchronizers: weakref.WeakValueDictionary[tuple[Any, ...], Any] = weakref.WeakValueDictionary()
-_registry_mutex = threading.Lock()
-
-
-def _shared(key: tuple[Any, ...], make: Any) -> Any:
-    with _registry_mutex:
-        found = _synchronizers.get(key)
-        if found is None:
-            found = _synchronizers[key] = make()
-    return found
 
 
 def file_synchronizer(identifier: str, **kwargs: Any) -> Any:
