@@ -1,16 +1,12 @@
 """Beaker's caching API (``beaker.cache``): :class:`Cache`, :class:`CacheManager`,
 :data:`cache_regions`, :func:`cache_region`, :func:`region_invalidate` and :data:`clsmap`.
 
-A translation onto the native :class:`beaker.caching.Cache`: options are parsed once into a
-frozen :class:`~beaker.compat.config.CacheOptions`, the backend comes from
-:mod:`beaker.compat.backends`, ``get(createfunc=)`` is ``get_or_create``, ``starttime`` is
-``fresh_after``, and the decorators are :func:`beaker.caching.memoized` with the
-:class:`~beaker.policies.HashedKey` strategy of the region's ``key_length``, which gives
-Beaker's keys exactly (namespace ``"<source file>|<function name>"``, the decorator's and the
-call's arguments ``str()``-ed and joined by spaces, SHA-1 hex when too long).
-
-Beaker's API is process-global by design: :data:`cache_regions` is a module-level dict that
-applications and frameworks fill in, and caches of one namespace share their storage.
+A translation onto the native :class:`beaker.caching.Cache`: options parsed once into
+:class:`~beaker.compat.config.CacheOptions`, the backend from :mod:`beaker.compat.backends`,
+``get(createfunc=)`` is ``get_or_create``, ``starttime`` is ``fresh_after``, the decorators
+are :func:`beaker.caching.memoized` with the :class:`~beaker.policies.HashedKey` of the
+region's ``key_length`` (Beaker's keys exactly). As Beaker's, the API is process-global:
+:data:`cache_regions` is a module-level dict, and caches of one namespace share storage.
 
 Imports :mod:`beaker.caching`, :mod:`beaker.policies` and the other compat modules; never
 sessions.
@@ -176,9 +172,13 @@ class Cache:
             KeyError: a miss and no ``createfunc``.
             TypeError: an unknown keyword argument.
         """
-        if kw:
-            return self._get_with(_as_key(key), kw)
-        value = self._get(key if type(key) is str else _as_key(key))
+        if not kw:
+            value = self._get(key if type(key) is str else _as_key(key))
+        else:
+            core, createfunc = self._variant(kw), kw.get("createfunc")
+            if createfunc is not None:
+                return core.get_or_create(_as_key(key), createfunc, _ttl(kw, self.expiretime))
+            value = core.get(_as_key(key))
         if value is MISSING:
             raise KeyError(key)
         return value
@@ -197,16 +197,6 @@ class Cache:
         if "starttime" in kw:
             return self._core.evolve(fresh_after=kw["starttime"])
         return self._core
-
-    def _get_with(self, key: str, kw: dict[str, Any]) -> Any:
-        core = self._variant(kw)
-        createfunc = kw.get("createfunc")
-        if createfunc is None:
-            value = core.get(key)
-            if value is MISSING:
-                raise KeyError(key)
-            return value
-        return core.get_or_create(key, createfunc, _ttl(kw, self.expiretime))
 
     def __getitem__(self, key: Any) -> Any:
         return self.get(key)

@@ -629,8 +629,8 @@ class _ClassMap:
 
     def names(self) -> tuple[str, ...]:
         """Every usable type name: :data:`CACHE_TYPES`, then third-party ones, sorted."""
-        extra = {point.name for point in self.entry_points()} | set(self._ours())
-        return (*CACHE_TYPES, *sorted(extra - set(CACHE_TYPES) - set(NOT_PROVIDED_TYPES)))
+        extra = {point.name for point in self.entry_points()}.union(self._ours())
+        return (*CACHE_TYPES, *sorted(extra.difference(CACHE_TYPES, NOT_PROVIDED_TYPES)))
 
     def __getitem__(self, name: str) -> type:
         classes = self._ours()

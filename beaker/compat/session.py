@@ -39,6 +39,13 @@ __all__ = [
 ]
 
 
+def _entry(key: str, default: str | None, doc: str) -> Any:
+    """A property showing the ``dict`` entry ``key`` (``default`` when unset or empty)."""
+    return property(
+        lambda self: self.get(key) or default, lambda self, v: self.__setitem__(key, v), doc=doc
+    )
+
+
 class Session(dict):  # type: ignore[type-arg]
     """A server-side session (``beaker.session.Session``): a ``dict`` of the data, loaded
     at construction.
@@ -170,23 +177,8 @@ class Session(dict):  # type: ignore[type-arg]
         """When the session was created (``_creation_time``)."""
         return self["_creation_time"]  # type: ignore[no-any-return]
 
-    @property
-    def domain(self) -> str | None:
-        """The cookie's ``Domain`` (``_domain``), kept with the session once set, as Beaker."""
-        return self.get("_domain")
-
-    @domain.setter
-    def domain(self, value: str | None) -> None:
-        self["_domain"] = value
-
-    @property
-    def path(self) -> str:
-        """The cookie's ``Path`` (``_path``), kept with the session once set, as Beaker."""
-        return self.get("_path") or "/"
-
-    @path.setter
-    def path(self, value: str) -> None:
-        self["_path"] = value
+    domain = _entry("_domain", None, "The cookie's ``Domain``, kept with the session (Beaker's).")
+    path = _entry("_path", "/", "The cookie's ``Path``, kept with the session (as Beaker's).")
 
     @property
     def namespace(self) -> SessionNamespace:
@@ -208,8 +200,7 @@ class Session(dict):  # type: ignore[type-arg]
                 pass
         return cookie
 
-    def has_key(self, name: str) -> bool:
-        return name in self
+    has_key = dict.__contains__
 
     def clear(self) -> None:
         """Remove the data; the cookie domain and path stay (as Beaker)."""
@@ -363,18 +354,15 @@ class SessionNamespace(NamespaceManager):
         NamespaceManager.__init__(self, session_id)
         self.backend = backend
 
-    def _data(self) -> dict[str, Any] | None:
+    def _items(self) -> dict[str, Any]:
         loaded = self.backend.read_id(self.namespace)
-        return None if loaded is None else loaded.data
+        return {} if loaded is None else {"session": loaded.data}
 
     def __getitem__(self, key: Any) -> Any:
-        data = self._data() if key == "session" else None
-        if data is None:
-            raise KeyError(key)
-        return data
+        return self._items()[key]
 
     def __contains__(self, key: Any) -> bool:
-        return key == "session" and self._data() is not None
+        return key in self._items()
 
     def __delitem__(self, key: Any) -> None:
         if key not in self:
@@ -382,7 +370,7 @@ class SessionNamespace(NamespaceManager):
         self.do_remove()
 
     def keys(self) -> list[str]:
-        return ["session"] if "session" in self else []
+        return list(self._items())
 
     def do_remove(self) -> None:
         self.backend.remove(self.namespace)
@@ -510,11 +498,10 @@ class SessionObject:
     def __contains__(self, key: object) -> bool:
         return key in self._session()
 
+    has_key = __contains__
+
     def __len__(self) -> int:
         return len(self._session())
-
-    def has_key(self, key: str) -> bool:
-        return key in self._session()
 
     def get_by_id(self, id: str) -> Session | None:
         """The stored session ``id`` (``None`` if there is none), without cookies."""

@@ -91,6 +91,10 @@ class null_synchronizer:
         pass
 
 
+class _SyncState(threading.local):
+    count, reading, writing = 0, False, False
+
+
 class SynchronizerImpl:
     """Beaker's base of read/write synchronizers: subclasses implement
     ``do_acquire_read_lock(wait)`` and ``do_acquire_write_lock(wait)`` (returning whether they
@@ -102,15 +106,12 @@ class SynchronizerImpl:
     """
 
     def __init__(self) -> None:
-        self._state = threading.local()
+        self._state = _SyncState()
 
     @property
     def state(self) -> Any:
         """This thread's ``count``, ``reading`` and ``writing``."""
-        state = self._state
-        if not hasattr(state, "count"):
-            state.count, state.writing, state.reading = 0, False, False
-        return state
+        return self._state
 
     def _check(self, writing: bool) -> Any:
         state = self.state

@@ -1,7 +1,7 @@
 """Beaker's ``beaker.crypto``: the crypto-module registry Beaker's encrypted sessions used,
 its key derivation (:func:`generateCryptoKeys`, PBKDF2) and nonce sizing, kept for the
-extension packages and applications that import them. Everything cryptographic is done by
-the ``cryptography`` package; ``pycrypto`` / ``pycryptodome`` are not provided.
+packages that import them. AES is ``cryptography``'s, PBKDF2 the standard library's;
+``pycrypto`` / ``pycryptodome`` are not provided.
 
 Imports ``cryptography`` (through its submodules) and :mod:`beaker.compat.exceptions`.
 """

@@ -1,18 +1,12 @@
-"""Beaker's ``beaker.crypto.pbkdf2``: PBKDF2 by ``cryptography``."""
+"""Beaker's ``beaker.crypto.pbkdf2``: PBKDF2-HMAC by the standard library."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
-
 __all__ = ["pbkdf2"]
-
-
-def _bytes(value: str | bytes) -> bytes:
-    return value if isinstance(value, bytes) else str(value).encode("ascii")
 
 
 def pbkdf2(
@@ -30,11 +24,7 @@ def pbkdf2(
         digest: a :mod:`hashlib` constructor (default ``hashlib.sha1``, as Beaker).
     """
     name = digest().name if digest is not None else "sha1"
-    algorithm = getattr(hashes, name.upper().replace("-", "_"))()
-    kdf = PBKDF2HMAC(
-        algorithm=algorithm,
-        length=dklen or algorithm.digest_size,
-        salt=_bytes(salt),
-        iterations=iterations,
+    password, salt = (
+        v if isinstance(v, bytes) else str(v).encode("ascii") for v in (password, salt)
     )
-    return kdf.derive(_bytes(password))
+    return hashlib.pbkdf2_hmac(name, password, salt, iterations, dklen or None)
