@@ -198,11 +198,17 @@ def _build(options: SessionOptions) -> SessionSetup:
     return SessionSetup(options, type_name, sessions)
 
 
-@functools.lru_cache(maxsize=256)
-def _parsed(items: frozenset[tuple[str, type, Any]]) -> SessionOptions:
-    """Raw option items parsed (the middleware-free paths, e.g. pyramid_beaker's
-    ``SessionObject(environ, **options)`` per request, skip parsing them again)."""
-    return session_options({name: value for name, _, value in items})
+def _setup_of(options: SessionOptions) -> SessionSetup:
+    try:
+        hash(options)
+    except TypeError:  # unhashable backend options: not remembered
+        return _build.__wrapped__(options)
+    return _build(options)
+
+
+#: Setups by raw option items (the middleware-free paths, e.g. pyramid_beaker's
+#: ``SessionObject(environ, **options)`` per request, skip parsing them again).
+_by_items: dict[frozenset[tuple[str, type, Any]], SessionSetup] = {}
 
 
 def session_setup(
@@ -221,20 +227,19 @@ def session_setup(
         ConfigError: a bad or missing option, naming it.
         BeakerException: ``type = cookie`` without ``validate_key``.
     """
-    options = params
     try:
-        if not isinstance(options, SessionOptions):
-            try:  # the type too: 1 == True, but only one of them is a valid timeout
-                key = frozenset((name, type(value), value) for name, value in options.items())
-            except TypeError:  # an unhashable option value (a client object)
-                options = session_options(options)
-            else:
-                options = _parsed(key)
-        try:
-            hash(options)
-        except TypeError:  # unhashable backend options: not remembered
-            return _build.__wrapped__(options)
-        return _build(options)
+        if isinstance(params, SessionOptions):
+            return _setup_of(params)
+        try:  # the type too: 1 == True, but only one of them is a valid timeout
+            items = frozenset((name, type(value), value) for name, value in params.items())
+        except TypeError:  # an unhashable option value (a client object)
+            return _setup_of(session_options(params))
+        setup = _by_items.get(items)
+        if setup is None:
+            if len(_by_items) >= 256:
+                _by_items.clear()
+            setup = _by_items[items] = _setup_of(session_options(params))
+        return setup
     except ConfigError as exc:
         if "." in exc.option:
             raise
@@ -244,4 +249,4 @@ def session_setup(
 def _reset_for_tests() -> None:
     """Forget the built session setups (test isolation)."""
     _build.cache_clear()
-    _parsed.cache_clear()
+    _by_items.clear()
