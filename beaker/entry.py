@@ -13,8 +13,8 @@ This module imports only :mod:`beaker.errors`.
 from __future__ import annotations
 
 import enum
-import math
 import struct
+from math import isnan
 from typing import Any, Final, Literal, NamedTuple
 
 from beaker.errors import DeserializationError
@@ -66,6 +66,8 @@ _HEADER_DELTA: Final = struct.Struct("!4sddd")
 #: Bytes before the payload in a record of :func:`pack_entry`, without and with ``delta``.
 HEADER_SIZE: Final = _HEADER.size
 HEADER_SIZE_DELTA: Final = _HEADER_DELTA.size
+_UNPACK: Final = _HEADER.unpack_from
+_UNPACK_DELTA: Final = _HEADER_DELTA.unpack_from
 _NAN: Final = float("nan")
 
 
@@ -91,12 +93,14 @@ def unpack_entry(record: bytes) -> Entry:
         DeserializationError: the record is truncated or was not written by this library.
     """
     tag = record[:4]
-    if tag == _TAG and len(record) >= _HEADER.size:
-        _, stored_at, expires = _HEADER.unpack_from(record)
-        value, delta = record[_HEADER.size :], 0.0
-    elif tag == _TAG_DELTA and len(record) >= _HEADER_DELTA.size:
-        _, stored_at, expires, delta = _HEADER_DELTA.unpack_from(record)
-        value = record[_HEADER_DELTA.size :]
+    if tag == _TAG and len(record) >= HEADER_SIZE:
+        _, stored_at, expires = _UNPACK(record)
+        value, delta = record[HEADER_SIZE:], 0.0
+    elif tag == _TAG_DELTA and len(record) >= HEADER_SIZE_DELTA:
+        _, stored_at, expires, delta = _UNPACK_DELTA(record)
+        value = record[HEADER_SIZE_DELTA:]
     else:
         raise DeserializationError("not a beaker entry record (bad header or truncated)")
-    return Entry(value, stored_at, None if math.isnan(expires) else expires, delta)
+    # On every read's hot path: tuple.__new__ builds the Entry without the NamedTuple's
+    # Python-level __new__ (every field is given).
+    return tuple.__new__(Entry, (value, stored_at, None if isnan(expires) else expires, delta))

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import timeit
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 REPEATS = 5
 
@@ -48,6 +50,49 @@ def best_alternating(
         for index, baseline in enumerate(baselines):
             theirs[index] = min(theirs[index], ns_per_op(baseline, min_seconds))
     return mine, theirs
+
+
+class Paired(NamedTuple):
+    """Two sides measured in interleaved batches (:func:`paired`)."""
+
+    #: Fastest batch of ours and of the baseline, in ns per operation.
+    ours: float
+    theirs: float
+    #: The median over samples of ours / baseline, each pair of batches run back to back.
+    ratio: float
+
+
+def paired(mine: Callable[[], float], theirs: Callable[[], float], samples: int) -> Paired:
+    """Run ``mine`` and ``theirs`` (each times one batch of operations and returns its ns per
+    operation) back to back ``samples`` times, which one goes first alternating. Load that
+    drifts (other processes) falls on both batches of a pair alike, so the median of the
+    pairs' ratios is steady where one long run of each side is not."""
+    ratios: list[float] = []
+    best_mine = best_theirs = float("inf")
+    for sample in range(max(1, samples)):
+        if sample % 2:
+            b, a = theirs(), mine()
+        else:
+            a, b = mine(), theirs()
+        best_mine, best_theirs = min(best_mine, a), min(best_theirs, b)
+        ratios.append(a / b)
+    return Paired(best_mine, best_theirs, statistics.median(ratios))
+
+
+def print_ratios(title: str, results: Mapping[str, Paired], targets: Mapping[str, float]) -> None:
+    """Print ``title``, then one ``ratio`` line per workload of :func:`paired` results: the
+    median ratio, its target with ``met`` or ``MISSED``, and each side's fastest batch."""
+    print(f"\n{title}\n(ratio: median of interleaved batch pairs; ns/op: fastest batch)")
+    width = max(map(len, results))
+    for workload, result in results.items():
+        target = targets.get(workload)
+        verdict = "" if target is None else "met" if result.ratio <= target else "MISSED"
+        goal = "" if target is None else f"<= {target} {verdict}"
+        print(
+            f"ratio  {workload:<{width}}  {result.ratio:6.3f}  {goal:<14}"
+            f"ours {result.ours:9.0f} ns/op  baseline {result.theirs:9.0f} ns/op"
+        )
+    sys.stdout.flush()
 
 
 def run_baseline(venv: str | os.PathLike[str], script: Path, args: list[str]) -> dict[str, float]:

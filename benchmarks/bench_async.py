@@ -1,9 +1,10 @@
-"""Async front benchmark: ns per operation of AsyncCache against its baselines, in one run.
+"""Async front benchmark: AsyncCache against its baselines, as ratios in one run.
 
-    PYTHONPATH=. python benchmarks/bench_async.py [--redis-url URL | --no-redis] [--min-seconds S]
+    PYTHONPATH=. python benchmarks/bench_async.py [--redis-url URL | --no-redis] [--samples N]
 
-Workloads, each timed in batches of awaited calls on one event loop, alternating with its
-baseline so load drift falls on both alike:
+Each workload is timed in batches of awaited calls on one event loop, a batch of ours and one
+of its baseline back to back, many times (which one goes first alternating), so load that
+drifts falls on both alike; the ratio is the median of the pairs' ratios (wall-clock time):
 
 * memory: ``AsyncCache.get`` hit on an ``AsyncMemoryStore`` and an ``async def`` memoized hit,
   against the sync ``Cache.get`` / memoized hit on a ``MemoryStore`` (the same loop shape,
@@ -20,50 +21,55 @@ import argparse
 import asyncio
 import contextlib
 import sys
+import time
 from collections.abc import Awaitable, Callable
 
 from _network import VALUE, private_redis, redis_command_count
-from _timing import best_alternating, report
+from _timing import Paired, paired, print_ratios
 
 from beaker import compose, compose_async
 from beaker.stores import AsyncMemoryStore, MemoryStore
 
-ROUNDS = 5
+#: Operations per timed batch (a Redis batch: fewer, each is a round trip).
 BATCH = 1000
-TARGETS = {"memory": 2.0, "redis": 1.1}
+REDIS_BATCH = 100
+TARGETS = {
+    "memory get hit: AsyncCache.get": 2.0,
+    "memory memoized hit (async def)": 2.0,
+    "redis get hit: AsyncCache.get": 1.1,
+}
 
 
-def sync_batch(operation: Callable[[], object]) -> Callable[[], object]:
-    """``operation`` called :data:`BATCH` times per call."""
+def sync_batch(operation: Callable[[], object], size: int = BATCH) -> Callable[[], float]:
+    """Times ``operation`` called ``size`` times; returns ns per call."""
 
-    def batch() -> None:
-        for _ in range(BATCH):
+    def batch() -> float:
+        started = time.perf_counter_ns()
+        for _ in range(size):
             operation()
+        return (time.perf_counter_ns() - started) / size
 
     return batch
 
 
 def async_batch(
-    loop: asyncio.AbstractEventLoop, operation: Callable[[], Awaitable[object]]
-) -> Callable[[], object]:
-    """``operation`` awaited :data:`BATCH` times per call, on ``loop``."""
+    loop: asyncio.AbstractEventLoop,
+    operation: Callable[[], Awaitable[object]],
+    size: int = BATCH,
+) -> Callable[[], float]:
+    """Times ``operation`` awaited ``size`` times on ``loop`` (timed inside the loop: the
+    loop's start and stop are not counted); returns ns per call."""
 
-    async def many() -> None:
-        for _ in range(BATCH):
+    async def many() -> float:
+        started = time.perf_counter_ns()
+        for _ in range(size):
             await operation()
+        return (time.perf_counter_ns() - started) / size
 
     return lambda: loop.run_until_complete(many())
 
 
-def compare(
-    mine: Callable[[], object], theirs: Callable[[], object], min_seconds: float
-) -> tuple[float, float]:
-    """ns per single operation of two batch callables, measured in alternation."""
-    ours, (baseline,) = best_alternating(mine, [theirs], min_seconds, ROUNDS)
-    return ours / BATCH, baseline / BATCH
-
-
-def measure_memory(loop: asyncio.AbstractEventLoop, min_seconds: float) -> dict[str, tuple]:
+def measure_memory(loop: asyncio.AbstractEventLoop, samples: int) -> dict[str, Paired]:
     sync = compose(MemoryStore(), ttl=3600)
     cache = compose_async(AsyncMemoryStore(), ttl=3600)
     sync.set("k", VALUE)
@@ -80,13 +86,11 @@ def measure_memory(loop: asyncio.AbstractEventLoop, min_seconds: float) -> dict[
     load(1, 2)
     loop.run_until_complete(aload(1, 2))
     return {
-        "memory get hit: AsyncCache.get": compare(
-            async_batch(loop, lambda: cache.get("k")),
-            sync_batch(lambda: sync.get("k")),
-            min_seconds,
+        "memory get hit: AsyncCache.get": paired(
+            async_batch(loop, lambda: cache.get("k")), sync_batch(lambda: sync.get("k")), samples
         ),
-        "memory memoized hit (async def)": compare(
-            async_batch(loop, lambda: aload(1, 2)), sync_batch(lambda: load(1, 2)), min_seconds
+        "memory memoized hit (async def)": paired(
+            async_batch(loop, lambda: aload(1, 2)), sync_batch(lambda: load(1, 2)), samples
         ),
     }
 
@@ -96,9 +100,9 @@ async def _in_loop(call: Callable[[], object]) -> object:
 
 
 def measure_redis(
-    loop: asyncio.AbstractEventLoop, url: str, min_seconds: float
-) -> tuple[dict[str, tuple], float]:
-    """((ours, raw) ns per hit, server commands per hit)."""
+    loop: asyncio.AbstractEventLoop, url: str, samples: int
+) -> tuple[dict[str, Paired], float]:
+    """(ours against the raw GET, server commands per hit)."""
     from beaker.stores import AsyncRedisStore, RedisStore
 
     store = AsyncRedisStore(url=url)
@@ -112,10 +116,10 @@ def measure_redis(
     async_batch(loop, lambda: cache.get("k"))()
     commands = (redis_command_count(counter) - before) / BATCH
     timings = {
-        "redis get hit: AsyncCache.get": compare(
-            async_batch(loop, lambda: cache.get("k")),
-            async_batch(loop, lambda: client.get(key)),
-            min_seconds,
+        "redis get hit: AsyncCache.get": paired(
+            async_batch(loop, lambda: cache.get("k"), REDIS_BATCH),
+            async_batch(loop, lambda: client.get(key), REDIS_BATCH),
+            samples,
         )
     }
     loop.run_until_complete(cache.clear())
@@ -124,37 +128,29 @@ def measure_redis(
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--redis-url", help="a server to use instead of a private one")
     parser.add_argument("--no-redis", action="store_true", help="the memory part only")
     parser.add_argument(
-        "--min-seconds", type=float, default=0.1, help="shortest timed loop per repeat (seconds)"
+        "--samples", type=int, default=200, help="batch pairs per workload (default 200)"
     )
     args = parser.parse_args()
     loop = asyncio.new_event_loop()
-    results = measure_memory(loop, args.min_seconds)
+    results = measure_memory(loop, args.samples)
     commands = None
     if not args.no_redis:
         with contextlib.nullcontext(args.redis_url) if args.redis_url else private_redis() as url:
-            redis_results, commands = measure_redis(loop, url, args.min_seconds)
+            redis_results, commands = measure_redis(loop, url, args.samples)
         results.update(redis_results)
     loop.close()
-    ours = {workload: pair[0] for workload, pair in results.items()}
-    baseline = {workload: pair[1] for workload, pair in results.items()}
-    report(
-        "async front (ns/op; baseline = sync memory front, or raw redis.asyncio GET)",
-        ours,
-        {"baseline": baseline},
+    print_ratios(
+        "async front: ours / baseline (the sync memory front, or a raw redis.asyncio GET)",
+        results,
+        TARGETS,
     )
-    print("\ntargets (ours / baseline):")
-    for workload, mine in ours.items():
-        target = TARGETS[workload.split(" ", 1)[0]]
-        ratio = mine / baseline[workload]
-        verdict = "met" if ratio <= target else "MISSED"
-        print(f"  {workload:<36} {ratio:6.3f} <= {target:<4} {verdict}")
     if commands is not None:
         verdict = "met" if commands == 1 else "MISSED"
-        print(f"  redis commands per AsyncCache.get hit {commands:.3f} == 1    {verdict}")
+        print(f"redis commands per AsyncCache.get hit: {commands:.3f}  (target == 1: {verdict})")
     return 0
 
 

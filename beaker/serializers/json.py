@@ -15,21 +15,29 @@ import attrs
 from beaker.errors import DeserializationError, SerializationError
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+#: One encoder for every call (``json.dumps`` with options builds a new one each time).
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_DECODE = json.JSONDecoder().decode
 
 
 def _check(value: Any, path: str) -> None:
+    """Raise :class:`SerializationError` naming the first part of ``value`` (at ``path``)
+    that is not a JSON type; scalars are checked in their container's loop (no call, no
+    path built for them)."""
     kind = type(value)
     if kind in _SCALARS:
         return
     if kind is list:
         for index, item in enumerate(value):
-            _check(item, f"{path}[{index}]")
+            if type(item) not in _SCALARS:
+                _check(item, f"{path}[{index}]")
         return
     if kind is dict:
         for key, item in value.items():
             if type(key) is not str:
                 raise SerializationError(f"{path} has a non-str key {key!r}; JSON keys are str")
-            _check(item, f"{path}[{key!r}]")
+            if type(item) not in _SCALARS:
+                _check(item, f"{path}[{key!r}]")
         return
     raise SerializationError(
         f"{path} is a {kind.__name__}, which JSON would not give back as it is "
@@ -50,7 +58,7 @@ class JSONSerializer:
 
     def dumps(self, value: Any) -> bytes:
         _check(value, "value")
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        text = _ENCODE(value)
         try:
             return text.encode()
         except UnicodeEncodeError as exc:  # a lone surrogate has no UTF-8 form
@@ -60,6 +68,8 @@ class JSONSerializer:
 
     def loads(self, data: bytes) -> Any:
         try:
+            if type(data) is bytes:  # what we write: UTF-8 (json.loads would sniff UTF-16/32)
+                return _DECODE(data.decode())
             return json.loads(data)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise DeserializationError(f"invalid JSON data ({exc})") from exc

@@ -23,7 +23,7 @@ from starlette.websockets import WebSocket
 from beaker.demo_async import serve as uvicorn_server
 from beaker.entry import Entry
 from beaker.errors import ComponentTypeError, ConfigError, SessionError
-from beaker.locks import AsyncFileLock, AsyncRedisLock
+from beaker.locks import AsyncFileLock, AsyncMemcachedLock, AsyncRedisLock
 from beaker.serializers.aead import AESGCMEncrypter
 from beaker.serializers.signing import HMACSigner
 from beaker.sessions import CookieSettings, Sessions, cookie_only, server_side
@@ -32,6 +32,7 @@ from beaker.sessions.store import ServerSideBackend, unpack_record
 from beaker.stores import (
     AsyncDBMStore,
     AsyncFileStore,
+    AsyncMemcachedStore,
     AsyncMemoryStore,
     AsyncRedisStore,
     AsyncSQLAlchemyStore,
@@ -138,6 +139,11 @@ def make_sessions(kind: str, request: pytest.FixtureRequest, **options: Any) -> 
         store = AsyncRedisStore(url=url, prefix=f"tasgi{uuid.uuid4().hex[:10]}:")
         lock = AsyncRedisLock(url=url, prefix=f"tasgilock{uuid.uuid4().hex[:10]}:")
         return server_side(store, lock=lock, **options)
+    if kind == "memcached":
+        servers = request.getfixturevalue("memcached_servers")
+        store = AsyncMemcachedStore(servers, prefix=f"tasgi{uuid.uuid4().hex[:10]}:")
+        lock = AsyncMemcachedLock(servers, prefix=f"tasgilock{uuid.uuid4().hex[:10]}:")
+        return server_side(store, lock=lock, **options)
     if kind == "sqlite":
         database = request.getfixturevalue("tmp_path") / "sessions.db"
         return server_side(AsyncSQLAlchemyStore(url=f"sqlite:///{database}"), **options)
@@ -146,7 +152,7 @@ def make_sessions(kind: str, request: pytest.FixtureRequest, **options: Any) -> 
     return cookie_only(HMACSigner("signing key"), **options)
 
 
-SERVER_SIDE = ["memory", "file", "dbm", "sqlite", "redis"]
+SERVER_SIDE = ["memory", "file", "dbm", "sqlite", "redis", "memcached"]
 KINDS = [*SERVER_SIDE, "sealed", "signed"]
 
 
@@ -235,7 +241,7 @@ def test_starlette_session_over_uvicorn(kind: str, request: pytest.FixtureReques
         assert browser.get("/peek").json()["count"] == 3
 
 
-@pytest.mark.parametrize("kind", ["memory", "file", "dbm", "redis"])  # (a SQL engine: per loop)
+@pytest.mark.parametrize("kind", ["memory", "file", "dbm", "redis", "memcached"])  # (SQL: per loop)
 def test_lock_requests_serializes_one_sessions_requests(
     kind: str, request: pytest.FixtureRequest
 ) -> None:
