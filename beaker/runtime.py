@@ -1,6 +1,7 @@
-"""The one holder of a component's runtime resource: :class:`Lazy`, and :func:`lazy_field`
-to declare it on an ``attrs`` component; :class:`PerLoop`, what a :class:`Lazy` holds for a
-resource that belongs to an event loop (an asyncio client's connections).
+"""The holders of a component's runtime resources: :class:`Lazy` (one value, built on first
+use), and :class:`PerLoop` (one value per event loop, for a resource that belongs to a loop: an
+asyncio client's connections); :func:`lazy_field` and :func:`per_loop_field` declare them on an
+``attrs`` component.
 
 A frozen component keeps its configuration as data; what it opens at run time (a connection
 pool, an open database handle, a registry of thread locks, a circuit breaker's counters) lives
@@ -21,7 +22,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-__all__ = ["Lazy", "PerLoop", "lazy_field", "per_loop"]
+__all__ = ["Lazy", "PerLoop", "lazy_field", "per_loop_field"]
 
 T = TypeVar("T")
 
@@ -81,8 +82,8 @@ def lazy_field() -> Any:
 
 class PerLoop(Generic[T]):
     """One value per event loop, built on first use in each (``asyncio`` connections belong to
-    the loop that opened them); a loop's value is forgotten with the loop. Declare it as
-    ``Lazy[PerLoop[T]]`` and read it as ``holder.get(PerLoop).get(build)``.
+    the loop that opened them); a loop's value is forgotten with the loop. Declare it with
+    :func:`per_loop_field` and read it as ``holder.get(build)``. Pickles as an empty holder.
     """
 
     __slots__ = ("_last", "_values")
@@ -118,13 +119,16 @@ class PerLoop(Generic[T]):
         self._last = None
         return self._values.pop(asyncio.get_running_loop(), None)
 
+    def __reduce__(self) -> tuple[type[PerLoop[Any]], tuple[()]]:
+        return (PerLoop, ())
 
-def per_loop(holder: Lazy[PerLoop[T]], build: Callable[[], T]) -> T:
-    """The running event loop's value in ``holder``, built with ``build()`` on first use in
-    that loop (the holder's :class:`PerLoop` made on first use too).
+    def __repr__(self) -> str:
+        return f"<PerLoop {len(self._values)} loops>"
 
-    Raises:
-        RuntimeError: no event loop is running.
-        Whatever ``build`` raises.
-    """
-    return (holder.value or holder.get(PerLoop)).get(build)
+
+def per_loop_field() -> Any:
+    """An ``attrs`` field holding a fresh :class:`PerLoop` for each instance, as
+    :func:`lazy_field` holds a :class:`Lazy` (not an ``__init__`` argument, out of ``repr``,
+    equality and hashing; empty in a copy made by ``attrs.evolve`` or pickling). Read on the
+    hot path of every async network call: one lookup, no holder to build first."""
+    return attrs.field(init=False, factory=PerLoop, repr=False, eq=False, hash=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -93,6 +94,23 @@ def print_ratios(title: str, results: Mapping[str, Paired], targets: Mapping[str
             f"ours {result.ours:9.0f} ns/op  baseline {result.theirs:9.0f} ns/op"
         )
     sys.stdout.flush()
+
+
+def callgrind_instructions(argv: list[str], env: Mapping[str, str] | None = None) -> int:
+    """The user-space instructions valgrind's callgrind counts for the process ``argv``
+    (time in system calls and in other processes, such as a server, is not counted; neither
+    is the machine's load, which leaves the count steady)."""
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
+        capture_output=True,
+        text=True,
+        env=None if env is None else dict(env),
+        check=False,
+    )
+    found = re.search(r"Collected : ([\d,]+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        raise SystemExit(f"{argv} failed under callgrind:\n{done.stderr[-2000:]}")
+    return int(found.group(1).replace(",", ""))
 
 
 def run_baseline(venv: str | os.PathLike[str], script: Path, args: list[str]) -> dict[str, float]:

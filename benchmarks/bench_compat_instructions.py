@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from _timing import callgrind_instructions
 
 HERE = Path(__file__).resolve().parent
 #: Workload -> operations counted (enough that interpreter start-up noise is negligible).
@@ -68,18 +68,7 @@ def child(label: str, count: int) -> None:
 def instructions(python: str, label: str, count: int) -> int:
     """Instructions callgrind counts for ``python`` running ``label`` ``count`` times."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    done = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", python, __file__]
-        + ["--child", label, str(count)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    found = re.search(r"Collected : ([\d,]+)", done.stderr)
-    if done.returncode != 0 or found is None:
-        raise SystemExit(f"{python} {label!r} failed:\n{done.stderr[-2000:]}")
-    return int(found.group(1).replace(",", ""))
+    return callgrind_instructions([python, __file__, "--child", label, str(count)], env)
 
 
 def per_op(python: str, label: str, count: int) -> float:

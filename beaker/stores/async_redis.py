@@ -76,8 +76,16 @@ class AsyncRedisStore(NetworkTwin[RedisStore]):
 
     async def get(self, namespace: str, key: str) -> Entry | None:
         """One ``GET``. An unreadable record is a miss and a logged warning."""
-        record = await self._run("get", self.sync._space(namespace) + key)
-        return None if record is None else self.sync._unpack(namespace, key, record)
+        sync = self.sync
+        connection = sync.connection
+        try:  # the hot path of every hit: no _run (a coroutine more) nor _space (a call)
+            record = await connection.async_client().get(
+                f"{sync.prefix}{{{len(namespace)}:{namespace}}}:{key}"
+            )
+        except UNREACHABLE as exc:
+            raise connection.unavailable(exc) from exc
+        connection.answered()
+        return None if record is None else sync._unpack(namespace, key, record)
 
     async def set(self, namespace: str, key: str, entry: Entry) -> None:
         """One ``SET name record [PX ms]``, as :meth:`RedisStore.set`."""

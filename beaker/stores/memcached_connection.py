@@ -37,7 +37,7 @@ from pymemcache.exceptions import (  # type: ignore[import-untyped]
 
 from beaker.errors import ConfigError, StoreError, StoreUnavailable
 from beaker.policies.breaker import CircuitBreaker
-from beaker.runtime import Lazy, PerLoop, lazy_field, per_loop
+from beaker.runtime import Lazy, PerLoop, lazy_field, per_loop_field
 from beaker.validators import instance_of, optional, satisfies, seconds
 
 __all__ = ["MemcachedConnection", "parse_servers"]
@@ -161,7 +161,7 @@ class MemcachedConnection:
 
     _live: Lazy[Any] = lazy_field()
     # per loop: address -> the task opening (then holding) its emcache client
-    _async: Lazy[PerLoop[dict[str, asyncio.Future[Any]]]] = lazy_field()
+    _async: PerLoop[dict[str, asyncio.Future[Any]]] = per_loop_field()
     _address: str = attrs.field(init=False, repr=False, eq=False, hash=False)
     _several: bool = attrs.field(init=False, repr=False, eq=False, hash=False)
 
@@ -212,7 +212,7 @@ class MemcachedConnection:
             StoreUnavailable: the server's circuit is open.
         """
         address = self.client_for(name)[1]
-        clients = per_loop(self._async, dict)
+        clients = self._async.get(dict)
         opening = clients.get(address)
         if opening is None:  # the first task to ask opens it; the others await the same
             opening = clients[address] = asyncio.ensure_future(self._open_async(address))
@@ -318,8 +318,7 @@ class MemcachedConnection:
     async def aclose(self) -> None:
         """Close the running event loop's ``emcache`` clients, if any were built (close each
         loop's in its loop; those of a loop that has ended are forgotten)."""
-        loops = self._async.value
-        clients = None if loops is None else loops.pop_running()
+        clients = self._async.pop_running()
         for opening in (clients or {}).values():
             with contextlib.suppress(Exception):  # one that failed to open holds nothing
                 await (await opening).close()

@@ -34,7 +34,7 @@ from redis.retry import Retry
 
 from beaker.errors import ComponentTypeError, ConfigError, StoreUnavailable
 from beaker.policies.breaker import CircuitBreaker
-from beaker.runtime import Lazy, PerLoop, lazy_field, per_loop
+from beaker.runtime import Lazy, PerLoop, lazy_field, per_loop_field
 from beaker.validators import in_range, instance_of, optional, satisfies, seconds
 
 __all__ = [
@@ -170,7 +170,7 @@ class RedisConnection:
     )
 
     _live: Lazy[Any] = lazy_field()
-    _async: Lazy[PerLoop[Any]] = lazy_field()
+    _async: PerLoop[Any] = per_loop_field()
     _address: str = attrs.field(init=False, repr=False, eq=False, hash=False)
 
     def __attrs_post_init__(self) -> None:
@@ -258,7 +258,7 @@ class RedisConnection:
             RuntimeError: no event loop is running.
         """
         self.breaker.before(self._address)
-        return per_loop(self._async, self._build_async)
+        return self._async.get(self._build_async)
 
     def _build_async(self) -> Any:
         import redis.asyncio
@@ -317,8 +317,7 @@ class RedisConnection:
     async def aclose(self) -> None:
         """Close the ``redis.asyncio`` client of the running event loop, if one was built
         (close each loop's client in its loop; a client whose loop has ended is forgotten)."""
-        loops = self._async.value
-        client = None if loops is None else loops.pop_running()
+        client = self._async.pop_running()
         if client is not None:
             await client.aclose()
 

@@ -35,7 +35,7 @@ from sqlalchemy.pool import StaticPool
 
 from beaker.errors import ConfigError, StoreError, StoreUnavailable
 from beaker.policies.breaker import CircuitBreaker
-from beaker.runtime import Lazy, PerLoop, lazy_field, per_loop
+from beaker.runtime import Lazy, PerLoop, lazy_field, per_loop_field
 from beaker.validators import instance_of, optional, satisfies, seconds
 
 __all__ = ["AsyncEngine", "SQLAlchemyConnection", "async_url"]
@@ -240,7 +240,7 @@ class SQLAlchemyConnection:
     )
 
     _live: Lazy[_Engine] = lazy_field()
-    _async: Lazy[PerLoop[AsyncEngine]] = lazy_field()
+    _async: PerLoop[AsyncEngine] = per_loop_field()
     _address: str = attrs.field(init=False, repr=False, eq=False, hash=False)
 
     def __attrs_post_init__(self) -> None:
@@ -320,7 +320,7 @@ class SQLAlchemyConnection:
         :class:`~beaker.errors.StoreUnavailable` while the circuit is open and
         ``RuntimeError`` outside an event loop."""
         self.breaker.before(self._address)
-        return per_loop(self._async, self._build_async)
+        return self._async.get(self._build_async)
 
     def _build_async(self) -> AsyncEngine:
         from sqlalchemy.ext.asyncio import create_async_engine
@@ -414,8 +414,7 @@ class SQLAlchemyConnection:
     async def aclose(self) -> None:
         """Dispose of the running loop's async engine, if one was built (dispose of each
         loop's engine in its loop; one whose loop has ended is forgotten)."""
-        loops = self._async.value
-        live = None if loops is None else loops.pop_running()
+        live = self._async.pop_running()
         if live is not None:
             await live.engine.dispose()
 
