@@ -131,3 +131,27 @@ class CookieTooLarge(BeakerError, ValueError):
 
 class SessionError(BeakerError, RuntimeError):
     """A session was used in a way its state does not allow."""
+
+
+class SessionConflict(SessionError):
+    """A session save that kept losing to other requests' saves of the same session: every
+    attempt re-read the newer version and merged this request's changes into it, and other
+    requests saved again before the write, for ``seconds``. Nothing of this request was
+    written (a save never writes over another request's). Serialise one browser's requests
+    (``lock_requests=True``) where this happens.
+
+    Attributes:
+        session: the first 8 characters of the session id (never the whole id).
+        attempts: how many compare-and-set writes were refused.
+        seconds: how long the save kept trying.
+    """
+
+    def __init__(self, session: str, attempts: int, seconds: float) -> None:
+        self.session = session
+        self.attempts = attempts
+        self.seconds = seconds
+        super().__init__(
+            f"session {session}... was saved by other requests {attempts} times while this "
+            f"request tried for {seconds:g} s to save it: nothing of this request was "
+            "written; serialise the browser's requests (lock_requests=True)"
+        )

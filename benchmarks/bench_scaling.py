@@ -1,29 +1,41 @@
 """Cost as a store grows: a get hit and a put (overwrite) on stores holding 10^2 … 10^6 entries.
 
 Stores: MemoryStore unbounded and bounded (``max_entries`` = the size, so it is full),
-FileStore, DBMStore and SQLAlchemyStore on a SQLite file. Each size gets a fresh store in a
-temporary directory, filled through the store's own ``set`` (SQLite: one row written by the
-store, then copied in bulk with ``sqlite3``), then measured on keys drawn at random from the
-filled ones. Prints ns/op per size and the ratio to the 10^2 figure; a get hit is flat when
-its ratio stays within 2x.
+FileStore, DBMStore and SQLAlchemyStore on a SQLite file; and a bare ``dict``, the memory
+stores' baseline (its own hit grows with its size: random keys of a large table miss the
+CPU caches and TLB). Each size gets a fresh store in a
+temporary directory, filled through the store's own ``set_many`` in batches of 10^5 (SQLite:
+one row written by the store, then copied in bulk with ``sqlite3``), then measured on keys
+drawn at random from the filled ones.
 
-A fill that takes longer than ``--fill-budget`` seconds (DBMStore on ``dbm.dumb`` rewrites its
-index on every write) stops that store's curve there, and the table says so.
+Each size is timed in alternation with the store's 10^2 copy, kept open for the whole curve,
+round after round (best of each), so a change in the machine's load falls on both sides of
+the ratio. Prints ns/op per size and the ratio to the 10^2 copy in the same rounds; a get hit
+is flat when its ratio stays within 2x.
+
+A fill that takes longer than ``--fill-budget`` seconds stops that store's curve there, and
+the table says so. DBMStore's put is not flat on ``dbm.dumb`` (the only ``dbm`` module of a
+Python built without gdbm/ndbm): every write reads and rewrites the database's whole index;
+the table names the module.
 
     .venv/bin/python benchmarks/bench_scaling.py [--max-exponent 6] [--stores memory,sqlite]
+        [--rounds 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import itertools
 import random
 import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -36,6 +48,7 @@ from beaker.stores.base import Store
 NAMESPACE = "bench"
 VALUE = b"v" * 100
 SAMPLE = 1000  # keys measured per size, cycled
+BATCH = 100_000  # entries per set_many call of a fill
 
 
 def _sqlite(tmp: str, size: int) -> SQLAlchemyStore:
@@ -55,7 +68,28 @@ def _sqlite(tmp: str, size: int) -> SQLAlchemyStore:
     return store
 
 
-STORES: dict[str, Callable[[str, int], Store]] = {
+class PlainDict:
+    """The baseline of the memory stores: a bare ``dict`` keyed by ``(namespace, key)``, whose
+    own hit cost grows with its size as the machine's caches and TLB stop holding it."""
+
+    def __init__(self) -> None:
+        self.data: dict[tuple[str, str], Entry] = {}
+
+    def get(self, namespace: str, key: str) -> Entry | None:
+        return self.data.get((namespace, key))
+
+    def set(self, namespace: str, key: str, entry: Entry) -> None:
+        self.data[(namespace, key)] = entry
+
+    def set_many(self, namespace: str, entries: dict[str, Entry]) -> None:
+        self.data.update(((namespace, key), entry) for key, entry in entries.items())
+
+    def close(self) -> None:
+        pass
+
+
+STORES: dict[str, Callable[[str, int], Any]] = {
+    "dict": lambda tmp, size: PlainDict(),
     "memory": lambda tmp, size: MemoryStore(),
     "memory-bounded": lambda tmp, size: MemoryStore(max_entries=size),
     "file": lambda tmp, size: FileStore(tmp),
@@ -63,64 +97,105 @@ STORES: dict[str, Callable[[str, int], Store]] = {
     "sqlite": _sqlite,
 }
 
-
 FILLED_IN_BULK = {"sqlite"}
 
 
 def fill(store: Store, size: int, budget: float) -> bool:
-    """Write keys k0 … k(size-1) through ``store.set``; False if it ran out of ``budget``."""
+    """Write keys k0 … k(size-1) through ``store.set_many``, :data:`BATCH` at a time; False
+    if it ran out of ``budget`` seconds."""
     start = time.monotonic()
-    now = time.time()
-    for i in range(size):
-        store.set(NAMESPACE, f"k{i}", Entry(VALUE, now, None))
-        if i % 1000 == 999 and time.monotonic() - start > budget:
-            return False
+    entry = Entry(VALUE, time.time(), None)
+    for first in range(0, size, BATCH):
+        keys = (f"k{i}" for i in range(first, min(size, first + BATCH)))
+        store.set_many(NAMESPACE, dict.fromkeys(keys, entry))  # type: ignore[attr-defined]
+        if time.monotonic() - start > budget:
+            return first + BATCH >= size
     return True
 
 
-def measure(name: str, size: int, budget: float) -> tuple[float, float] | None:
-    with tempfile.TemporaryDirectory() as tmp:
-        store = STORES[name](tmp, size)
+class Filled:
+    """One store of ``size`` entries with its timed operations (keys drawn once, cycled)."""
+
+    def __init__(self, stack: ExitStack, name: str, size: int, budget: float) -> None:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        self.store = STORES[name](tmp, size)
+        stack.callback(self.store.close)
+        start = time.monotonic()
+        self.filled = name in FILLED_IN_BULK or fill(self.store, size, budget)
+        self.fill_seconds = time.monotonic() - start
+        drawn = [f"k{random.randrange(size)}" for _ in range(SAMPLE)]
+        self._keys: Iterator[str] = itertools.cycle(drawn)  # no key made in the timed call
+        self._entry = Entry(VALUE, time.time(), None)
+
+    def get(self) -> object:
+        return self.store.get(NAMESPACE, next(self._keys))
+
+    def put(self) -> None:
+        self.store.set(NAMESPACE, next(self._keys), self._entry)
+
+
+def alternated(
+    ours: Callable[[], object], base: Callable[[], object], rounds: int, seconds: float
+) -> tuple[float, float]:
+    """Best ns/op of ``ours`` and of ``base`` over ``rounds`` rounds timed in turn."""
+    mine = theirs = float("inf")
+    for _ in range(rounds):
+        mine = min(mine, ns_per_op(ours, seconds))
+        theirs = min(theirs, ns_per_op(base, seconds))
+    return mine, theirs
+
+
+def curve(name: str, sizes: list[int], args: argparse.Namespace) -> str:
+    """Print one store's rows; return its verdict line."""
+    worst, reached = 1.0, sizes[0]
+    with ExitStack() as keep:
+        base = Filled(keep, name, sizes[0], args.fill_budget)
+        get_base = ns_per_op(base.get, args.min_seconds)
+        put_base = ns_per_op(base.put, args.min_seconds)
+        print(f"{name:<15} {sizes[0]:>9} {get_base:>9.0f} {1:>7.2f} {put_base:>9.0f} {1:>7.2f}")
+        for size in sizes[1:]:
+            with ExitStack() as stack:
+                filled = Filled(stack, name, size, args.fill_budget)
+                if not filled.filled:
+                    print(f"{name:<15} {size:>9} fill over {args.fill_budget:.0f} s: not measured")
+                    break
+                get, get_ref = alternated(filled.get, base.get, args.rounds, args.min_seconds)
+                put, put_ref = alternated(filled.put, base.put, args.rounds, args.min_seconds)
+            worst, reached = max(worst, get / get_ref), size
+            print(
+                f"{name:<15} {size:>9} {get:>9.0f} {get / get_ref:>7.2f}"
+                f" {put:>9.0f} {put / put_ref:>7.2f}   (filled in {filled.fill_seconds:.1f} s)",
+                flush=True,
+            )
+    flat = "flat" if worst <= 2 else "NOT flat"
+    short = "" if reached == sizes[-1] else f", measured only up to {reached} entries"
+    return f"{name}: get hit {flat} (at most {worst:.2f}x{short})"
+
+
+def dbm_module() -> str:
+    """The module :func:`dbm.open` creates new databases with: the first of its choices
+    this Python can import."""
+    for name in ("dbm.gnu", "dbm.ndbm", "dbm.dumb"):
         try:
-            if name not in FILLED_IN_BULK and not fill(store, size, budget):
-                return None
-            keys = itertools.cycle(f"k{random.randrange(size)}" for _ in range(SAMPLE))
-            entry = Entry(VALUE, time.time(), None)
-            get = ns_per_op(lambda: store.get(NAMESPACE, next(keys)), 0.1)
-            put = ns_per_op(lambda: store.set(NAMESPACE, next(keys), entry), 0.1)
-            return get, put
-        finally:
-            store.close()
+            importlib.import_module(name)
+        except ImportError:
+            continue
+        return name
+    return "none"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--max-exponent", type=int, default=6)
     parser.add_argument("--stores", default=",".join(STORES))
-    parser.add_argument("--fill-budget", type=float, default=120.0, help="seconds per fill")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per size")
+    parser.add_argument("--min-seconds", type=float, default=0.05, help="shortest timed loop")
+    parser.add_argument("--fill-budget", type=float, default=300.0, help="seconds per fill")
     args = parser.parse_args()
     sizes = [10**e for e in range(2, args.max_exponent + 1)]
+    print(f"dbm module for new databases: {dbm_module()}")
     print(f"{'store':<15} {'entries':>9} {'get ns':>9} {'x 10^2':>7} {'put ns':>9} {'x 10^2':>7}")
-    verdicts = []
-    for name in args.stores.split(","):
-        first: tuple[float, float] | None = None
-        worst, reached = 0.0, 0
-        for size in sizes:
-            result = measure(name, size, args.fill_budget)
-            if result is None:
-                print(f"{name:<15} {size:>9} fill over {args.fill_budget:.0f} s: not measured")
-                break
-            first = first or result
-            get, put = result
-            worst, reached = max(worst, get / first[0]), size
-            print(
-                f"{name:<15} {size:>9} {get:>9.0f} {get / first[0]:>7.2f}"
-                f" {put:>9.0f} {put / first[1]:>7.2f}",
-                flush=True,
-            )
-        flat = "flat" if worst <= 2 else "NOT flat"
-        short = "" if reached == sizes[-1] else f", measured only up to {reached} entries"
-        verdicts.append(f"{name}: get hit {flat} (at most {worst:.2f}x{short})")
+    verdicts = [curve(name, sizes, args) for name in args.stores.split(",")]
     print("\n".join(["", f"get hit within 2x from 10^2 to 10^{args.max_exponent}:", *verdicts]))
 
 

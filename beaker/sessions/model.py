@@ -13,10 +13,12 @@ Must not import from ``beaker.caching`` or ``beaker.compat``.
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from beaker.errors import DeserializationError, LockError, SessionError
+from beaker.errors import DeserializationError, LockError, SessionConflict, SessionError
 from beaker.locks.base import Lease
 from beaker.sessions.changes import changes, merge
 from beaker.sessions.cookies import (
@@ -33,8 +35,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("beaker.sessions")
 
-#: How many times a save merges into a newer stored version before writing over it.
-_MAX_ATTEMPTS = 16
+#: Seconds a save keeps merging into newer stored versions (other requests saving the session
+#: meanwhile) before it raises SessionConflict; it never writes over their saves.
+_SAVE_BUDGET = 10.0
+#: The longest pause (seconds) between two attempts of a contended save: after two prompt
+#: retries, pauses start at 8 ms and double up to it, with full jitter.
+_MAX_PAUSE = 0.05
 #: ``_base_version`` when this request wrote the base itself (its version must be re-read).
 _REREAD = object()
 
@@ -526,7 +532,12 @@ class Session(MutableMapping[str, Any]):
         A stored session is written with the store's compare-and-set against the version
         this request read; when another request saved it since, this request's changes
         (:func:`~beaker.sessions.changes.changes`) are merged into that newer version and the
-        write is tried again.
+        write is tried again, after a growing random pause once two prompt retries lost too,
+        for up to 10 seconds.
+
+        Raises:
+            SessionConflict: other requests kept saving the session for that long; nothing of
+                this request was written.
         """
         sessions = self._sessions
         backend = self._backend
@@ -536,7 +547,9 @@ class Session(MutableMapping[str, Any]):
             record = self._record(full)
             self._base, self._base_version, self._touched = record, _REREAD, set()
             return backend.write(record, sessions.expires_at(record), now)
-        for _ in range(_MAX_ATTEMPTS):
+        deadline = time.monotonic() + _SAVE_BUDGET
+        refused = 0
+        while True:
             if self._base_version is not _REREAD:
                 record = self._record(full)
                 expires = sessions.expires_at(record)
@@ -549,6 +562,11 @@ class Session(MutableMapping[str, Any]):
                         "session %s…: saved by another request; no access-time write", self._id[:8]
                     )
                     return None
+                refused += 1
+                if time.monotonic() > deadline:
+                    raise SessionConflict(self._id[:8], refused, _SAVE_BUDGET)
+                if refused > 2:
+                    time.sleep(random.uniform(0, min(_MAX_PAUSE, 0.001 * 2**refused)))
             newer = self._read(backend.read_id, self._id)
             if newer is None or sessions.expired(newer.record, now):
                 log.info(
@@ -559,14 +577,6 @@ class Session(MutableMapping[str, Any]):
                 self._stale_cookie = True
                 return None
             self._merge_into(newer)
-        log.warning(
-            "session %s… still changed by other requests after %d merges: written over",
-            self._id[:8],
-            _MAX_ATTEMPTS,
-        )
-        record = self._record(full)
-        self._base, self._base_version, self._touched = record, _REREAD, set()
-        return backend.write(record, sessions.expires_at(record), now)
 
     def _merge_into(self, newer: Loaded) -> None:
         """Replay this request's changes onto ``newer`` (stored since this request read)."""

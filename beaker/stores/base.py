@@ -95,7 +95,7 @@ class BatchStore(Store, Protocol):
 class LoopBatch:
     """The :class:`BatchStore` methods as loops over a store's own ``get`` / ``set`` /
     ``delete``: the mixin of stores whose batch would gain nothing from one request (memory,
-    files, dbm). One round trip per key."""
+    files; dbm for reads and deletes, its ``set_many`` is one write). One round trip per key."""
 
     __slots__ = ()
 

@@ -35,7 +35,7 @@ import struct
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, Final, TypeVar
 
 import attrs
@@ -488,6 +488,26 @@ class DBMStore(LoopBatch):
 
         self._write(namespace, lambda space: space.write(store, create=True))
 
+    def set_many(self, namespace: str, entries: Mapping[str, Entry]) -> None:
+        """Write every entry of ``{key: entry}`` in one opening of the database, under one
+        exclusive lock: the index is read and written once for the batch (``dbm.dumb``
+        rewrites it whole on every opening for writing, so a loop of :meth:`set` costs the
+        namespace's size per entry). On disk when this returns.
+
+        Raises:
+            TypeError: a value is not bytes.
+            OSError: the disk is full or ``data_dir`` became unwritable.
+        """
+        records = [(_key_bytes(key), _frame(pack_entry(entry))) for key, entry in entries.items()]
+        if not records:
+            return
+
+        def store(db: Any) -> None:
+            for raw_key, record in records:
+                db[raw_key] = record
+
+        self._write(namespace, lambda space: space.write(store, create=True))
+
     def get_versioned(self, namespace: str, key: str) -> Versioned:
         """The entry and, as its version, its stored record (``None``: absent)."""
         raw_key = _key_bytes(key)
@@ -555,12 +575,20 @@ class DBMStore(LoopBatch):
         self._write(namespace, wipe)
 
     def keys(self, namespace: str) -> Iterator[str]:
-        def listing(db: Any) -> list[str]:
-            # .keys(): gdbm objects are not iterable.
-            return [bytes(raw).decode("utf-8", "surrogatepass") for raw in db.keys()]  # noqa: SIM118
+        """The keys of ``namespace``, decoded one at a time from the read handle's keys as the
+        shared lock saw them: on ``dbm.dumb`` its in-memory index itself (a read-only handle's
+        index never changes, and outlives the handle's closing), so no list of the keys is
+        made; ``dbm.gnu`` and ``dbm.ndbm`` handles are not iterable and give a list."""
 
-        nothing: list[str] = []
-        return iter(self._read(namespace, listing, nothing))
+        def raw_keys(db: Any) -> Iterator[bytes]:
+            try:
+                return iter(db)
+            except TypeError:
+                return iter(db.keys())  # gdbm and ndbm objects are not iterable
+
+        nothing: Iterator[bytes] = iter(())
+        for raw in self._read(namespace, raw_keys, nothing):
+            yield bytes(raw).decode("utf-8", "surrogatepass")
 
     def close(self) -> None:
         """Close every handle and lock descriptor; the store reopens them when used again."""

@@ -95,6 +95,10 @@ def make_cache_table(metadata: sa.MetaData, table_name: str = "beaker_cache") ->
     )
 
 
+#: Keys per ``SELECT`` of :meth:`SQLAlchemyStore.keys`.
+_KEYS_PAGE: Final = 1000
+
+
 class _Statements:
     """The table and statements of one store, prepared on first use."""
 
@@ -108,6 +112,8 @@ class _Statements:
         "get_many",
         "get_sql",
         "keys",
+        "keys_after",
+        "keys_first",
         "swap",
         "table",
         "upsert",
@@ -133,6 +139,10 @@ class _Statements:
         self.delete_many = table.delete().where(c.namespace == ns, c.key.in_(many))
         self.clear = table.delete().where(c.namespace == ns)
         self.keys = sa.select(c.key).where(c.namespace == ns)
+        # keys() pages: in key order along the primary key, each after the last key read.
+        page = sa.select(c.key).order_by(c.key).limit(_KEYS_PAGE)
+        self.keys_first = page.where(c.namespace == ns)
+        self.keys_after = page.where(c.namespace == ns, c.key > sa.bindparam("b_after"))
         # compare_and_set: the row is rewritten only while it holds the value and created
         # time read (one statement, so atomic on every database).
         new: dict[str, Any] = {
@@ -422,15 +432,29 @@ class SQLAlchemyStore:
         self._write(self._prepared().clear, {"b_ns": _escape(namespace)})
 
     def keys(self, namespace: str) -> Iterator[str]:
-        """The keys of ``namespace`` (read at once; the connection is returned before this
-        returns)."""
-        statement = self._prepared().keys
+        """The keys of ``namespace``, streamed: one ``SELECT`` per page of 1,000 keys in key
+        order along the primary key, each after the last key read (the connection is
+        returned between pages), so memory stays flat in the namespace's size. A key present
+        throughout is listed once; one added or removed meanwhile may or may not be.
 
-        def read(live: Any) -> list[str]:
+        Raises:
+            StoreUnavailable, StoreError: (while iterating) as the other methods.
+        """
+        statements = self._prepared()
+        params = {"b_ns": _escape(namespace)}
+        statement = statements.keys_first
+
+        def read(live: Any) -> list[str]:  # the current page's statement and parameters
             with live.reader.connect() as conn:
-                return list(conn.execute(statement, {"b_ns": _escape(namespace)}).scalars())
+                return list(conn.execute(statement, params).scalars())
 
-        return iter([_unescape(key) for key in self.connection.run(read, "list keys")])
+        while True:
+            page = self.connection.run(read, "list keys")
+            for key in page:
+                yield _unescape(key)
+            if len(page) < _KEYS_PAGE:
+                return
+            statement, params = statements.keys_after, {**params, "b_after": page[-1]}
 
     def purge_expired(self, now: float | None = None, namespace: str | None = None) -> int:
         """Delete rows whose ``expires`` is before ``now`` (through the ``expires`` index), e.g.

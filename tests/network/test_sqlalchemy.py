@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -435,6 +436,25 @@ def test_percent_and_nul_in_names_round_trip(
     finally:
         store.clear(ns)
         store.close()
+
+
+def test_keys_stream_page_by_page_with_no_connection_held_between(any_url: str) -> None:
+    store = with_table(any_url, fresh("keys"))
+    awkward = ["", "%", "%25", "a%b", "\x00", "z\x00z", "é"]
+    wanted = {f"k{i:04}" for i in range(2345)} | set(awkward)  # three pages and a bit
+    try:
+        store.set_many("ns", dict.fromkeys(wanted, entry()))
+        store.set("other", "k0001", entry())
+        listed = store.keys("ns")
+        first = next(listed)
+        pool: Any = store.connection.live_engine().pool
+        assert pool.checkedout() == 0  # the page is read; nothing is held while we iterate
+        store.set("ns", "zz-late", entry())  # after the first page: a later page lists it
+        rest = list(listed)
+        assert sorted([first, *rest]) == sorted(wanted | {"zz-late"})  # each once, ours only
+        assert list(store.keys("empty")) == []
+    finally:
+        drop(store)
 
 
 def test_purge_expired_removes_only_expired_rows(any_url: str) -> None:

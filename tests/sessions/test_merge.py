@@ -6,9 +6,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from beaker.errors import SessionConflict
 from beaker.sessions import Sessions, server_side
 from beaker.sessions.changes import Changes, changes, merge
 from beaker.stores.file import FileStore
@@ -131,3 +133,100 @@ def test_access_time_refresh_never_overwrites_a_newer_save(tmp_path: Any) -> Non
     writer.finish()
     reader.finish()
     assert sessions.open(cookie)["n"] == 5
+
+
+class _Contended:
+    """A MemoryStore where another request saves the session just before each of the first
+    ``rivals`` writes of a session (set or compare-and-set): the interleaving that makes a
+    save lose its compare-and-set again and again."""
+
+    holds_objects = True
+
+    def __init__(self, rivals: int) -> None:
+        self.inner = MemoryStore()
+        self.sessions: Sessions | None = None
+        self.cookie = ""
+        self.rivals = rivals
+        self.rival_keys: list[str] = []
+        self._racing = False
+
+    def _rival_saves(self) -> None:
+        if self._racing or self.sessions is None or len(self.rival_keys) >= self.rivals:
+            return
+        self._racing = True
+        try:
+            rival = self.sessions.open(self.cookie)
+            key = f"rival{len(self.rival_keys)}"
+            rival[key] = 1
+            rival.save()
+            rival.finish()
+            self.rival_keys.append(key)
+        finally:
+            self._racing = False
+
+    def get(self, namespace: str, key: str) -> Any:
+        return self.inner.get(namespace, key)
+
+    def get_versioned(self, namespace: str, key: str) -> Any:
+        return self.inner.get_versioned(namespace, key)
+
+    def set(self, namespace: str, key: str, entry: Any) -> None:
+        self._rival_saves()
+        self.inner.set(namespace, key, entry)
+
+    def compare_and_set(self, namespace: str, key: str, entry: Any, version: object) -> bool:
+        self._rival_saves()
+        return self.inner.compare_and_set(namespace, key, entry, version)
+
+    def compare_and_delete(self, namespace: str, key: str, version: object) -> bool:
+        return self.inner.compare_and_delete(namespace, key, version)
+
+    def delete(self, namespace: str, key: str) -> None:
+        self.inner.delete(namespace, key)
+
+    def clear(self, namespace: str) -> None:
+        self.inner.clear(namespace)
+
+    def keys(self, namespace: str) -> Any:
+        return self.inner.keys(namespace)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def contended(rivals: int) -> tuple[_Contended, Sessions, str]:
+    store = _Contended(rivals)
+    sessions = server_side(store)
+    cookie = start(sessions)
+    store.sessions, store.cookie = sessions, cookie
+    return store, sessions, cookie
+
+
+def test_a_save_outrun_many_times_keeps_merging_and_loses_no_write() -> None:
+    store, sessions, cookie = contended(rivals=40)  # more than any fixed number of merges
+    mine = sessions.open(cookie)
+    mine["mine"] = 1
+    mine.save()
+    mine.finish()
+    assert len(store.rival_keys) == 40
+    final = dict(sessions.open(cookie))
+    assert final == {"n": 0, "mine": 1, **dict.fromkeys(store.rival_keys, 1)}
+
+
+def test_a_save_outrun_for_its_whole_budget_raises_and_writes_nothing_over(
+    monkeypatch: Any,
+) -> None:
+    import beaker.sessions.model
+
+    monkeypatch.setattr(beaker.sessions.model, "_SAVE_BUDGET", 0.05)
+    store, sessions, cookie = contended(rivals=10**6)  # other requests never stop saving
+    mine = sessions.open(cookie)
+    mine["mine"] = 1
+    with pytest.raises(SessionConflict) as raised:
+        mine.save()
+        mine.finish()
+    assert raised.value.attempts >= 3 and raised.value.session == cookie.split("=")[1][:8]
+    assert cookie.split("=")[1] not in str(raised.value)
+    final = dict(sessions.open(cookie))
+    assert "mine" not in final
+    assert final == {"n": 0, **dict.fromkeys(store.rival_keys, 1)}

@@ -90,6 +90,35 @@ def test_keys_and_clear_stay_within_their_namespace(store: DBMStore) -> None:
     assert list(store.keys("one")) == ["again"]
 
 
+def _generation(store: DBMStore, namespace: str) -> int:
+    """The write generation at the start of the namespace's lock file."""
+    data = pathlib.Path(f"{_base(store, namespace)}.lock").read_bytes()[:8]
+    return int.from_bytes(data, "big")
+
+
+def test_set_many_is_one_write_of_the_database(store: DBMStore) -> None:
+    store.set("ns", "first", _entry(b"0"))
+    before = _generation(store, "ns")
+    store.set_many("ns", {f"k{i}": _entry(str(i).encode()) for i in range(50)})
+    assert _generation(store, "ns") == before + 1  # one opening for writing, not fifty
+    assert store.get_many("ns", ["k0", "k49", "first"]).keys() == {"k0", "k49", "first"}
+    store.set_many("ns", {})
+    assert _generation(store, "ns") == before + 1
+
+
+def test_keys_are_listed_lazily_while_the_namespace_changes(store: DBMStore) -> None:
+    store.set_many("ns", {f"k{i}": _entry() for i in range(100)})
+    listed = store.keys("ns")
+    first = next(listed)
+    for i in range(50):  # writes and deletes meanwhile (as a purge does) break nothing
+        store.delete("ns", f"k{i}")
+        store.set("ns", f"new{i}", _entry())
+    assert sorted([first, *listed]) == sorted(f"k{i}" for i in range(100))  # as first read
+    assert set(store.keys("ns")) == {f"k{i}" for i in range(50, 100)} | {
+        f"new{i}" for i in range(50)
+    }
+
+
 def test_reads_do_not_create_files(store: DBMStore) -> None:
     assert store.get("ns", "k") is None
     assert list(store.keys("ns")) == []
