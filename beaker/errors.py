@@ -147,11 +147,9 @@ class SessionConflict(SessionError):
     """
 
     def __init__(self, session: str, attempts: int, seconds: float) -> None:
-        self.session = session
-        self.attempts = attempts
-        self.seconds = seconds
         super().__init__(
             f"session {session}... was saved by other requests {attempts} times while this "
             f"request tried for {seconds:g} s to save it: nothing of this request was "
             "written; serialise the browser's requests (lock_requests=True)"
         )
+        self.session, self.attempts, self.seconds = session, attempts, seconds
