@@ -19,14 +19,12 @@ Must not import from ``beaker.caching``, ``beaker.sessions`` or ``beaker.compat`
 from __future__ import annotations
 
 import inspect
-from types import TracebackType
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
 from beaker.errors import LockError
 
-_L = TypeVar("_L", bound="Lease")
 _B = TypeVar("_B", bound="LeaseBase")
-_AL = TypeVar("_AL", bound="AsyncLease")
 _AB = TypeVar("_AB", bound="AsyncLeaseBase")
 _H = TypeVar("_H")
 
@@ -35,20 +33,12 @@ Scope = Literal["none", "loop", "thread", "host", "cluster"]
 
 
 @runtime_checkable
-class Lease(Protocol):
-    """A held lock. Release it exactly once (or leave its ``with`` block)."""
+class Lease(AbstractContextManager["Lease", None], Protocol):
+    """A held lock. Release it exactly once (or leave its ``with`` block: a context manager
+    whose ``__enter__`` returns the lease)."""
 
     def release(self) -> None:
         """Give the lock up. Raises :class:`~beaker.errors.LockError` if already released."""
-
-    def __enter__(self: _L) -> _L: ...
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
 
 
 @runtime_checkable
@@ -90,21 +80,13 @@ class LeaseBase:
 
 
 @runtime_checkable
-class AsyncLease(Protocol):
+class AsyncLease(AbstractAsyncContextManager["AsyncLease", None], Protocol):
     """A held async lock: release it exactly once (``await lease.release()``) or leave its
-    ``async with`` block. Leaving the block by cancellation releases it too."""
+    ``async with`` block (an async context manager whose ``__aenter__`` returns the lease).
+    Leaving the block by cancellation releases it too."""
 
     async def release(self) -> None:
         """Give the lock up. Raises :class:`~beaker.errors.LockError` if already released."""
-
-    async def __aenter__(self: _AL) -> _AL: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
 
 
 @runtime_checkable

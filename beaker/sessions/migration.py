@@ -211,10 +211,12 @@ class BeakerStorageBackend:
 
     @property
     def ids(self) -> SessionIds:
+        """The inner backend's session ids (the id cookie is ours, whoever stored it)."""
         return self.inner.ids
 
     @property
     def serializer(self) -> Serializer:
+        """The inner backend's serializer: a legacy session is re-encoded with it."""
         return self.inner.serializer
 
     def read(

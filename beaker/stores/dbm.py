@@ -599,16 +599,10 @@ class DBMStore(LoopBatch):
 
 @attrs.frozen(init=False)
 class AsyncDBMStore(ThreadTwin[DBMStore]):
-    """The asyncio twin of :class:`DBMStore`: the same databases and locks, each call run in a
+    """The asyncio twin of :class:`DBMStore`, taking its arguments (``data_dir``,
+    ``max_open``) and raising its errors: the same databases and locks, each call run in a
     worker thread (``asyncio.to_thread``), so sync and async processes share one ``data_dir``.
-    ``AsyncDBMStore.of(store)`` is the twin of an existing :class:`DBMStore`.
-
-    Args:
-        data_dir, max_open: as :class:`DBMStore`.
-
-    Raises:
-        ComponentTypeError, ConfigError: as :class:`DBMStore`.
-    """
+    ``AsyncDBMStore.of(store)`` is the twin of an existing :class:`DBMStore`."""
 
     holds_objects: ClassVar[bool] = False
 
