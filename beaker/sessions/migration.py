@@ -214,11 +214,6 @@ class BeakerStorageBackend:
         """The inner backend's session ids (the id cookie is ours, whoever stored it)."""
         return self.inner.ids
 
-    @property
-    def serializer(self) -> Serializer:
-        """The inner backend's serializer: a legacy session is re-encoded with it."""
-        return self.inner.serializer
-
     def read(
         self, cookie_value: str, before_load: Callable[[str], object] | None = None
     ) -> Loaded | None:
@@ -233,6 +228,11 @@ class BeakerStorageBackend:
 
     def read_id(self, session_id: str) -> Loaded | None:
         return self.inner.read_id(session_id) or self._legacy(session_id)
+
+    @property
+    def serializer(self) -> Serializer:
+        """The inner backend's serializer: a legacy session is re-encoded with it."""
+        return self.inner.serializer
 
     def _legacy(self, session_id: str) -> Loaded | None:
         data = self.reader.load(session_id)

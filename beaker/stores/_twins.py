@@ -66,15 +66,15 @@ class NetworkTwin(Twin[N]):
         """The connection part shared with :attr:`sync`."""
         return self.sync.connection
 
-    @property
-    def address(self) -> str:
-        """The server's address as configured, without any password."""
-        return self.sync.address
-
     async def close(self) -> None:
         """Close the running event loop's client or engine (the connection's ``aclose``); the
         store may be used again, in any loop."""
         await self.sync.connection.aclose()
+
+    @property
+    def address(self) -> str:
+        """The server's address as configured, without any password."""
+        return self.sync.address
 
 
 class DirectTwin(Twin[S]):
