@@ -203,7 +203,7 @@ def main() -> None:
     parser.add_argument("--stores", default=",".join(STORES))
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per size")
     parser.add_argument("--min-seconds", type=float, default=0.05, help="shortest timed loop")
-    parser.add_argument("--fill-budget", type=float, default=300.0, help="seconds per fill")
+    parser.add_argument("--fill-budget", type=float, default=600.0, help="seconds per fill")
     args = parser.parse_args()
     sizes = [10**e for e in range(2, args.max_exponent + 1)]
     print(f"dbm module for new databases: {dbm_module()}")
