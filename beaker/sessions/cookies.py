@@ -22,7 +22,6 @@ not import from ``beaker.caching`` or ``beaker.compat``.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import datetime as dt
 import re
@@ -60,13 +59,17 @@ _SPARE_BITS: Final = {2: 0b1111, 3: 0b11}
 # Attribute values end up verbatim in a header: refuse separators and control characters.
 _ATTRIBUTE: Final = re.compile(r"[\x21-\x3a\x3c-\x7e]+")
 _SENTINEL: Final = "BEAKERSESSIONVALUE"
+# binascii speaks standard base64; cookies use the urlsafe alphabet ('-' and '_' for '+', '/').
+_TO_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE: Final = bytes.maketrans(b"-_", b"+/")
 
 SameSite = Literal["Lax", "Strict", "None"]
 
 
 def encode_value(data: bytes) -> str:
     """Encode bytes as cookie-safe text: urlsafe base64 without ``=`` padding."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    # binascii directly: base64.urlsafe_b64encode is the same in three more Python calls.
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode()
 
 
 def decode_value(text: str) -> bytes:
@@ -81,8 +84,8 @@ def decode_value(text: str) -> bytes:
         raise DeserializationError("cookie value is not unpadded urlsafe base64")
     if tail and _ALPHABET.index(text[-1]) & _SPARE_BITS[tail]:
         raise DeserializationError("cookie value is not in canonical base64 form")
-    try:
-        return base64.urlsafe_b64decode(text + "=="[: -tail % 4] if tail else text)
+    try:  # the checks above leave binascii nothing to skip or guess
+        return binascii.a2b_base64(text.encode().translate(_FROM_URLSAFE) + b"=="[: -tail % 4])
     except (binascii.Error, ValueError) as exc:  # pragma: no cover - excluded by the checks
         raise DeserializationError(f"cookie value is not base64 ({exc})") from exc
 

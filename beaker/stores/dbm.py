@@ -57,6 +57,13 @@ _GENERATION: Final = struct.Struct("!Q")
 # dbm.dumb .dat/.dir (and .bak, a stale index copy that is never read back).
 _DB_SUFFIXES: Final = ("", ".db", ".pag", ".dat", ".dir")
 _ALL_SUFFIXES: Final = (*_DB_SUFFIXES, ".bak")
+# The files each module opens (dbm.dumb renames and unlinks its .bak but never opens it): the
+# only ones to look at before opening a database of a known module.
+_OPENED_SUFFIXES: Final = {
+    "dbm.dumb": (".dat", ".dir"),
+    "dbm.gnu": ("",),
+    "dbm.ndbm": (".db", ".pag", ".dir"),
+}
 
 T = TypeVar("T")
 
@@ -104,7 +111,7 @@ def _open_existing(base: str, readonly: bool, kind: str | None = None) -> Any:
     Raises:
         _CorruptDatabase: files are there but unrecognised or unreadable.
     """
-    for suffix in _ALL_SUFFIXES:
+    for suffix in _ALL_SUFFIXES if kind is None else _OPENED_SUFFIXES.get(kind, _ALL_SUFFIXES):
         # The dbm modules follow links and block on a FIFO: look before they open anything.
         try:
             mode = os.lstat(base + suffix).st_mode

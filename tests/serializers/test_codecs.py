@@ -4,16 +4,18 @@ separation, and composition with a serializer through ``Sealed``."""
 
 from __future__ import annotations
 
+import hmac
 import pickle
 from collections.abc import Sequence
 
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from beaker.errors import ComponentTypeError, ConfigError, DeserializationError, InvalidSignature
 from beaker.serializers import PickleSerializer, Sealed
 from beaker.serializers.aead import OVERHEAD, AESGCMEncrypter
-from beaker.serializers.signing import TAG_SIZE, HMACSigner
+from beaker.serializers.signing import TAG_SIZE, HMACSigner, derive_key
 from beaker.testing import CodecSuite, EncrypterSuite
 
 SETTINGS = settings(max_examples=50, deadline=None)
@@ -46,6 +48,14 @@ class TestAESGCMEncrypter(EncrypterSuite):
 def test_sizes() -> None:
     assert len(HMACSigner("k").encode(b"abc")) == 3 + TAG_SIZE
     assert len(AESGCMEncrypter("k").encode(b"abc")) == 3 + OVERHEAD
+
+
+@given(secret=st.binary(min_size=1, max_size=100), data=st.binary(max_size=300))
+def test_tag_is_the_standard_hmac_sha256(secret: bytes, data: bytes) -> None:
+    # The signer keeps precomputed HMAC states: its tags must be hmac.digest's, byte for byte.
+    key = derive_key(secret, b"beaker hmac-sha256 p")
+    signed = HMACSigner(secret, purpose="p").encode(data)
+    assert signed == data + hmac.digest(key, data, "sha256")
 
 
 def test_str_and_bytes_keys_are_the_same_secret(make) -> None:
