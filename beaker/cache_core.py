@@ -327,7 +327,8 @@ class CacheCore(Generic[S, L]):
         Raises:
             SerializationError: the serializer cannot encode ``value``; names the key.
         """
-        check_ttl(ttl)
+        if ttl is not None:
+            check_ttl(ttl)
         now = self.clock()
         expires_at = self.expiry.expires_at(now, ttl)
         if expires_at is not None and self.stale_while_revalidate:

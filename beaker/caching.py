@@ -184,7 +184,9 @@ class Cache(CacheCore[Store, Lock]):
             StoreUnavailable: the store's server is down and ``on_store_error="raise"``.
         """
         key = self._store_key(key)
-        self._write(key, value, ttl, self._stamps(key, tags))
+        # No invalidation and no tags (the common write): no stamps, without the call.
+        stamps = None if self._invalidation is None and not tags else self._stamps(key, tags)
+        self._write(key, value, ttl, stamps)
 
     def delete(self, key: str) -> None:
         """Remove ``key``; a missing key is not an error."""

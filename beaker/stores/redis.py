@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Final
 
 import attrs
 import redis.cluster
+import redis.exceptions
 
 from beaker.entry import HEADER_SIZE, HEADER_SIZE_DELTA, Entry, pack_entry, unpack_entry
 from beaker.errors import DeserializationError
@@ -101,6 +102,30 @@ for _ = 1, u16() do
 end
 return out
 """
+
+
+class _Lua:
+    """A Lua script run by its SHA-1 (``EVALSHA``), sent whole (``EVAL``, which also caches it)
+    to a server that does not know it yet: what redis-py's ``register_script`` object does,
+    without building one (an encoder and a SHA-1 of the script) on every call."""
+
+    __slots__ = ("sha", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.sha = hashlib.sha1(text.encode()).hexdigest()
+
+    def run(self, client: Any, keys: list[str], args: list[Any]) -> Any:
+        """The script's reply on ``client`` (a ``Redis`` or ``RedisCluster``)."""
+        try:
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:
+            return client.eval(self.text, len(keys), *keys, *args)
+
+
+_CAS_SCRIPT: Final = _Lua(_COMPARE_AND_SET)
+_CAD_SCRIPT: Final = _Lua(_COMPARE_AND_DELETE)
+_GET_STAMPED_SCRIPT: Final = _Lua(_GET_STAMPED)
 
 
 def _set_command(name: str, entry: Entry) -> tuple[Any, ...]:
@@ -236,28 +261,18 @@ class RedisStore:
     def compare_and_set(self, namespace: str, key: str, entry: Entry, version: object) -> bool:
         """One Lua script call: the server compares the stored record's SHA-1 with
         ``version`` and, on a match, writes as :meth:`set` does (``SET [PX]``), atomically
-        (registering the script is local: redis-py sends ``EVALSHA``)."""
+        (``EVALSHA``; ``EVAL`` the first time a server lacks the script)."""
         ms = _ttl_ms(entry)
         args = [version, pack_entry(entry), "" if ms is None else ms]
         name = self._space(namespace) + key
-        return bool(
-            self.connection.run(
-                lambda client: client.register_script(_COMPARE_AND_SET)(
-                    keys=[name], args=args, client=client
-                )
-            )
-        )
+        return bool(self.connection.run(lambda client: _CAS_SCRIPT.run(client, [name], args)))
 
     def compare_and_delete(self, namespace: str, key: str, version: object) -> bool:
         """One Lua script call: the server removes the record if its SHA-1 is still
         ``version``."""
         name = self._space(namespace) + key
         return bool(
-            self.connection.run(
-                lambda client: client.register_script(_COMPARE_AND_DELETE)(
-                    keys=[name], args=[version], client=client
-                )
-            )
+            self.connection.run(lambda client: _CAD_SCRIPT.run(client, [name], [version]))
         )
 
     def delete(self, namespace: str, key: str) -> None:
@@ -320,9 +335,7 @@ class RedisStore:
         soft, hard = generation_names(namespace)
         keys = [self._space(namespace) + key, self._stamp_key(soft), self._stamp_key(hard)]
         args = [self._stamp_key("tag:"), HEADER_SIZE + 1, HEADER_SIZE_DELTA + 1]
-        replies = self.connection.run(
-            lambda client: client.register_script(_GET_STAMPED)(keys=keys, args=args, client=client)
-        )
+        replies = self.connection.run(lambda client: _GET_STAMPED_SCRIPT.run(client, keys, args))
         record, tokens = replies[0], replies[1:]
         entry = None if record is None else self._unpack(namespace, key, record)
         names = [soft, hard]

@@ -476,3 +476,22 @@ def test_private_server_helper_stops(tmp_path: Path) -> None:
     server.stop(signal.SIGTERM)
     with pytest.raises(StoreUnavailable):
         RedisStore(url=server.url, retries=0).get("x", "y")
+
+
+def test_compare_and_set_loads_its_script_on_a_server_without_it(
+    private_redis: RedisServer,
+) -> None:
+    # The store runs its scripts by SHA-1; a server that has never seen them (or flushed
+    # them) gets the script itself, and the compare still holds.
+    store = RedisStore(url=private_redis.url)
+    namespace = fresh()
+    for _ in range(2):
+        private_redis.admin().script_flush()
+        entry, version = store.get_versioned(namespace, "k")
+        assert entry is None
+        assert store.compare_and_set(namespace, "k", Entry(b"one", time.time(), None), version)
+        assert not store.compare_and_set(namespace, "k", Entry(b"two", time.time(), None), version)
+        _, version = store.get_versioned(namespace, "k")
+        private_redis.admin().script_flush()
+        assert store.compare_and_delete(namespace, "k", version)
+    store.close()
