@@ -16,7 +16,7 @@ import functools
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
-from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar
+from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar, cast
 
 import attrs
 
@@ -28,8 +28,9 @@ from beaker.cache_core import (
     check_ttl,
     resolve_parts,
 )
-from beaker.entry import MISSING, Entry
+from beaker.entry import MISSING, Entry, Missing
 from beaker.errors import ComponentTypeError, LockTimeout, StoreUnavailable
+from beaker.invalidation import AsyncInvalidation, Invalidation
 from beaker.locks.base import AsyncLock, is_async_lock
 from beaker.locks.loop import AsyncioLock
 from beaker.metrics import Recorder, recorder_of
@@ -37,6 +38,7 @@ from beaker.policies.expiry import ExpiryPolicy
 from beaker.policies.keys import KeyStrategy
 from beaker.serializers.base import BytesCodec, Serializer
 from beaker.stores.base import AsyncStore, async_batch_of, is_async_store
+from beaker.stores.stamps import Stamps, async_stamps_of
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -77,11 +79,14 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         ConfigError: a number or mode is out of range.
     """
 
-    supports_invalidation: ClassVar[bool] = False
     parts: ClassVar[dict[str, tuple[Callable[[Any], bool], str]]] = {
         "store": (is_async_store, "an AsyncStore (async get/set/delete/clear/keys)"),
         "lock": (is_async_lock, "an AsyncLock (scope and async acquire(name))"),
     }
+
+    @staticmethod
+    def invalidation_of(store: Any, namespace: str) -> Invalidation:
+        return AsyncInvalidation(async_stamps_of(store), namespace)
 
     @classmethod
     def default_lock(cls) -> AsyncLock:
@@ -121,17 +126,40 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
 
     # -- writing ---------------------------------------------------------------------------
 
-    async def _write(self, key: str, value: Any, ttl: float | None, delta: float = 0.0) -> None:
-        entry = self._entry(key, value, ttl, delta=delta)
+    async def _stamps(self, key: str, tags: Iterable[str]) -> Stamps | None | Missing:
+        """As :meth:`beaker.caching.Cache._stamps`, awaited."""
+        if self._invalidation is None:
+            self._unstamped(tags)
+            return None
+        try:
+            return await self._async_invalidation().stamps_for(tags)
+        except StoreUnavailable as error:
+            self._outage(error, key, "not written")
+            return MISSING
+
+    async def _write(
+        self,
+        key: str,
+        value: Any,
+        ttl: float | None,
+        stamps: Stamps | None | Missing = None,
+        delta: float = 0.0,
+    ) -> None:
+        if stamps is MISSING:
+            return
+        entry = self._entry(key, value, ttl, stamps, delta)
         try:
             await self.store.set(self.name, key, entry)
         except StoreUnavailable as error:
             self._outage(error, key, "not written")
 
-    async def set(self, key: str, value: Any, ttl: float | None = None) -> None:
-        """Store ``value`` under ``key``; arguments and errors as
+    async def set(
+        self, key: str, value: Any, ttl: float | None = None, tags: Iterable[str] = ()
+    ) -> None:
+        """Store ``value`` under ``key``; arguments (``tags`` too) and errors as
         :meth:`beaker.caching.Cache.set`."""
-        await self._write(self._store_key(key), value, ttl)
+        key = self._store_key(key)
+        await self._write(key, value, ttl, await self._stamps(key, tags))
 
     async def delete(self, key: str) -> None:
         """Remove ``key``; a missing key is not an error."""
@@ -152,15 +180,23 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         batches: see :class:`~beaker.stores.base.AsyncBatchStore`)."""
         stored = {self._store_key(key): key for key in keys}
         try:
-            found = await async_batch_of(self.store).get_many(self.name, stored)
+            if self._invalidation is None:
+                found = await async_batch_of(self.store).get_many(self.name, stored)
+            else:  # the entries and their tokens together (one round trip on Redis)
+                found = await self._async_invalidation().get_many(stored)
         except StoreUnavailable as error:
             self._outage(error, f"{len(stored)} keys", "treated as misses")
             return {}
         return self._values_of(stored, found)
 
-    async def set_many(self, values: Mapping[str, Any], ttl: float | None = None) -> None:
-        """As :meth:`beaker.caching.Cache.set_many` (without ``tags``), awaited."""
-        entries = self._entries_of(values, ttl)
+    async def set_many(
+        self, values: Mapping[str, Any], ttl: float | None = None, tags: Iterable[str] = ()
+    ) -> None:
+        """As :meth:`beaker.caching.Cache.set_many`, awaited."""
+        stamps = await self._stamps(f"{len(values)} keys", tags)
+        if stamps is MISSING:
+            return
+        entries = self._entries_of(values, ttl, stamps)
         try:
             await async_batch_of(self.store).set_many(self.name, entries)
         except StoreUnavailable as error:
@@ -174,6 +210,25 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         except StoreUnavailable as error:
             self._outage(error, f"{len(stored)} keys", "not deleted")
 
+    # -- invalidation ----------------------------------------------------------------------------
+
+    def _async_invalidation(self) -> AsyncInvalidation:
+        """The namespace's :class:`~beaker.invalidation.AsyncInvalidation`.
+
+        Raises:
+            ConfigError: the cache was composed without ``invalidation=True``.
+        """
+        return cast(AsyncInvalidation, self._invalidation_for("invalidation", False))
+
+    async def invalidate(self, hard: bool = True) -> None:
+        """As :meth:`beaker.caching.Cache.invalidate`, awaited: one store operation, seen by
+        every process (sync or async) sharing the store."""
+        await self._async_invalidation().invalidate(hard)
+
+    async def invalidate_tags(self, *tags: str) -> None:
+        """As :meth:`beaker.caching.Cache.invalidate_tags`, awaited."""
+        await self._async_invalidation().invalidate_tags(tags)
+
     # -- dogpile-protected creation -----------------------------------------------------------
 
     async def _create(
@@ -182,7 +237,9 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         creator: Callable[[], Awaitable[Any] | Any],
         ttl: float | None,
         should_cache: Predicate,
+        tags: Iterable[str],
     ) -> Any:
+        stamps = await self._stamps(key, tags)  # before the creator, as the sync front
         start = time.perf_counter()
         value = creator()
         if inspect.isawaitable(value):
@@ -190,7 +247,7 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         delta = time.perf_counter() - start
         self._calls.create(delta)
         if should_cache is None or should_cache(value):
-            await self._write(key, value, ttl, delta)
+            await self._write(key, value, ttl, stamps, delta)
         return value
 
     async def get_or_create(
@@ -199,11 +256,12 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         creator: Callable[[], Awaitable[Any] | Any],
         ttl: float | None = None,
         should_cache: Predicate = None,
+        tags: Iterable[str] = (),
     ) -> Any:
         """Return the fresh value under ``key``, or make it with ``creator()`` and store it.
 
         As :meth:`beaker.caching.Cache.get_or_create` (the dogpile lock, the stale window,
-        ``should_cache``), with ``creator`` an ``async def`` function (or a plain one) of no
+        ``should_cache``, ``tags``), with ``creator`` an ``async def`` function (or a plain one) of no
         arguments.
 
         Raises:
@@ -215,7 +273,7 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         value, fresh = self._first_judge(key, first)
         if fresh:
             return value
-        return await self._recreate(key, first, value, creator, ttl, should_cache)
+        return await self._recreate(key, first, value, creator, ttl, should_cache, tags)
 
     async def _recreate(
         self,
@@ -225,6 +283,7 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         creator: Callable[[], Awaitable[Any] | Any],
         ttl: float | None,
         should_cache: Predicate = None,
+        tags: Iterable[str] = (),
     ) -> Any:
         """As :meth:`beaker.caching.Cache._recreate`: the dogpile lock, one more read under
         it, and ``creator`` if still needed, after a first read found no fresh value."""
@@ -239,7 +298,7 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
             return value  # stale: another worker is recreating it
         except StoreUnavailable as error:  # a distributed lock's server is down too
             self._outage(error, key, "created without the dogpile lock")
-            return await self._create(key, creator, ttl, should_cache)
+            return await self._create(key, creator, ttl, should_cache, tags)
         self._calls.lock_wait(time.perf_counter() - start)
         async with lease:
             again = await self._read(key)
@@ -247,7 +306,7 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
                 value, fresh = self._judge(key, again, early=False)
                 if fresh:
                     return value
-            return await self._create(key, creator, ttl, should_cache)
+            return await self._create(key, creator, ttl, should_cache, tags)
 
     # -- decoration ----------------------------------------------------------------------------
 
@@ -258,11 +317,12 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         ttl: float | None = None,
         ignore: Iterable[str] = (),
         should_cache: Predicate = None,
+        tags: Iterable[str] = (),
     ) -> Callable[[Callable[P, Awaitable[R]]], AsyncMemoized[P, R]]:
         """Decorate an ``async def`` function so its results are cached per call arguments,
         under the same keys and namespace as :meth:`beaker.caching.Cache.memoize` gives a
-        function of that name and file (so sync and async twins share entries); ``ignore``
-        and ``should_cache`` as there.
+        function of that name and file (so sync and async twins share entries); ``ignore``,
+        ``should_cache`` and ``tags`` as there.
 
         Returns:
             A decorator. The wrapper is a coroutine function; it has ``await
@@ -274,6 +334,7 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
             ConfigError: (from the decorator) ``ignore`` names a parameter it does not have.
         """
         check_ttl(ttl)
+        tags = tuple(tags)
 
         def decorate(func: Callable[P, Awaitable[R]]) -> AsyncMemoized[P, R]:
             if not inspect.iscoroutinefunction(func):
@@ -292,7 +353,9 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
                 value, fresh = cache._first_judge(key, entry)
                 if not fresh:
                     call = functools.partial(func, *args, **kwargs)
-                    value = await cache._recreate(key, entry, value, call, ttl, should_cache)
+                    value = await cache._recreate(
+                        key, entry, value, call, ttl, should_cache, tags
+                    )
                 return value  # type: ignore[no-any-return]
 
             async def invalidate(*args: P.args, **kwargs: P.kwargs) -> None:
@@ -317,6 +380,7 @@ def compose_async(
     lock_timeout: float | None = None,
     stale_while_revalidate: float = 0.0,
     on_store_error: StoreErrorMode = "raise",
+    invalidation: bool = False,
     metrics: bool | Recorder = False,
 ) -> AsyncCache:
     """Build an :class:`AsyncCache` from parts: the arguments and defaults of
@@ -335,6 +399,7 @@ def compose_async(
         lock_timeout=lock_timeout,
         stale_while_revalidate=stale_while_revalidate,
         on_store_error=on_store_error,
+        invalidation=invalidation,
         metrics=recorder_of(metrics),
         **resolve_parts(expiry, ttl, key, serializer, signer),
     )

@@ -49,7 +49,7 @@ from beaker.policies.expiry import TTL, ExpiryPolicy, NoExpiry, XFetch
 from beaker.policies.keys import ArgsKey, KeyStrategy, PlainKey, function_namespace
 from beaker.serializers.base import BytesCodec, Sealed, Serializer
 from beaker.serializers.pickle import PickleSerializer
-from beaker.stores.stamps import Stamps, stamp_value, stamps_of
+from beaker.stores.stamps import Stamps, stamp_value
 from beaker.validators import (
     MAX_WAIT,
     conforms,
@@ -139,8 +139,6 @@ class CacheCore(Generic[S, L]):
 
     #: Per front: field name -> (accepts(value) -> bool, what is expected, in words).
     parts: ClassVar[dict[str, tuple[Callable[[Any], bool], str]]]
-    #: Per front: whether ``invalidation=True`` is available.
-    supports_invalidation: ClassVar[bool] = True
 
     store: S = attrs.field(validator=_front_part)
     lock: L = attrs.field(
@@ -201,9 +199,7 @@ class CacheCore(Generic[S, L]):
         get = read = self.store.get  # type: ignore[attr-defined]
         invalidation = None
         if self.invalidation:
-            if not self.supports_invalidation:
-                raise ConfigError("invalidation", True, "False: not on this front yet")
-            invalidation = Invalidation(stamps_of(self.store), self.name)  # type: ignore[arg-type]
+            invalidation = type(self).invalidation_of(self.store, self.name)
             get, read = invalidation.get, invalidation.get_stale
         object.__setattr__(self, "_invalidation", invalidation)
         object.__setattr__(self, "_store_get", get)
@@ -224,6 +220,12 @@ class CacheCore(Generic[S, L]):
     @classmethod
     def default_lock(cls) -> L:
         """The lock a front uses when none is given."""
+        raise NotImplementedError  # pragma: no cover - each front has one
+
+    @staticmethod
+    def invalidation_of(store: Any, namespace: str) -> Invalidation:
+        """The :class:`~beaker.invalidation.Invalidation` of ``namespace`` on the front's
+        ``store`` (for ``invalidation=True``)."""
         raise NotImplementedError  # pragma: no cover - each front has one
 
     # -- keys and names ------------------------------------------------------------------------
@@ -368,6 +370,15 @@ class CacheCore(Generic[S, L]):
             stored = self._store_key(key)
             entries[stored] = self._entry(stored, value, ttl, stamps)
         return entries
+
+    def _unstamped(self, tags: Iterable[str]) -> None:
+        """The stamps of a write without ``invalidation``: none.
+
+        Raises:
+            ConfigError: ``tags`` were given.
+        """
+        if tags:
+            self._invalidation_for("tags", tags)
 
     def _invalidation_for(self, option: str, value: Any) -> Invalidation:
         """The namespace's :class:`~beaker.invalidation.Invalidation`.

@@ -22,7 +22,8 @@ import attrs
 
 from beaker.cache_core import CacheCore, Predicate, StoreErrorMode, check_ttl, resolve_parts
 from beaker.entry import MISSING, Entry, Missing
-from beaker.errors import ComponentTypeError, ConfigError, LockTimeout, StoreUnavailable
+from beaker.errors import ComponentTypeError, LockTimeout, StoreUnavailable
+from beaker.invalidation import Invalidation
 from beaker.locks.base import Lock, is_async_lock
 from beaker.locks.thread import ThreadLock
 from beaker.metrics import Recorder, recorder_of
@@ -31,7 +32,7 @@ from beaker.policies.keys import ArgsKey, KeyStrategy, function_namespace
 from beaker.serializers.base import BytesCodec, Serializer
 from beaker.stores.base import Store, batch_of, is_async_store
 from beaker.stores.near import NearCache
-from beaker.stores.stamps import Stamps
+from beaker.stores.stamps import Stamps, stamps_of
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -77,6 +78,10 @@ class Cache(CacheCore[Store, Lock]):
             "a Lock (scope and acquire(name); async locks go to compose_async)",
         ),
     }
+
+    @staticmethod
+    def invalidation_of(store: Any, namespace: str) -> Invalidation:
+        return Invalidation(stamps_of(store), namespace)
 
     @classmethod
     def default_lock(cls) -> Lock:
@@ -143,8 +148,7 @@ class Cache(CacheCore[Store, Lock]):
             ConfigError: ``tags`` without ``invalidation``.
         """
         if self._invalidation is None:
-            if tags:
-                self._invalidation_for("tags", tags)
+            self._unstamped(tags)
             return None
         try:
             return self._invalidation.stamps_for(tags)
@@ -213,8 +217,8 @@ class Cache(CacheCore[Store, Lock]):
         try:
             if self._invalidation is None:
                 found = batch_of(self.store).get_many(self.name, stored)
-            else:  # each entry checked against its tokens
-                found = {key: e for key in stored if (e := self._store_get(self.name, key))}
+            else:  # the entries and their tokens together (one round trip on Redis)
+                found = self._invalidation.get_many(stored)
         except StoreUnavailable as error:
             self._outage(error, f"{len(stored)} keys", "treated as misses")
             return {}
@@ -544,8 +548,6 @@ def compose(
     if near is not None:
         if not isinstance(near, NearCache):
             raise ComponentTypeError("near", near, "a NearCache (beaker.stores)")
-        if invalidation:
-            raise ConfigError("near", near, "no near tier with invalidation=True (not yet)")
         # The tier keeps decoded values: it runs the serializer chain, the cache none.
         store = near.over(store, recorder, parts.pop("serializer"))
     return Cache(

@@ -15,7 +15,7 @@ Imports ``redis`` (the ``redis`` extra) and :mod:`beaker.stores.redis`; must not
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 import attrs
@@ -27,12 +27,14 @@ from beaker.stores.redis import (
     _COMPARE_AND_DELETE,
     _COMPARE_AND_SET,
     _DELETE_BATCH,
+    _GET_STAMPED,
     RedisClusterStore,
     RedisStore,
     _set_command,
     _ttl_ms,
 )
 from beaker.stores.redis_connection import UNREACHABLE, RedisConnection
+from beaker.stores.stamps import AsyncGenericStamps
 
 
 @attrs.frozen(init=False)
@@ -121,16 +123,77 @@ class AsyncRedisStore(NetworkTwin[RedisStore]):
             await self._script(_COMPARE_AND_DELETE, self.sync._space(namespace) + key, [version])
         )
 
-    async def _script(self, script: str, name: str, args: list[Any]) -> Any:
-        """One ``EVALSHA`` of ``script`` on key ``name``, its failures told to the breaker."""
+    async def _script(self, script: str, name: str | list[str], args: list[Any]) -> Any:
+        """One ``EVALSHA`` of ``script`` on key ``name`` (or keys), its failures told to the
+        breaker."""
         connection = self.sync.connection
+        keys = [name] if isinstance(name, str) else name
         try:
             client = connection.async_client()
-            result = await client.register_script(script)(keys=[name], args=args, client=client)
+            result = await client.register_script(script)(keys=keys, args=args, client=client)
         except UNREACHABLE as exc:
             raise connection.unavailable(exc) from exc
         connection.answered()
         return result
+
+    # -- many entries: the sync store's commands -----------------------------------------------
+
+    async def get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, Entry]:
+        """One ``MGET``, as :meth:`RedisStore.get_many`."""
+        keys = list(keys)
+        if not keys:
+            return {}
+        space = self.sync._space(namespace)
+        records = await self._run("mget", [space + key for key in keys])
+        return self.sync._unpacked(namespace, keys, records)
+
+    async def set_many(self, namespace: str, entries: Mapping[str, Entry]) -> None:
+        """One pipeline of ``SET ... PX``, as :meth:`RedisStore.set_many`."""
+        if not entries:
+            return
+        space = self.sync._space(namespace)
+        connection = self.sync.connection
+        try:
+            async with connection.async_client().pipeline(transaction=False) as pipe:
+                for key, entry in entries.items():
+                    pipe.execute_command(*_set_command(space + key, entry))
+                await pipe.execute()
+        except UNREACHABLE as exc:
+            raise connection.unavailable(exc) from exc
+        connection.answered()
+
+    async def delete_many(self, namespace: str, keys: Iterable[str]) -> None:
+        """One ``UNLINK``, as :meth:`RedisStore.delete_many`."""
+        space = self.sync._space(namespace)
+        names = [space + key for key in keys]
+        if names:
+            await self._run("unlink", *names)
+
+    # -- stamps (beaker.stores.stamps): the sync store's script and keys ------------------------
+
+    async def get_many_stamped(
+        self, namespace: str, keys: Iterable[str]
+    ) -> tuple[dict[str, Entry], dict[str, str]]:
+        """One Lua script call, as :meth:`RedisStore.get_many_stamped`."""
+        keys = list(keys)
+        names, args = self.sync._stamped_call(namespace, keys)
+        replies = await self._script(_GET_STAMPED, names, args)
+        return self.sync._stamped_replies(namespace, keys, replies)
+
+    async def get_stamped(self, namespace: str, key: str) -> tuple[Entry | None, dict[str, str]]:
+        """One Lua script call, as :meth:`RedisStore.get_stamped`."""
+        found, current = await self.get_many_stamped(namespace, [key])
+        return found.get(key), current
+
+    async def get_stamps(self, names: Iterable[str]) -> dict[str, str]:
+        """One ``MGET`` of the tokens."""
+        names = list(names)
+        tokens = await self._run("mget", [self.sync._stamp_key(name) for name in names])
+        return {name: token.decode() for name, token in zip(names, tokens) if token}
+
+    async def set_stamps(self, tokens: Mapping[str, str]) -> None:
+        """One ``MSET`` of the tokens (an invalidation)."""
+        await self._run("mset", {self.sync._stamp_key(name): t for name, t in tokens.items()})
 
     async def _run(self, command: str, *args: Any) -> Any:
         """``await client.<command>(*args)``, its failures told to the breaker."""
@@ -187,3 +250,19 @@ class AsyncRedisClusterStore(AsyncRedisStore):
     :class:`~beaker.stores.RedisClusterConnection`), on ``redis.asyncio.cluster.RedisCluster``."""
 
     _sync_type: ClassVar[type[RedisStore]] = RedisClusterStore
+
+    # As the sync store: a namespace's keys share a slot, the tokens do not.
+
+    async def get_stamped(self, namespace: str, key: str) -> tuple[Entry | None, dict[str, str]]:
+        return await AsyncGenericStamps(self).get_stamped(namespace, key)
+
+    async def get_many_stamped(
+        self, namespace: str, keys: Iterable[str]
+    ) -> tuple[dict[str, Entry], dict[str, str]]:
+        return await AsyncGenericStamps(self).get_many_stamped(namespace, keys)
+
+    async def get_stamps(self, names: Iterable[str]) -> dict[str, str]:
+        return await AsyncGenericStamps(self).get_stamps(names)
+
+    async def set_stamps(self, tokens: Mapping[str, str]) -> None:
+        await AsyncGenericStamps(self).set_stamps(tokens)

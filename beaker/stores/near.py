@@ -17,7 +17,16 @@ Coherence, per remote store:
   is served for at most :attr:`NearCache.ttl` seconds.
 
 A read that races with an invalidation is not kept: the copy is filled only if no
-invalidation arrived while the remote read was in flight.
+invalidation arrived while the remote read was in flight. The copy is bounded: past
+:attr:`NearCache.max_entries` entries (or :attr:`NearCache.max_bytes`), the least recently
+used goes first.
+
+With ``invalidation=True`` (:mod:`beaker.invalidation`), the tier is the cache's
+:class:`~beaker.stores.stamps.StampStore`: it keeps the namespace and tag tokens it read as
+copies too, under the same rule (on Redis, a token's key is under the prefix, so
+``invalidate()`` and ``invalidate_tags()`` by any process arrive as invalidation messages and
+drop the token here; elsewhere it lives :attr:`NearCache.ttl` seconds). Entries keep their
+stamps in the remote's record format, so processes with and without a near tier share them.
 
 Imports ``redis`` only when the remote is a Redis store; must not import ``beaker.caching``,
 ``beaker.sessions`` or ``beaker.compat``.
@@ -44,6 +53,14 @@ from beaker.runtime import Lazy, lazy_field
 from beaker.serializers.base import Serializer
 from beaker.serializers.pickle import PickleSerializer
 from beaker.stores.base import Store, batch_of
+from beaker.stores.stamps import (
+    STAMPS,
+    Stamped,
+    pack_stamps,
+    recorded_names,
+    split,
+    stamps_of,
+)
 from beaker.validators import conforms, instance_of, is_callable, optional, positive_int, seconds
 
 log = logging.getLogger("beaker.stores.near")
@@ -61,8 +78,8 @@ class NearCache:
     """An in-process tier in front of a remote store (see the module's docstring).
 
     Args:
-        max_entries: at most this many entries (``int`` > 0, default 10,000); the oldest
-            copy goes first.
+        max_entries: at most this many entries (``int`` > 0, default 10,000); the least
+            recently used copy goes first.
         max_bytes: at most this many bytes of values as the remote store holds them (``int``
             > 0), or ``None`` (the default) for no byte bound; a remote's objects count 0.
         ttl: seconds a copy is served on stores without server-assisted invalidation
@@ -128,6 +145,13 @@ class _Tier:
                 near.max_bytes is not None and self.size > near.max_bytes and self.data
             ):
                 self.size -= self.data.popitem(last=False)[1][2]
+
+    def used(self, item: tuple[str, str]) -> None:
+        """``item`` was just served: it becomes the most recently used."""
+        try:
+            self.data.move_to_end(item)
+        except KeyError:  # dropped meanwhile by another thread
+            pass
 
     def drop(self, items: Iterable[tuple[str, str]]) -> int:
         with self.mutex:
@@ -244,6 +268,7 @@ class NearStore:
         item = (namespace, key)
         found = tier.data.get(item)
         if found is not None and tier.online and (tier.tracked or tier.near.clock() < found[1]):
+            tier.used(item)
             self._hit()
             return found[0]
         seq = tier.seq
@@ -260,19 +285,26 @@ class NearStore:
         """``entry`` with its value decoded; ``None`` (and a warning) when it is unreadable."""
         if self.serializer is None:
             return entry
+        stamps, payload = split(entry.value)
         try:
-            return entry._replace(value=self.serializer.loads(entry.value))
+            value = self.serializer.loads(payload)
         except DeserializationError as exc:
             log.warning("entry %r in namespace %r is unreadable (%s): a miss", key, namespace, exc)
             return None
+        return entry._replace(value=value if stamps is None else Stamped(stamps, value))
 
     def _encoded(self, key: str, entry: Entry) -> Entry:
+        """``entry`` in the remote's form: its value encoded, a :class:`Stamped` value's
+        stamps in front of the bytes (as a cache without a near tier writes them)."""
         if self.serializer is None:
             return entry
+        value = entry.value
+        stamped = type(value) is Stamped
         try:
-            return entry._replace(value=self.serializer.dumps(entry.value))
+            payload = self.serializer.dumps(value.value if stamped else value)
         except SerializationError as exc:
             raise SerializationError(exc.reason, key=key) from exc
+        return entry._replace(value=pack_stamps(value.stamps, payload) if stamped else payload)
 
     def set(self, namespace: str, key: str, entry: Entry) -> None:
         entry = self._encoded(key, entry)
@@ -320,10 +352,57 @@ class NearStore:
         batch_of(self.remote).delete_many(namespace, keys)
         self._live().drop([(namespace, key) for key in keys])
 
+    # -- stamps (beaker.stores.stamps): tokens are copies too ---------------------------------------
+
+    def get_stamped(self, namespace: str, key: str) -> tuple[Entry | None, dict[str, str]]:
+        """The entry (as :meth:`get`) and its tokens (as :meth:`get_stamps`)."""
+        entry = self.get(namespace, key)
+        return entry, self.get_stamps(recorded_names(namespace, [entry]))
+
+    def get_many_stamped(
+        self, namespace: str, keys: Iterable[str]
+    ) -> tuple[dict[str, Entry], dict[str, str]]:
+        """The entries (as :meth:`get_many`) and their tokens (as :meth:`get_stamps`)."""
+        found = self.get_many(namespace, keys)
+        return found, self.get_stamps(recorded_names(namespace, found.values()))
+
+    def get_stamps(self, names: Iterable[str]) -> dict[str, str]:
+        """The tokens of ``names``: the copies, and the others read from the remote in one
+        batch (and kept, as entries are)."""
+        tier = self._tier.value or self._live()
+        current: dict[str, str] = {}
+        wanted = []
+        for name in names:
+            found = tier.data.get((STAMPS, name))
+            if found is not None and tier.online and (tier.tracked or tier.near.clock() < found[1]):
+                current[name] = found[0].value
+            else:
+                wanted.append(name)
+        if wanted:
+            seq = tier.seq
+            read = stamps_of(self.remote).get_stamps(wanted)
+            for name, token in read.items():
+                tier.fill((STAMPS, name), Entry(token, 0.0), 0, seq)
+            current.update(read)
+        return current
+
+    def set_stamps(self, tokens: Mapping[str, str]) -> None:
+        """Write the tokens to the remote (an invalidation), dropping the copies."""
+        items = [(STAMPS, name) for name in tokens]
+        self._live().drop(items)
+        stamps_of(self.remote).set_stamps(tokens)
+        self._live().drop(items)
+
 
 def _item_of(prefix: bytes, name: bytes) -> tuple[str, str] | None:
-    """The ``(namespace, key)`` of a RedisStore key name (``{prefix}{{len:namespace}}:key``),
-    or ``None`` for any other name (a stamp, another prefix's key)."""
+    """The ``(namespace, key)`` of a RedisStore key name (``{prefix}{{len:namespace}}:key``;
+    a token's ``{prefix}#stamp:name`` is ``(STAMPS, name)``), or ``None`` for any other name
+    (another prefix's key)."""
+    if name.startswith(prefix + b"#stamp:"):
+        try:
+            return STAMPS, name[len(prefix) + 7 :].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
     if not name.startswith(prefix + b"{"):
         return None
     try:

@@ -73,32 +73,36 @@ end
 return 0
 """
 _DELETE_BATCH: Final = 500
-#: KEYS = the entry's key, its namespace's soft and hard generation keys; ARGV[1] = the prefix
-#: of tag token keys, ARGV[2] / ARGV[3] = where the entry's value starts in its record (1-based;
-#: without / with a creator duration, see beaker.entry). Returns
-#: the record, the two generation tokens, then the token of each tag the record's stamps name
-#: (see beaker.stores.stamps), in their order: the read of a stamped entry in one round trip.
+#: KEYS = its namespace's soft and hard generation keys, then the entries' keys; ARGV[1] = the
+#: prefix of tag token keys, ARGV[2] / ARGV[3] = where an entry's value starts in its record
+#: (1-based; without / with a creator duration, see beaker.entry). Returns the two generation
+#: tokens, then per entry ``{record, token of each tag its stamps name (see
+#: beaker.stores.stamps), in their order}``: the read of stamped entries in one round trip.
 _GET_STAMPED: Final = """
-local record = redis.call('GET', KEYS[1])
-local out = {record, redis.call('GET', KEYS[2]), redis.call('GET', KEYS[3])}
-if not record then return out end
-local at = tonumber(ARGV[2])
-if string.sub(record, 1, 4) == 'BKe2' then at = tonumber(ARGV[3]) end
-if string.sub(record, at, at + 3) ~= 'BKs1' then return out end
-at = at + 4
-local function u16()
-    local value = string.byte(record, at) * 256 + string.byte(record, at + 1)
-    at = at + 2
-    return value
-end
-at = at + u16()
-at = at + u16()
-for _ = 1, u16() do
-    local length = u16()
-    local tag = string.sub(record, at, at + length - 1)
-    at = at + length
-    at = at + u16()
-    out[#out + 1] = redis.call('GET', ARGV[1] .. tag)
+local out = {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2])}
+for i = 3, #KEYS do
+    local record = redis.call('GET', KEYS[i])
+    local read = {record}
+    out[i] = read
+    local at = tonumber(ARGV[2])
+    if record and string.sub(record, 1, 4) == 'BKe2' then at = tonumber(ARGV[3]) end
+    if record and string.sub(record, at, at + 3) == 'BKs1' then
+        at = at + 4
+        local function u16()
+            local value = string.byte(record, at) * 256 + string.byte(record, at + 1)
+            at = at + 2
+            return value
+        end
+        at = at + u16()
+        at = at + u16()
+        for _ = 1, u16() do
+            local length = u16()
+            local tag = string.sub(record, at, at + length - 1)
+            at = at + length
+            at = at + u16()
+            read[#read + 1] = redis.call('GET', ARGV[1] .. tag)
+        end
+    end
 end
 return out
 """
@@ -292,6 +296,12 @@ class RedisStore:
             return {}
         space = self._space(namespace)
         records = self.connection.run(lambda client: client.mget([space + key for key in keys]))
+        return self._unpacked(namespace, keys, records)
+
+    def _unpacked(
+        self, namespace: str, keys: list[str], records: list[bytes | None]
+    ) -> dict[str, Entry]:
+        """``{key: entry}`` of the readable ``records`` of ``keys`` (an ``MGET``'s answer)."""
         found: dict[str, Entry] = {}
         for key, record in zip(keys, records):
             if record is not None:
@@ -329,20 +339,44 @@ class RedisStore:
         has a ``{`` after the prefix)."""
         return f"{self.prefix}#stamp:{name}"
 
-    def get_stamped(self, namespace: str, key: str) -> tuple[Entry | None, dict[str, str]]:
-        """One Lua script call: the record, its namespace's generation tokens and the tokens
-        of the tags it names, read together (one round trip, one server command)."""
-        soft, hard = generation_names(namespace)
-        keys = [self._space(namespace) + key, self._stamp_key(soft), self._stamp_key(hard)]
+    def _stamped_call(self, namespace: str, keys: list[str]) -> tuple[list[str], list[Any]]:
+        """The :data:`_GET_STAMPED` script's keys and arguments for ``keys`` of ``namespace``."""
+        space = self._space(namespace)
+        names = [self._stamp_key(name) for name in generation_names(namespace)]
         args = [self._stamp_key("tag:"), HEADER_SIZE + 1, HEADER_SIZE_DELTA + 1]
-        replies = self.connection.run(lambda client: _GET_STAMPED_SCRIPT.run(client, keys, args))
-        record, tokens = replies[0], replies[1:]
-        entry = None if record is None else self._unpack(namespace, key, record)
-        names = [soft, hard]
-        if entry is not None:
+        return names + [space + key for key in keys], args
+
+    def _stamped_replies(
+        self, namespace: str, keys: list[str], replies: list[Any]
+    ) -> tuple[dict[str, Entry], dict[str, str]]:
+        """The entries and tokens in the :data:`_GET_STAMPED` script's ``replies``."""
+        names = generation_names(namespace)
+        current = {name: token.decode() for name, token in zip(names, replies) if token}
+        found: dict[str, Entry] = {}
+        for key, (record, *tokens) in zip(keys, replies[2:]):
+            entry = None if record is None else self._unpack(namespace, key, record)
+            if entry is None:
+                continue
+            found[key] = entry
             stamps, _ = split(entry.value)
-            names += [tag_name(tag) for tag, _ in stamps.tags] if stamps else []
-        return entry, {name: token.decode() for name, token in zip(names, tokens) if token}
+            tags = [tag_name(tag) for tag, _ in stamps.tags] if stamps else []
+            current.update((name, token.decode()) for name, token in zip(tags, tokens) if token)
+        return found, current
+
+    def get_many_stamped(
+        self, namespace: str, keys: Iterable[str]
+    ) -> tuple[dict[str, Entry], dict[str, str]]:
+        """One Lua script call: the records, their namespace's generation tokens and the
+        tokens of the tags they name, read together (one round trip, one server command)."""
+        keys = list(keys)
+        names, args = self._stamped_call(namespace, keys)
+        replies = self.connection.run(lambda client: _GET_STAMPED_SCRIPT.run(client, names, args))
+        return self._stamped_replies(namespace, keys, replies)
+
+    def get_stamped(self, namespace: str, key: str) -> tuple[Entry | None, dict[str, str]]:
+        """:meth:`get_many_stamped` of one key: one script call, one round trip."""
+        found, current = self.get_many_stamped(namespace, [key])
+        return found.get(key), current
 
     def get_stamps(self, names: Iterable[str]) -> dict[str, str]:
         """One ``MGET`` of the tokens."""
@@ -404,6 +438,11 @@ class RedisClusterStore(RedisStore):
 
     def get_stamped(self, namespace: str, key: str) -> tuple[Entry | None, dict[str, str]]:
         return GenericStamps(self).get_stamped(namespace, key)
+
+    def get_many_stamped(
+        self, namespace: str, keys: Iterable[str]
+    ) -> tuple[dict[str, Entry], dict[str, str]]:
+        return GenericStamps(self).get_many_stamped(namespace, keys)
 
     def get_stamps(self, names: Iterable[str]) -> dict[str, str]:
         return GenericStamps(self).get_stamps(names)

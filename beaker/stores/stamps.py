@@ -20,15 +20,18 @@ How the stamps travel:
 * in a store that holds objects, the value is a :class:`Stamped` pair.
 
 :class:`StampStore` is what a store offers for them: :class:`~beaker.stores.RedisStore` reads
-the entry, its namespace's tokens and its tags' tokens in one Lua script (one round trip);
-:class:`GenericStamps` gives any other store the same methods, tokens kept as entries of the
-namespace :data:`STAMPS` (the entry, then one ``get_many`` of the tokens: two round trips).
+the entry (or a batch of entries), its namespace's tokens and its tags' tokens in one Lua
+script (one round trip); :class:`GenericStamps` gives any other store the same methods, tokens
+kept as entries of the namespace :data:`STAMPS` (the entry or the batch, then one
+``get_many`` of the tokens: two round trips). :class:`AsyncStampStore` and
+:class:`AsyncGenericStamps` are their asyncio twins.
 
 Imports only :mod:`beaker.entry`, :mod:`beaker.errors` and :mod:`beaker.stores.base`.
 """
 
 from __future__ import annotations
 
+import inspect
 import secrets
 import struct
 from collections.abc import Iterable, Mapping
@@ -37,7 +40,7 @@ from typing import Any, Final, NamedTuple, Protocol, runtime_checkable
 import attrs
 
 from beaker.entry import Entry
-from beaker.stores.base import Store, batch_of
+from beaker.stores.base import AsyncStore, Store, async_batch_of, batch_of
 
 #: The namespace in which :class:`GenericStamps` keeps tokens.
 STAMPS: Final = "__beaker_stamps__"
@@ -149,6 +152,16 @@ class StampStore(Protocol):
             StoreUnavailable: the server cannot be reached.
         """
 
+    def get_many_stamped(
+        self, namespace: str, keys: Iterable[str]
+    ) -> tuple[dict[str, Entry], dict[str, str]]:
+        """``{key: entry}`` of the ``keys`` found, and the current tokens of ``namespace``'s
+        generations and of every tag those entries record (absent tokens left out).
+
+        Raises:
+            StoreUnavailable: the server cannot be reached.
+        """
+
     def get_stamps(self, names: Iterable[str]) -> dict[str, str]:
         """The current tokens of ``names`` (absent ones left out)."""
 
@@ -156,44 +169,103 @@ class StampStore(Protocol):
         """Write ``{name: token}`` in one store operation (this is an invalidation)."""
 
 
-def recorded_names(namespace: str, entry: Entry | None) -> list[str]:
-    """The token names a read of ``entry`` in ``namespace`` must compare."""
-    names = list(generation_names(namespace))
-    if entry is not None:
-        stamps, _ = split(entry.value)
-        if stamps is not None:
-            names += [tag_name(tag) for tag, _ in stamps.tags]
-    return names
+@runtime_checkable
+class AsyncStampStore(Protocol):
+    """The asyncio twin of :class:`StampStore`: the same methods, awaited."""
+
+    async def get_stamped(self, namespace: str, key: str) -> tuple[Entry | None, dict[str, str]]:
+        """As :meth:`StampStore.get_stamped`."""
+
+    async def get_many_stamped(
+        self, namespace: str, keys: Iterable[str]
+    ) -> tuple[dict[str, Entry], dict[str, str]]:
+        """As :meth:`StampStore.get_many_stamped`."""
+
+    async def get_stamps(self, names: Iterable[str]) -> dict[str, str]:
+        """As :meth:`StampStore.get_stamps`."""
+
+    async def set_stamps(self, tokens: Mapping[str, str]) -> None:
+        """As :meth:`StampStore.set_stamps`."""
+
+
+def recorded_names(namespace: str, entries: Iterable[Entry | None]) -> list[str]:
+    """The token names a read of ``entries`` in ``namespace`` must compare: the namespace's
+    generations, then each tag the entries record, once."""
+    names = dict.fromkeys(generation_names(namespace))
+    for entry in entries:
+        if entry is not None:
+            stamps, _ = split(entry.value)
+            if stamps is not None:
+                names.update(dict.fromkeys(tag_name(tag) for tag, _ in stamps.tags))
+    return list(names)
+
+
+def _tokens(found: Mapping[str, Entry]) -> dict[str, str]:
+    """Tokens as :class:`GenericStamps` reads them back (``{name: entry}`` of namespace
+    :data:`STAMPS`)."""
+    return {
+        name: value.decode() if isinstance(value, bytes) else str(value)
+        for name, (value, *_) in found.items()
+    }
+
+
+def _token_entries(tokens: Mapping[str, str], holds_objects: bool) -> dict[str, Entry]:
+    """Tokens as :class:`GenericStamps` writes them (entries of namespace :data:`STAMPS`)."""
+    return {
+        name: Entry(token if holds_objects else token.encode(), 0.0)
+        for name, token in tokens.items()
+    }
 
 
 @attrs.frozen
 class GenericStamps:
     """:class:`StampStore` over any store: tokens are entries of namespace :data:`STAMPS`
     (read with one ``get_many``, written with one ``set_many``). A read costs the entry's
-    read plus one batch read of its tokens."""
+    read (or the batch's) plus one batch read of its tokens."""
 
     store: Store
 
     def get_stamped(self, namespace: str, key: str) -> tuple[Entry | None, dict[str, str]]:
         entry = self.store.get(namespace, key)
-        return entry, self.get_stamps(recorded_names(namespace, entry))
+        return entry, self.get_stamps(recorded_names(namespace, [entry]))
+
+    def get_many_stamped(
+        self, namespace: str, keys: Iterable[str]
+    ) -> tuple[dict[str, Entry], dict[str, str]]:
+        found = batch_of(self.store).get_many(namespace, keys)
+        return found, self.get_stamps(recorded_names(namespace, found.values()))
 
     def get_stamps(self, names: Iterable[str]) -> dict[str, str]:
-        found = batch_of(self.store).get_many(STAMPS, names)
-        return {
-            name: value.decode() if isinstance(value, bytes) else str(value)
-            for name, (value, *_) in found.items()
-        }
+        return _tokens(batch_of(self.store).get_many(STAMPS, names))
 
     def set_stamps(self, tokens: Mapping[str, str]) -> None:
-        as_bytes = not self.store.holds_objects
-        batch_of(self.store).set_many(
-            STAMPS,
-            {
-                name: Entry(token.encode() if as_bytes else token, 0.0)
-                for name, token in tokens.items()
-            },
-        )
+        entries = _token_entries(tokens, self.store.holds_objects)
+        batch_of(self.store).set_many(STAMPS, entries)
+
+
+@attrs.frozen
+class AsyncGenericStamps:
+    """:class:`AsyncStampStore` over any async store, as :class:`GenericStamps` (the same
+    tokens in the same namespace, so sync and async processes share them)."""
+
+    store: AsyncStore
+
+    async def get_stamped(self, namespace: str, key: str) -> tuple[Entry | None, dict[str, str]]:
+        entry = await self.store.get(namespace, key)
+        return entry, await self.get_stamps(recorded_names(namespace, [entry]))
+
+    async def get_many_stamped(
+        self, namespace: str, keys: Iterable[str]
+    ) -> tuple[dict[str, Entry], dict[str, str]]:
+        found = await async_batch_of(self.store).get_many(namespace, keys)
+        return found, await self.get_stamps(recorded_names(namespace, found.values()))
+
+    async def get_stamps(self, names: Iterable[str]) -> dict[str, str]:
+        return _tokens(await async_batch_of(self.store).get_many(STAMPS, names))
+
+    async def set_stamps(self, tokens: Mapping[str, str]) -> None:
+        entries = _token_entries(tokens, self.store.holds_objects)
+        await async_batch_of(self.store).set_many(STAMPS, entries)
 
 
 def stamps_of(store: Store) -> StampStore:
@@ -201,3 +273,11 @@ def stamps_of(store: Store) -> StampStore:
     if isinstance(store, StampStore):
         return store
     return GenericStamps(store)
+
+
+def async_stamps_of(store: AsyncStore) -> AsyncStampStore:
+    """``store`` itself when it reads stamps natively (its ``get_stamped`` a coroutine
+    function), else :class:`AsyncGenericStamps` over it."""
+    if isinstance(store, AsyncStampStore) and inspect.iscoroutinefunction(store.get_stamped):
+        return store
+    return AsyncGenericStamps(store)

@@ -1,7 +1,9 @@
-"""Conformance check of a near tier (:class:`~beaker.stores.NearCache`) over a store with
+"""Conformance checks of a near tier (:class:`~beaker.stores.NearCache`) over a store with
 server-assisted invalidation: after another process writes or deletes a key, the tier's next
-read once the invalidation arrived returns what that process wrote. Namespaces are unique per
-call, so a shared server is safe.
+read once the invalidation arrived returns what that process wrote
+(:func:`check_near_coherence`); after another process invalidates a tag or the namespace, the
+tier's entries are misses once the invalidation arrived (:func:`check_near_invalidation`).
+Namespaces and tags are unique per call, so a shared server is safe.
 """
 
 from __future__ import annotations
@@ -77,5 +79,55 @@ def check_near_coherence(make_store: Callable[[], Store]) -> None:
                     return bool(reader.get("k") == value and len(near) == 1)
 
                 wait_for(kept, "a kept copy")
+    finally:
+        near.close()
+
+
+def _invalidate_in_child(make_store: Callable[[], Store], namespace: str, tag: str) -> None:
+    cache = compose(make_store(), invalidation=True, namespace=namespace)
+    if tag:
+        cache.invalidate_tags(tag)
+    else:
+        cache.invalidate(hard=True)
+    cache.store.close()
+
+
+def check_near_invalidation(make_store: Callable[[], Store]) -> None:
+    """A cache with a near tier and ``invalidation=True`` holds a tagged and an untagged
+    entry (served from the tier); another process, without a tier, invalidates the tag, then
+    the namespace; each time the entries concerned become misses here (the invalidation of
+    the token reached the tier), and the others stay hits.
+
+    Args:
+        make_store: as :func:`check_near_coherence`.
+
+    Raises:
+        AssertionError: the tier kept serving an invalidated entry, or lost another.
+    """
+    namespace, tag = f"near-{secrets.token_hex(4)}", f"t-{secrets.token_hex(4)}"
+    reader = compose(
+        make_store(), near=NearCache(max_entries=100), invalidation=True, namespace=namespace
+    )
+    near: Any = reader.store
+    try:
+        wait_for(lambda: near.coherent, "the near tier's invalidation channel")
+        reader.set("tagged", "one", tags=(tag,))
+        reader.set("plain", "two")
+        wait_for(
+            lambda: (reader.get("tagged"), reader.get("plain")) == ("one", "two") and len(near) > 2,
+            "copies of the entries and their tokens",
+        )
+        spawn = multiprocessing.get_context("spawn")
+        for invalidated, kept in ((tag, "plain"), ("", "")):
+            child = spawn.Process(
+                target=_invalidate_in_child, args=(make_store, namespace, invalidated)
+            )
+            child.start()
+            child.join(60)
+            assert child.exitcode == 0, f"the invalidating process failed ({child.exitcode})"
+            wait_for(lambda: reader.get("tagged") is MISSING, "the invalidation's arrival")
+            if kept:
+                assert reader.get(kept) == "two", "an entry without the tag was invalidated"
+        assert reader.get("plain") is MISSING, "invalidate() did not reach the near tier"
     finally:
         near.close()

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import settings
 
 from beaker.caching import compose
-from beaker.entry import MISSING
+from beaker.entry import MISSING, Entry
 from beaker.errors import ComponentTypeError, ConfigError
 from beaker.stores import MemoryStore
 from beaker.stores.memcached import MemcachedStore
@@ -58,8 +58,10 @@ def test_killing_the_tracking_connection_flushes_and_bypasses(
 def test_a_hit_sends_nothing_to_redis(private_redis: RedisServer) -> None:  # noqa: F811
     cache = compose(RedisStore(url=private_redis.url), near=NearCache(max_entries=10))
     near: Any = cache.store
-    cache.set("k", 1)
     wait_for(lambda: near.coherent, "tracking")
+    seq = near._live().seq
+    cache.set("k", 1)  # two local drops, then the write's own invalidation message
+    wait_for(lambda: near._live().seq >= seq + 3, "the write's own invalidation message")
     assert cache.get("k") == 1
     before = private_redis.commands()
     for _ in range(20):
@@ -99,6 +101,14 @@ def test_bounds(tmp_path: Path) -> None:
         cache.set(str(number), number)
         cache.get(str(number))
     assert len(store) == 3  # type: ignore[arg-type]
+    lru: Any = NearCache(max_entries=2).over(MemoryStore())
+    for key in ("a", "b"):
+        lru.set("n", key, Entry(key, 0.0))
+        lru.get("n", key)
+    lru.get("n", "a")  # "a" used last: "b" is the least recently used
+    lru.set("n", "c", Entry("c", 0.0))
+    lru.get("n", "c")
+    assert sorted(key for _, key in lru._live().data) == ["a", "c"]
     sized: Any = NearCache(max_bytes=100).over(
         SQLAlchemyStore(f"sqlite:///{tmp_path}/bounds.db")  # bytes values: counted
     )
