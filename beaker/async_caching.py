@@ -137,17 +137,10 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
             self._outage(error, key, "not written")
             return MISSING
 
-    async def _write(
-        self,
-        key: str,
-        value: Any,
-        ttl: float | None,
-        stamps: Stamps | None | Missing = None,
-        delta: float = 0.0,
-    ) -> None:
-        if stamps is MISSING:
+    async def _write(self, key: str, entry: Entry | None) -> None:
+        """Store ``entry`` (a :meth:`_record`; ``None``: nothing to write)."""
+        if entry is None:
             return
-        entry = self._entry(key, value, ttl, stamps, delta)
         try:
             await self.store.set(self.name, key, entry)
         except StoreUnavailable as error:
@@ -159,7 +152,7 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         """Store ``value`` under ``key``; arguments (``tags`` too) and errors as
         :meth:`beaker.caching.Cache.set`."""
         key = self._store_key(key)
-        await self._write(key, value, ttl, await self._stamps(key, tags))
+        await self._write(key, self._record(key, value, ttl, await self._stamps(key, tags)))
 
     async def delete(self, key: str) -> None:
         """Remove ``key``; a missing key is not an error."""
@@ -247,7 +240,7 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         delta = time.perf_counter() - start
         self._calls.create(delta)
         if should_cache is None or should_cache(value):
-            await self._write(key, value, ttl, stamps, delta)
+            await self._write(key, self._record(key, value, ttl, stamps, delta))
         return value
 
     async def get_or_create(

@@ -27,7 +27,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import attrs
 
-from beaker.entry import MISSING, Entry
+from beaker.entry import MISSING, Entry, Missing
 from beaker.errors import (
     ComponentTypeError,
     ConfigError,
@@ -344,6 +344,20 @@ class CacheCore(Generic[S, L]):
         if stamps is not None:
             payload = stamp_value(stamps, payload, self.store.holds_objects)  # type: ignore[attr-defined]
         return Entry(payload, now, expires_at, delta if self._early is not None else 0.0)
+
+    def _record(
+        self,
+        key: str,
+        value: Any,
+        ttl: float | None,
+        stamps: Stamps | None | Missing,
+        delta: float = 0.0,
+    ) -> Entry | None:
+        """:meth:`_entry`, or ``None`` when the write's stamps are :data:`MISSING` (their
+        store was down under ``on_store_error="compute"``: nothing is written)."""
+        if stamps is MISSING:
+            return None
+        return self._entry(key, value, ttl, stamps, delta)
 
     def _values_of(self, stored: Mapping[str, str], found: Mapping[str, Entry]) -> dict[str, Any]:
         """What ``get_many`` returns: ``{caller's key: fresh value}`` of the ``found`` entries

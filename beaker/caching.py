@@ -156,17 +156,10 @@ class Cache(CacheCore[Store, Lock]):
             self._outage(error, key, "not written")
             return MISSING
 
-    def _write(
-        self,
-        key: str,
-        value: Any,
-        ttl: float | None,
-        stamps: Stamps | None | Missing = None,
-        delta: float = 0.0,
-    ) -> None:
-        if stamps is MISSING:
+    def _write(self, key: str, entry: Entry | None) -> None:
+        """Store ``entry`` (a :meth:`_record`; ``None``: nothing to write)."""
+        if entry is None:
             return
-        entry = self._entry(key, value, ttl, stamps, delta)
         try:
             self.store.set(self.name, key, entry)
         except StoreUnavailable as error:
@@ -190,7 +183,7 @@ class Cache(CacheCore[Store, Lock]):
         key = self._store_key(key)
         # No invalidation and no tags (the common write): no stamps, without the call.
         stamps = None if self._invalidation is None and not tags else self._stamps(key, tags)
-        self._write(key, value, ttl, stamps)
+        self._write(key, self._record(key, value, ttl, stamps))
 
     def delete(self, key: str) -> None:
         """Remove ``key``; a missing key is not an error."""
@@ -302,7 +295,7 @@ class Cache(CacheCore[Store, Lock]):
         delta = time.perf_counter() - start
         self._calls.create(delta)
         if should_cache is None or should_cache(value):
-            self._write(key, value, ttl, stamps, delta)
+            self._write(key, self._record(key, value, ttl, stamps, delta))
         return value
 
     def get_or_create(
