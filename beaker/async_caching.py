@@ -16,29 +16,29 @@ import functools
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
-from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, Protocol, TypeVar, cast
 
 import attrs
 
 from beaker.cache_core import (
     CacheCore,
+    FrontKinds,
+    Options,
     Predicate,
-    StoreErrorMode,
     attach_memo,
+    build,
     check_ttl,
-    resolve_parts,
 )
 from beaker.entry import MISSING, Entry, Missing
 from beaker.errors import ComponentTypeError, LockTimeout, StoreUnavailable
-from beaker.invalidation import AsyncInvalidation, Invalidation
+from beaker.invalidation import AsyncInvalidation
 from beaker.locks.base import AsyncLock, is_async_lock
 from beaker.locks.loop import AsyncioLock
-from beaker.metrics import Recorder, recorder_of
-from beaker.policies.expiry import ExpiryPolicy
-from beaker.policies.keys import KeyStrategy
-from beaker.serializers.base import BytesCodec, Serializer
 from beaker.stores.base import AsyncStore, async_batch_of, is_async_store
 from beaker.stores.stamps import Stamps, async_stamps_of
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -84,13 +84,7 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         "lock": (is_async_lock, "an AsyncLock (scope and async acquire(name))"),
     }
 
-    @staticmethod
-    def invalidation_of(store: Any, namespace: str) -> Invalidation:
-        return AsyncInvalidation(async_stamps_of(store), namespace)
-
-    @classmethod
-    def default_lock(cls) -> AsyncLock:
-        return AsyncioLock()
+    kinds: ClassVar[FrontKinds] = FrontKinds(AsyncioLock, AsyncInvalidation, async_stamps_of)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -283,22 +277,16 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         start = time.perf_counter()
         try:
             lease = await self.lock.acquire(self._lock_name(key), timeout=self._lock_wait(value))
-        except LockTimeout:
-            self._calls.lock_wait(time.perf_counter() - start)
-            if value is MISSING:
-                raise
-            self._calls.stale()
-            return value  # stale: another worker is recreating it
+        except LockTimeout as error:
+            return self._timed_out(error, start, value)
         except StoreUnavailable as error:  # a distributed lock's server is down too
             self._outage(error, key, "created without the dogpile lock")
             return await self._create(key, creator, ttl, should_cache, tags)
         self._calls.lock_wait(time.perf_counter() - start)
         async with lease:
-            again = await self._read(key)
-            if self._made_meanwhile(first, again):  # the worker before us made it?
-                value, fresh = self._judge(key, again, early=False)
-                if fresh:
-                    return value
+            made = self._made_by_another(key, first, await self._read(key))
+            if made is not MISSING:
+                return made
             return await self._create(key, creator, ttl, should_cache, tags)
 
     # -- decoration ----------------------------------------------------------------------------
@@ -359,40 +347,15 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         return decorate
 
 
-def compose_async(
-    store: AsyncStore,
-    *,
-    lock: AsyncLock | None = None,
-    expiry: ExpiryPolicy | None = None,
-    ttl: float | None = None,
-    key: KeyStrategy | None = None,
-    serializer: Serializer | None = None,
-    signer: BytesCodec | None = None,
-    namespace: str = "default",
-    clock: Callable[[], float] = time.time,
-    lock_timeout: float | None = None,
-    stale_while_revalidate: float = 0.0,
-    on_store_error: StoreErrorMode = "raise",
-    invalidation: bool = False,
-    metrics: bool | Recorder = False,
-) -> AsyncCache:
-    """Build an :class:`AsyncCache` from parts: the arguments and defaults of
-    :func:`beaker.compose`, with an :class:`~beaker.stores.base.AsyncStore` and an
-    :class:`~beaker.locks.base.AsyncLock` (default :class:`~beaker.locks.AsyncioLock`).
+def compose_async(store: AsyncStore, **options: Unpack[Options]) -> AsyncCache:
+    """Build an :class:`AsyncCache` from parts: the options and defaults of
+    :func:`beaker.compose`, with an :class:`~beaker.stores.base.AsyncStore`, an
+    :class:`~beaker.locks.base.AsyncLock` (default :class:`~beaker.locks.AsyncioLock`) and a
+    near tier (``near=NearCache(...)``) that is an :class:`~beaker.stores.near.AsyncNearStore`.
 
     Raises:
         ComponentTypeError: a part does not implement its protocol.
         ConfigError: conflicting or out-of-range options.
+        TypeError: an unknown option.
     """
-    return AsyncCache(
-        store=store,
-        lock=AsyncioLock() if lock is None else lock,
-        name=namespace,
-        clock=clock,
-        lock_timeout=lock_timeout,
-        stale_while_revalidate=stale_while_revalidate,
-        on_store_error=on_store_error,
-        invalidation=invalidation,
-        metrics=recorder_of(metrics),
-        **resolve_parts(expiry, ttl, key, serializer, signer),
-    )
+    return build(AsyncCache, store, options)

@@ -9,8 +9,8 @@ expires, the dogpile lock's name, and what a store outage means. A front adds on
 calling the store and the lock, plainly or with ``await``. Keys, records and lock names are
 therefore identical across the fronts, so sync and async processes share entries.
 
-:func:`resolve_parts` is the argument handling of :func:`~beaker.caching.compose` and
-:func:`~beaker.async_caching.compose_async`.
+:func:`build` is :func:`~beaker.caching.compose` and
+:func:`~beaker.async_caching.compose_async` (their keyword arguments: :class:`Options`).
 
 This module may import the store and lock protocols, policies and serializers; never
 sessions or compat.
@@ -23,7 +23,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypedDict, TypeVar
 
 import attrs
 
@@ -32,6 +32,7 @@ from beaker.errors import (
     ComponentTypeError,
     ConfigError,
     DeserializationError,
+    LockTimeout,
     SerializationError,
     StoreUnavailable,
 )
@@ -44,11 +45,13 @@ from beaker.metrics import (
     calls_of,
     counted,
     counted_judge,
+    recorder_of,
 )
 from beaker.policies.expiry import TTL, ExpiryPolicy, NoExpiry, XFetch
 from beaker.policies.keys import ArgsKey, KeyStrategy, PlainKey, function_namespace
 from beaker.serializers.base import BytesCodec, Sealed, Serializer
 from beaker.serializers.pickle import PickleSerializer
+from beaker.stores.near import NearCache
 from beaker.stores.stamps import Stamps, stamp_value
 from beaker.validators import (
     MAX_WAIT,
@@ -79,7 +82,18 @@ def _front_part(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> N
 
 
 def _default_lock(instance: Any) -> Any:
-    return type(instance).default_lock()
+    return type(instance).kinds.lock()
+
+
+class FrontKinds(NamedTuple):
+    """What differs between the fronts besides the I/O: the default lock's type (called with
+    no arguments), the :class:`~beaker.invalidation.Invalidation` type of
+    ``invalidation=True``, and the function finding a store's stamps
+    (:func:`~beaker.stores.stamps.stamps_of` or its async twin)."""
+
+    lock: Callable[[], Any]
+    invalidation: type[Invalidation]
+    stamps: Callable[[Any], Any]
 
 
 #: Seconds a caller may wait for a lock: finite, at most :data:`~beaker.validators.MAX_WAIT`.
@@ -108,7 +122,7 @@ class CacheCore(Generic[S, L]):
     Args:
         store: where entries live (the front's store protocol).
         lock: dogpile lock for ``get_or_create`` (the front's lock protocol; default
-            :meth:`default_lock`).
+            ``kinds.lock()``).
         expiry: when written entries stop being fresh (:class:`~beaker.policies.ExpiryPolicy`).
         key: turns a caller's key into the stored key (:class:`~beaker.policies.KeyStrategy`).
         serializer: ``None`` keeps objects as they are in stores that hold objects and pickles
@@ -139,6 +153,8 @@ class CacheCore(Generic[S, L]):
 
     #: Per front: field name -> (accepts(value) -> bool, what is expected, in words).
     parts: ClassVar[dict[str, tuple[Callable[[Any], bool], str]]]
+    #: Per front: its :class:`FrontKinds`.
+    kinds: ClassVar[FrontKinds]
 
     store: S = attrs.field(validator=_front_part)
     lock: L = attrs.field(
@@ -199,7 +215,8 @@ class CacheCore(Generic[S, L]):
         get = read = self.store.get  # type: ignore[attr-defined]
         invalidation = None
         if self.invalidation:
-            invalidation = type(self).invalidation_of(self.store, self.name)
+            kinds = type(self).kinds
+            invalidation = kinds.invalidation(kinds.stamps(self.store), self.name)
             get, read = invalidation.get, invalidation.get_stale
         object.__setattr__(self, "_invalidation", invalidation)
         object.__setattr__(self, "_store_get", get)
@@ -216,17 +233,6 @@ class CacheCore(Generic[S, L]):
         object.__setattr__(self, "_accept", accept)
         object.__setattr__(self, "_first_judge", first_judge)
         object.__setattr__(self, "_early", getattr(self.expiry, "early", None))
-
-    @classmethod
-    def default_lock(cls) -> L:
-        """The lock a front uses when none is given."""
-        raise NotImplementedError  # pragma: no cover - each front has one
-
-    @staticmethod
-    def invalidation_of(store: Any, namespace: str) -> Invalidation:
-        """The :class:`~beaker.invalidation.Invalidation` of ``namespace`` on the front's
-        ``store`` (for ``invalidation=True``)."""
-        raise NotImplementedError  # pragma: no cover - each front has one
 
     # -- keys and names ------------------------------------------------------------------------
 
@@ -305,6 +311,29 @@ class CacheCore(Generic[S, L]):
         """Whether the read under the dogpile lock (``again``) found an entry written since
         the first read (``first``): then it is judged again; otherwise the caller creates."""
         return again is not None and (first is None or again[1] != first[1])
+
+    def _timed_out(self, error: LockTimeout, waited_since: float, stale: Any) -> Any:
+        """After the dogpile lock's wait (from ``waited_since``, a ``perf_counter``) timed
+        out: ``stale`` served while another worker recreates it, or ``error`` raised when
+        there is no stale value.
+
+        Raises:
+            LockTimeout: ``error``, without a stale value.
+        """
+        self._calls.lock_wait(time.perf_counter() - waited_since)
+        if stale is MISSING:
+            raise error
+        self._calls.stale()
+        return stale
+
+    def _made_by_another(self, key: str, first: Entry | None, again: Entry | None) -> Any:
+        """Under the dogpile lock: the fresh value another worker wrote since the first read
+        (``again``: the read under the lock), or ``MISSING`` (the caller creates)."""
+        if self._made_meanwhile(first, again):
+            value, fresh = self._judge(key, again, early=False)
+            if fresh:
+                return value
+        return MISSING
 
     def _lock_wait(self, stale: Any) -> float | None:
         """How long ``get_or_create`` waits for the lock: not at all when it has a ``stale``
@@ -458,29 +487,62 @@ def attach_memo(
     return wrapper
 
 
-def resolve_parts(
-    expiry: ExpiryPolicy | None,
-    ttl: float | None,
-    key: KeyStrategy | None,
-    serializer: Serializer | None,
-    signer: BytesCodec | None,
-) -> dict[str, Any]:
-    """The expiry, key and serializer arguments of a cache front from ``compose``'s options.
+class Options(TypedDict, total=False):
+    """The keyword arguments of :func:`~beaker.caching.compose` and
+    :func:`~beaker.async_caching.compose_async` (see there)."""
+
+    lock: Any
+    expiry: ExpiryPolicy | None
+    ttl: float | None
+    key: KeyStrategy | None
+    serializer: Serializer | None
+    signer: BytesCodec | None
+    namespace: str
+    clock: Callable[[], float]
+    lock_timeout: float | None
+    stale_while_revalidate: float
+    on_store_error: StoreErrorMode
+    invalidation: bool
+    metrics: bool | Recorder
+    near: NearCache | None
+
+
+def build(front: type[C], store: Any, options: Options) -> C:
+    """The cache of ``front`` (:class:`~beaker.caching.Cache` or
+    :class:`~beaker.async_caching.AsyncCache`) on ``store`` from ``compose``'s ``options``:
+    ``ttl`` as ``TTL(ttl)``, ``signer`` around the serializer, ``metrics`` as a recorder,
+    ``near`` as a tier in front of ``store`` (which then runs the serializer chain: it keeps
+    decoded values), the others as the front's fields.
 
     Raises:
-        ComponentTypeError: ``signer`` is not a :class:`~beaker.serializers.BytesCodec`.
-        ConfigError: both ``ttl`` and ``expiry``.
+        ComponentTypeError: a part does not implement its protocol.
+        ConfigError: conflicting or out-of-range options.
+        TypeError: an unknown option.
     """
+    given: dict[str, Any] = dict(options)
+    recorder = recorder_of(given.pop("metrics", False))
+    expiry, ttl = given.pop("expiry", None), given.pop("ttl", None)
     if expiry is not None and ttl is not None:
         raise ConfigError("ttl", ttl, "either ttl or expiry, not both")
-    if ttl is not None:
-        expiry = TTL(ttl)
+    serializer, signer = given.pop("serializer", None), given.pop("signer", None)
     if signer is not None:
         if not isinstance(signer, BytesCodec):
             raise ComponentTypeError("signer", signer, "a BytesCodec (encode/decode)")
         serializer = Sealed(serializer or PickleSerializer(), signer)
-    return {
-        "expiry": NoExpiry() if expiry is None else expiry,
-        "key": PlainKey() if key is None else key,
-        "serializer": serializer,
-    }
+    near = given.pop("near", None)
+    if near is not None:
+        if not isinstance(near, NearCache):
+            raise ComponentTypeError("near", near, "a NearCache (beaker.stores)")
+        store = near.over(store, recorder, serializer)
+        serializer = None
+    key, lock = given.pop("key", None), given.pop("lock", None)
+    return front(
+        store=store,
+        lock=front.kinds.lock() if lock is None else lock,
+        expiry=TTL(ttl) if ttl is not None else NoExpiry() if expiry is None else expiry,
+        key=PlainKey() if key is None else key,
+        serializer=serializer,
+        name=given.pop("namespace", "default"),
+        metrics=recorder,
+        **given,
+    )

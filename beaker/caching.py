@@ -16,23 +16,30 @@ import functools
 import itertools
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, Protocol, TypeVar
 
 import attrs
 
-from beaker.cache_core import CacheCore, Predicate, StoreErrorMode, check_ttl, resolve_parts
+from beaker.cache_core import (
+    CacheCore,
+    FrontKinds,
+    Options,
+    Predicate,
+    StoreErrorMode,
+    build,
+    check_ttl,
+)
 from beaker.entry import MISSING, Entry, Missing
-from beaker.errors import ComponentTypeError, LockTimeout, StoreUnavailable
+from beaker.errors import LockTimeout, StoreUnavailable
 from beaker.invalidation import Invalidation
 from beaker.locks.base import Lock, is_async_lock
 from beaker.locks.thread import ThreadLock
-from beaker.metrics import Recorder, recorder_of
-from beaker.policies.expiry import ExpiryPolicy
-from beaker.policies.keys import ArgsKey, KeyStrategy, function_namespace
-from beaker.serializers.base import BytesCodec, Serializer
+from beaker.policies.keys import ArgsKey, function_namespace
 from beaker.stores.base import Store, batch_of, is_async_store
-from beaker.stores.near import NearCache
 from beaker.stores.stamps import Stamps, stamps_of
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -79,13 +86,7 @@ class Cache(CacheCore[Store, Lock]):
         ),
     }
 
-    @staticmethod
-    def invalidation_of(store: Any, namespace: str) -> Invalidation:
-        return Invalidation(stamps_of(store), namespace)
-
-    @classmethod
-    def default_lock(cls) -> Lock:
-        return ThreadLock()
+    kinds: ClassVar[FrontKinds] = FrontKinds(ThreadLock, Invalidation, stamps_of)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -348,22 +349,16 @@ class Cache(CacheCore[Store, Lock]):
         start = time.perf_counter()
         try:
             lease = self.lock.acquire(self._lock_name(key), timeout=self._lock_wait(value))
-        except LockTimeout:
-            self._calls.lock_wait(time.perf_counter() - start)
-            if value is MISSING:
-                raise
-            self._calls.stale()
-            return value  # stale: another worker is recreating it
+        except LockTimeout as error:
+            return self._timed_out(error, start, value)
         except StoreUnavailable as error:  # a distributed lock's server is down too
             self._outage(error, key, "created without the dogpile lock")
             return self._create(key, creator, ttl, should_cache, tags)
         self._calls.lock_wait(time.perf_counter() - start)
         with lease:
-            again = self._read(key)
-            if self._made_meanwhile(first, again):  # the worker before us made it?
-                value, fresh = self._judge(key, again, early=False)
-                if fresh:
-                    return value
+            made = self._made_by_another(key, first, self._read(key))
+            if made is not MISSING:
+                return made
             return self._create(key, creator, ttl, should_cache, tags)
 
     # -- decoration ----------------------------------------------------------------------------
@@ -489,69 +484,38 @@ def memoized(
     return wrapper  # type: ignore[return-value]
 
 
-def compose(
-    store: Store,
-    *,
-    lock: Lock | None = None,
-    expiry: ExpiryPolicy | None = None,
-    ttl: float | None = None,
-    key: KeyStrategy | None = None,
-    serializer: Serializer | None = None,
-    signer: BytesCodec | None = None,
-    namespace: str = "default",
-    clock: Callable[[], float] = time.time,
-    lock_timeout: float | None = None,
-    stale_while_revalidate: float = 0.0,
-    on_store_error: StoreErrorMode = "raise",
-    invalidation: bool = False,
-    metrics: bool | Recorder = False,
-    near: NearCache | None = None,
-) -> Cache:
+def compose(store: Store, **options: Unpack[Options]) -> Cache:
     """Build a :class:`Cache` from parts. Every part but the store has a default.
-
-    Defaults: ``lock=ThreadLock()`` (dogpile protection among threads), ``expiry=NoExpiry()``
-    (or ``TTL(ttl)`` when ``ttl`` seconds are given), ``key=PlainKey()``, ``serializer=None``
-    (objects by reference in a memory store, pickle elsewhere), no signer, namespace
-    ``"default"``, ``clock=time.time``.
 
     Args:
         store: a :class:`~beaker.stores.base.Store`.
-        lock: a :class:`~beaker.locks.base.Lock`.
-        expiry: an :class:`~beaker.policies.ExpiryPolicy`; not together with ``ttl``.
-        ttl: shorthand for ``expiry=TTL(ttl)``, seconds.
-        key: a :class:`~beaker.policies.KeyStrategy`, e.g. ``HashedKey(250)``.
-        serializer: a :class:`~beaker.serializers.Serializer`.
-        signer: a :class:`~beaker.serializers.BytesCodec` (HMAC signer or AEAD encrypter)
-            wrapped around the serializer's bytes; requires a byte store or a serializer.
-        namespace, clock, lock_timeout, stale_while_revalidate: as :class:`Cache`.
-        on_store_error, invalidation: as :class:`~beaker.cache_core.CacheCore`.
-        metrics: ``False`` (the default: nothing is recorded, at no cost on a hit), ``True``
-            for in-process :class:`~beaker.metrics.Counters` (``cache.stats()``), or any
-            :class:`~beaker.metrics.Recorder`.
-        near: a :class:`~beaker.stores.NearCache`: an in-process tier in front of ``store``
-            (kept coherent by Redis's invalidation messages on a ``RedisStore``, for
-            ``NearCache.ttl`` seconds elsewhere); ``None`` (the default) for none.
+        options: keyword arguments (:class:`~beaker.cache_core.Options`), each optional:
+
+            * ``lock``: a :class:`~beaker.locks.base.Lock` (default
+              :class:`~beaker.locks.ThreadLock`: dogpile protection among threads).
+            * ``expiry``: an :class:`~beaker.policies.ExpiryPolicy` (default
+              :class:`~beaker.policies.NoExpiry`); not together with ``ttl``.
+            * ``ttl``: shorthand for ``expiry=TTL(ttl)``, seconds.
+            * ``key``: a :class:`~beaker.policies.KeyStrategy`, e.g. ``HashedKey(250)``
+              (default :class:`~beaker.policies.PlainKey`).
+            * ``serializer``: a :class:`~beaker.serializers.Serializer` (default ``None``:
+              objects by reference in a memory store, pickle elsewhere).
+            * ``signer``: a :class:`~beaker.serializers.BytesCodec` (HMAC signer or AEAD
+              encrypter) wrapped around the serializer's bytes.
+            * ``namespace`` (default ``"default"``), ``clock`` (default ``time.time``),
+              ``lock_timeout``, ``stale_while_revalidate``, ``on_store_error``,
+              ``invalidation``: as :class:`~beaker.cache_core.CacheCore`.
+            * ``metrics``: ``False`` (the default: nothing is recorded, at no cost on a
+              hit), ``True`` for in-process :class:`~beaker.metrics.Counters`
+              (``cache.stats()``), or any :class:`~beaker.metrics.Recorder`.
+            * ``near``: a :class:`~beaker.stores.NearCache`: an in-process tier in front of
+              ``store`` (kept coherent by Redis's invalidation messages on a ``RedisStore``
+              or ``RedisClusterStore``, for ``NearCache.ttl`` seconds elsewhere); ``None``
+              (the default) for none.
 
     Raises:
         ComponentTypeError: a part does not implement its protocol.
         ConfigError: conflicting or out-of-range options.
+        TypeError: an unknown option.
     """
-    recorder = recorder_of(metrics)
-    parts = resolve_parts(expiry, ttl, key, serializer, signer)
-    if near is not None:
-        if not isinstance(near, NearCache):
-            raise ComponentTypeError("near", near, "a NearCache (beaker.stores)")
-        # The tier keeps decoded values: it runs the serializer chain, the cache none.
-        store = near.over(store, recorder, parts.pop("serializer"))
-    return Cache(
-        store=store,
-        lock=ThreadLock() if lock is None else lock,
-        name=namespace,
-        clock=clock,
-        lock_timeout=lock_timeout,
-        stale_while_revalidate=stale_while_revalidate,
-        on_store_error=on_store_error,
-        invalidation=invalidation,
-        metrics=recorder,
-        **parts,
-    )
+    return build(Cache, store, options)

@@ -1,19 +1,29 @@
-"""XFetch (TTL(early=XFetch(...))): entries record their creator's duration, and a fresh entry
+"""XFetch (TTL(early=XFetch(...))): entries record their creator's duration (in every local
+store and in SQL rows, a table from before the delta column gaining it), and a fresh entry
 is recomputed early by one caller, with the paper's probability, while the others keep the
 current value."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from beaker import compose
 from beaker.entry import Entry, pack_entry, unpack_entry
 from beaker.errors import ConfigError
 from beaker.policies import TTL, XFetch
-from beaker.stores import MemoryStore
+from beaker.stores import (
+    AsyncSQLAlchemyStore,
+    DBMStore,
+    FileStore,
+    MemoryStore,
+    SQLAlchemyStore,
+)
 from beaker.testing import FakeClock
 from beaker.testing.invalidation import served_while_recreating
 
@@ -35,6 +45,51 @@ def test_the_record_carries_delta() -> None:
     assert unpack_entry(pack_entry(entry)) == entry
     plain = Entry(b"v", 1.0, 2.0)
     assert pack_entry(plain)[:4] == b"BKe1" and unpack_entry(pack_entry(plain)) == plain
+
+
+@pytest.mark.parametrize("kind", ["memory", "file", "dbm", "sqlite"])
+def test_every_store_keeps_delta(kind: str, tmp_path: Path) -> None:
+    stores = {
+        "memory": MemoryStore,
+        "file": lambda: FileStore(str(tmp_path)),
+        "dbm": lambda: DBMStore(str(tmp_path)),
+        "sqlite": lambda: SQLAlchemyStore(f"sqlite:///{tmp_path}/x.db"),
+    }
+    store = stores[kind]()
+    store.set("n", "k", Entry(b"v", 1.0, 2.0, 0.25))
+    store.set_many("n", {"m": Entry(b"w", 1.0, None, 0.5)})  # type: ignore[attr-defined]
+    assert store.get("n", "k") == Entry(b"v", 1.0, 2.0, 0.25)
+    assert store.get_many("n", ["m"]) == {"m": Entry(b"w", 1.0, None, 0.5)}  # type: ignore[attr-defined]
+    store.close()
+
+
+def test_an_sql_table_from_before_gains_the_delta_column(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/old.db"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # the layout before the delta column
+        conn.execute(
+            sa.text(
+                "CREATE TABLE beaker_cache (namespace VARCHAR, key VARCHAR, value BLOB NOT NULL,"
+                " created FLOAT NOT NULL, accessed FLOAT NOT NULL, expires FLOAT,"
+                " PRIMARY KEY (namespace, key))"
+            )
+        )
+        conn.execute(sa.text("INSERT INTO beaker_cache VALUES ('n', 'old', x'01', 1, 1, NULL)"))
+    engine.dispose()
+    store = SQLAlchemyStore(url)
+    assert store.get("n", "old") == Entry(b"\x01", 1.0, None)  # an unknown delta
+    store.set("n", "k", Entry(b"v", 1.0, 2.0, 0.25))
+    assert store.get("n", "k") == Entry(b"v", 1.0, 2.0, 0.25)
+    store.close()
+
+    async def read() -> Entry | None:
+        async_store = AsyncSQLAlchemyStore(f"sqlite+aiosqlite:///{tmp_path}/old.db")
+        try:
+            return await async_store.get("n", "k")
+        finally:
+            await async_store.close()
+
+    assert asyncio.run(read()) == Entry(b"v", 1.0, 2.0, 0.25)
 
 
 def test_an_early_draw_recomputes_and_records_the_duration() -> None:

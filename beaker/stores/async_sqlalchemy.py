@@ -32,7 +32,9 @@ from beaker.stores.sqlalchemy import (
     _escape,
     _Statements,
     _unescape,
+    create_missing,
     discard_params,
+    entry_of,
     inserted,
     make_cache_table,
     swap_params,
@@ -105,10 +107,7 @@ class AsyncSQLAlchemyStore(NetworkTwin[SQLAlchemyStore]):
                 return (await conn.execute(statements.get, params)).first()
 
         row = await self.sync.connection.run_async(read, "read an entry")
-        if row is None:
-            return None
-        value = row[0]
-        return Entry(value if type(value) is bytes else bytes(value), row[1], row[2])
+        return None if row is None else entry_of(row)
 
     async def get_versioned(self, namespace: str, key: str) -> Versioned:
         """One ``SELECT``; the version is the row's value and created time, as
@@ -198,7 +197,7 @@ async def _create(live: AsyncEngine, table: sa.Table) -> None:
     them at the same moment is not an error."""
     try:
         async with live.engine.begin() as conn:
-            await conn.run_sync(lambda sync: table.metadata.create_all(sync, checkfirst=True))
+            await conn.run_sync(lambda sync: create_missing(sync, table))
     except sa.exc.DBAPIError:
         try:
             async with live.engine.connect() as conn:

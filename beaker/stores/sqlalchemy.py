@@ -9,6 +9,7 @@ Table layout (primary key ``(namespace, key)``, an index on ``expires`` for clea
     created    DOUBLE       when the entry was written (seconds since the epoch, the cache's clock)
     accessed   DOUBLE       when it was last written; reads do not update it (no write on read)
     expires    DOUBLE NULL  when it stops being fresh; NULL = never
+    delta      DOUBLE NULL  seconds the entry's creator took (for XFetch); NULL = unknown
 
 ``%`` and NUL in namespaces and keys are stored as ``%25`` and ``%00`` (PostgreSQL text
 cannot hold NUL). Every read is one ``SELECT`` by primary key on a pooled connection (no
@@ -47,6 +48,8 @@ from beaker.stores.connection import connection_of
 from beaker.stores.sql_connection import SQLAlchemyConnection
 from beaker.validators import instance_of, non_empty_str
 
+#: The columns a write sets (beside the primary key).
+_WRITTEN: Final = ("value", "created", "accessed", "expires", "delta")
 _UNESCAPE: Final = re.compile("%(25|00)")
 _UNESCAPED: Final = {"25": "%", "00": "\x00"}
 
@@ -91,12 +94,31 @@ def make_cache_table(metadata: sa.MetaData, table_name: str = "beaker_cache") ->
         sa.Column("created", sa.Double(), nullable=False),
         sa.Column("accessed", sa.Double(), nullable=False),
         sa.Column("expires", sa.Double(), nullable=True),
+        sa.Column("delta", sa.Double(), nullable=True),
         sa.Index(f"ix_{table_name}_expires", "expires"),
     )
 
 
 #: Keys per ``SELECT`` of :meth:`SQLAlchemyStore.keys`.
 _KEYS_PAGE: Final = 1000
+
+
+def entry_of(row: Any) -> Entry:
+    """The :class:`~beaker.entry.Entry` of a row's ``(value, created, expires, delta)``."""
+    value = row[0]
+    return Entry(value if type(value) is bytes else bytes(value), row[1], row[2], row[3] or 0.0)
+
+
+def create_missing(conn: sa.Connection, table: sa.Table) -> None:
+    """Create ``table`` and its index if missing, and add the ``delta`` column to a table
+    created before it existed (an ``ALTER TABLE`` adding it, nullable: old rows read as an
+    unknown creator time)."""
+    table.metadata.create_all(conn, checkfirst=True)
+    columns = {column["name"] for column in sa.inspect(conn).get_columns(table.name)}
+    if "delta" not in columns:
+        name = conn.dialect.identifier_preparer.format_table(table)
+        kind = table.c.delta.type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE {name} ADD COLUMN delta {kind}"))
 
 
 class _Statements:
@@ -124,7 +146,9 @@ class _Statements:
         c = table.c
         ns: Any = sa.bindparam("b_ns")
         key: Any = sa.bindparam("b_key")
-        self.get = sa.select(c.value, c.created, c.expires).where(c.namespace == ns, c.key == key)
+        self.get = sa.select(c.value, c.created, c.expires, c.delta).where(
+            c.namespace == ns, c.key == key
+        )
         #: The read as the driver's SQL (positional ``(namespace, key)``), for DBAPI reads.
         self.get_sql: str | None = None
         if dbapi_reads:
@@ -133,7 +157,7 @@ class _Statements:
                 self.get_sql = compiled.string
         self.delete = table.delete().where(c.namespace == ns, c.key == key)
         many: Any = sa.bindparam("b_keys", expanding=True)
-        self.get_many = sa.select(c.key, c.value, c.created, c.expires).where(
+        self.get_many = sa.select(c.key, c.value, c.created, c.expires, c.delta).where(
             c.namespace == ns, c.key.in_(many)
         )
         self.delete_many = table.delete().where(c.namespace == ns, c.key.in_(many))
@@ -146,7 +170,7 @@ class _Statements:
         # compare_and_set: the row is rewritten only while it holds the value and created
         # time read (one statement, so atomic on every database).
         new: dict[str, Any] = {
-            name: sa.bindparam(f"n_{name}") for name in ("value", "created", "accessed", "expires")
+            name: sa.bindparam(f"n_{name}") for name in _WRITTEN
         }
         read_row = (
             c.namespace == ns,
@@ -173,6 +197,7 @@ class _Statements:
                     "created": insert.excluded.created,
                     "accessed": insert.excluded.accessed,
                     "expires": insert.excluded.expires,
+                    "delta": insert.excluded.delta,
                 },
             )
 
@@ -189,7 +214,7 @@ def swap_params(row: dict[str, Any], version: object) -> dict[str, Any]:
     """The parameters of the conditional ``UPDATE`` writing ``row`` over the row ``version``
     (value and created time) names."""
     old_value, old_created = cast(tuple[bytes, float], version)
-    params = {f"n_{name}": row[name] for name in ("value", "created", "accessed", "expires")}
+    params = {f"n_{name}": row[name] for name in _WRITTEN}
     params.update(b_ns=row["namespace"], b_key=row["key"], b_value=old_value, b_created=old_created)
     return params
 
@@ -289,10 +314,12 @@ class SQLAlchemyStore:
         return self.connection.run(prepare, "create the cache table")
 
     def _create(self, engine: sa.Engine, table: sa.Table) -> None:
-        """``CREATE TABLE``/``INDEX`` if missing; another process creating them at the same
-        moment is not an error."""
+        """``CREATE TABLE``/``INDEX`` if missing (and the ``delta`` column: see
+        :func:`create_missing`); another process creating them at the same moment is not an
+        error."""
         try:
-            table.metadata.create_all(engine, checkfirst=True)
+            with engine.begin() as conn:
+                create_missing(conn, table)
         except sa.exc.DBAPIError:
             try:
                 exists = sa.inspect(engine).has_table(self.table_name)
@@ -317,10 +344,7 @@ class SQLAlchemyStore:
                     return conn.execute(statements.get, {"b_ns": ns, "b_key": k}).first()
 
             row = self.connection.run(read, "read an entry")
-        if row is None:
-            return None
-        value = row[0]
-        return Entry(value if type(value) is bytes else bytes(value), row[1], row[2])
+        return None if row is None else entry_of(row)
 
     def get_versioned(self, namespace: str, key: str) -> Versioned:
         """One ``SELECT``, as :meth:`get`; the version is the row's value and created time
@@ -359,6 +383,7 @@ class SQLAlchemyStore:
             "created": entry.stored_at,
             "accessed": entry.stored_at,
             "expires": entry.expires_at,
+            "delta": entry.delta or None,
         }
 
     def set(self, namespace: str, key: str, entry: Entry) -> None:
@@ -406,7 +431,7 @@ class SQLAlchemyStore:
                 return list(conn.execute(statement, params))
 
         return {
-            _unescape(row[0]): Entry(bytes(row[1]), row[2], row[3])
+            _unescape(row[0]): entry_of(row[1:])
             for row in self.connection.run(read, "read entries")
         }
 

@@ -65,9 +65,9 @@ async def served_while_recreating_async(cache: AsyncCache, key: str, made: Any) 
         await worker
 
 
-class _Awaited:
+class Awaited:
     """A sync :class:`~beaker.caching.Cache` whose methods are awaited (they return at
-    once), so one scenario runs on either front."""
+    once), so one scenario runs on either front; ``cache`` is the cache."""
 
     def __init__(self, cache: Cache) -> None:
         self.cache = cache
@@ -79,6 +79,13 @@ class _Awaited:
             return method(*args, **kwargs)
 
         return call
+
+
+async def closed(store: Any) -> None:
+    """Close ``store``, sync or async."""
+    done = store.close()
+    if done is not None:
+        await done
 
 
 def _names(run: str) -> tuple[str, str, str]:
@@ -136,7 +143,7 @@ def check_invalidation(store: Store) -> None:
     async def served(key: str, made: Any) -> Any:
         return served_while_recreating(one, key, made)
 
-    asyncio.run(_scenario(_Awaited(one), _Awaited(one.namespace(second)), served))
+    asyncio.run(_scenario(Awaited(one), Awaited(one.namespace(second)), served))
 
 
 async def check_async_invalidation(store: AsyncStore) -> None:
@@ -164,8 +171,8 @@ def _caches(store: Any, run: str) -> tuple[Any, Any]:
     """The two caches of a run on ``store`` (either front), their methods awaited."""
     first, second, _ = _names(run)
     if not is_async_store(store):
-        one: Any = _Awaited(compose(store, invalidation=True, namespace=first))
-        return one, _Awaited(one.cache.namespace(second))
+        one: Any = Awaited(compose(store, invalidation=True, namespace=first))
+        return one, Awaited(one.cache.namespace(second))
     cache = compose_async(store, invalidation=True, namespace=first)
     return cache, cache.namespace(second)
 
@@ -177,9 +184,7 @@ async def _invalidate(make_store: Maker, run: str) -> None:
     await one.invalidate_tags(tag)
     await two.invalidate(hard=True)
     await one.set("from child", "child", tags=(tag,))
-    closed = store.close()
-    if closed is not None:
-        await closed
+    await closed(store)
 
 
 def _invalidate_in_child(make_store: Maker, run: str) -> None:
@@ -206,9 +211,7 @@ async def _across(make_store: Maker, make_other: Maker, run: str) -> None:
         assert await one.get("plain") == 2, "another namespace's invalidation reached this one"
         assert await one.get("from child") == "child", "another process's tagged write was lost"
     finally:
-        closed = store.close()
-        if closed is not None:
-            await closed
+        await closed(store)
 
 
 def check_invalidation_across_processes(make_store: Maker, make_other: Maker | None = None) -> None:

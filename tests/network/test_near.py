@@ -1,7 +1,8 @@
-"""NearCache in front of the network stores: coherent on Redis through CLIENT TRACKING (another
-process's writes and deletes reach this process's tier; a killed tracking connection flushes it
-and reads bypass it until it is back), a short TTL on memcached and SQL, and the store
-conformance machine over a near tier on Redis."""
+"""NearCache in front of the network stores: coherent on Redis and Redis Cluster through CLIENT
+TRACKING, on both fronts (another process's writes, deletes and invalidations reach this
+process's tier; a killed tracking connection, on a cluster any node's, flushes it and reads
+bypass it until it is back), a short TTL on memcached and SQL, and the store conformance
+machine over a near tier on Redis."""
 
 from __future__ import annotations
 
@@ -10,24 +11,78 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from hypothesis import settings
 
 from beaker.caching import compose
 from beaker.entry import MISSING, Entry
 from beaker.errors import ComponentTypeError, ConfigError
 from beaker.stores import MemoryStore
+from beaker.stores.async_redis import AsyncRedisStore
 from beaker.stores.memcached import MemcachedStore
 from beaker.stores.near import NearCache, NearStore
-from beaker.stores.redis import RedisStore
+from beaker.stores.redis import RedisClusterStore, RedisStore
 from beaker.stores.sqlalchemy import SQLAlchemyStore
 from beaker.testing import FakeClock, StoreMachine
-from beaker.testing.near import check_near_coherence, wait_for
+from beaker.testing.near import check_near_coherence, check_near_invalidation, wait_for
 from tests.network._servers import fresh
 from tests.network.test_redis import RedisServer, command_delta, private_redis  # noqa: F401
 
 
 def test_redis_tier_follows_another_process(redis_url: str) -> None:
     check_near_coherence(functools.partial(RedisStore, url=redis_url, prefix=fresh("near") + ":"))
+
+
+def test_async_redis_tier_follows_a_sync_process_and_an_async_one(redis_url: str) -> None:
+    prefix = fresh("near") + ":"
+    asynchronous = functools.partial(AsyncRedisStore, url=redis_url, prefix=prefix)
+    check_near_coherence(asynchronous, functools.partial(RedisStore, url=redis_url, prefix=prefix))
+    check_near_coherence(asynchronous)
+    check_near_invalidation(asynchronous)
+
+
+def test_cluster_tier_follows_another_process(redis_cluster_url: str) -> None:
+    make = functools.partial(RedisClusterStore, url=redis_cluster_url, prefix=fresh("near") + ":")
+    check_near_coherence(make)
+    check_near_invalidation(make)
+
+
+def test_a_cluster_tier_tracks_every_primary_and_a_killed_one_flushes_it(
+    redis_cluster_url: str,
+) -> None:
+    prefix = fresh("near") + ":"
+    cache = compose(RedisClusterStore(url=redis_cluster_url, prefix=prefix), near=NearCache())
+    writer = compose(RedisClusterStore(url=redis_cluster_url, prefix=prefix))
+    near: Any = cache.store
+    cache.get("warm")
+    wait_for(lambda: near.coherent, "tracking")
+    primaries = near.remote.live_client().get_primaries()
+    links = near.tracking
+    assert len(links) == len(primaries) > 1  # one tracking connection per primary
+    # One key per namespace: namespaces hash to different slots, so to different nodes.
+    spaces = [cache.namespace(f"n{number}") for number in range(12)]
+    for space in spaces:
+        writer.namespace(space.name).set("k", "one")
+
+    def copied(value: str) -> bool:
+        return all(space.get("k") == value for space in spaces) and len(near) == len(spaces)
+
+    wait_for(lambda: copied("one"), "copies of every key")
+    for space in spaces:
+        writer.namespace(space.name).set("k", "two")
+    wait_for(lambda: copied("two"), "every node's messages")
+    address, client_id = links[-1]
+    host, port = address.rsplit(":", 1)
+    node = redis.Redis(host=host, port=int(port))
+    node.client_kill_filter(_id=client_id)
+    node.close()
+    wait_for(lambda: near.tracking != links, "the flush after the kill", 20)
+    for space in spaces:
+        writer.namespace(space.name).set("k", "three")
+    assert all(space.get("k") == "three" for space in spaces)  # never a stale copy
+    wait_for(lambda: near.coherent and len(near.tracking) == len(links), "reconnection", 20)
+    assert all(space.get("k") == "three" for space in spaces)
+    near.close()
 
 
 def test_killing_the_tracking_connection_flushes_and_bypasses(

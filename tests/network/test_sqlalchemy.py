@@ -391,8 +391,17 @@ def test_make_cache_table_in_an_applications_own_metadata(any_url: str) -> None:
         }
         assert indexes[f"ix_{table_name}_expires"] == ["expires"]
         columns = {column["name"]: column for column in inspector.get_columns(table_name)}
-        assert set(columns) == {"namespace", "key", "value", "created", "accessed", "expires"}
+        assert set(columns) == {
+            "namespace",
+            "key",
+            "value",
+            "created",
+            "accessed",
+            "expires",
+            "delta",
+        }
         assert columns["expires"]["nullable"] and not columns["created"]["nullable"]
+        assert columns["delta"]["nullable"]
         with engine.connect() as conn:
             row = conn.execute(sa.select(cache_table)).one()
         assert (row.created, row.accessed, row.expires) == (100.0, 100.0, 110.0)
