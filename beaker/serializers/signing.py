@@ -16,7 +16,6 @@ from ``beaker.caching``, ``beaker.sessions`` or ``beaker.compat``.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Sequence
 from typing import Final
@@ -30,9 +29,6 @@ from beaker.validators import non_empty_str
 
 #: Length of an HMAC-SHA256 tag in bytes.
 TAG_SIZE: Final = 32
-_BLOCK: Final = 64  # SHA-256's block size
-_INNER: Final = bytes(byte ^ 0x36 for byte in range(256))  # RFC 2104's ipad, as a translation
-_OUTER: Final = bytes(byte ^ 0x5C for byte in range(256))  # ... and opad
 
 
 def coerce_keys(keys: str | bytes | Sequence[str | bytes]) -> tuple[bytes, ...]:
@@ -71,30 +67,6 @@ def derive_key(secret: bytes, info: bytes, length: int = 32) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(secret)
 
 
-class _Keyed:
-    """HMAC-SHA256 under one key (RFC 2104, what :func:`hmac.digest` computes), with the
-    SHA-256 states after the padded inner and outer key blocks computed once: a tag then
-    costs two state copies and the message's own blocks. ``hmac.digest`` redoes that key
-    schedule, and looks the digest up by name, on every call: twice the instructions of a
-    session cookie's tag."""
-
-    __slots__ = ("inner", "outer")
-
-    def __init__(self, key: bytes) -> None:
-        if len(key) > _BLOCK:  # pragma: no cover - derived keys are 32 bytes
-            key = hashlib.sha256(key).digest()
-        block = key.ljust(_BLOCK, b"\0")
-        self.inner = hashlib.sha256(block.translate(_INNER))
-        self.outer = hashlib.sha256(block.translate(_OUTER))
-
-    def tag(self, data: bytes) -> bytes:
-        inner = self.inner.copy()
-        inner.update(data)
-        outer = self.outer.copy()
-        outer.update(inner.digest())
-        return outer.digest()
-
-
 @attrs.frozen
 class HMACSigner:
     """Signs bytes with HMAC-SHA256; a :class:`~beaker.serializers.base.BytesCodec`.
@@ -121,16 +93,22 @@ class HMACSigner:
 
     keys: tuple[bytes, ...] = attrs.field(converter=coerce_keys, repr=False)
     purpose: str = attrs.field(default="beaker.signer", validator=non_empty_str())
-    _derived: tuple[_Keyed, ...] = attrs.field(init=False, eq=False, repr=False)
+    # One keyed HMAC object per key: a tag copies it (the key schedule is done once) instead
+    # of keying a fresh one per call, as ``hmac.digest`` does.
+    _macs: tuple[hmac.HMAC, ...] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         info = b"beaker hmac-sha256 " + self.purpose.encode("utf-8")
-        derived = tuple(_Keyed(derive_key(secret, info)) for secret in self.keys)
-        object.__setattr__(self, "_derived", derived)
+        macs = tuple(hmac.new(derive_key(secret, info), digestmod="sha256") for secret in self.keys)
+        object.__setattr__(self, "_macs", macs)
+
+    def __reduce__(self) -> tuple[type[HMACSigner], tuple[tuple[bytes, ...], str]]:
+        # The keyed HMAC objects do not pickle; they are rebuilt from the keys.
+        return (type(self), (self.keys, self.purpose))
 
     def encode(self, data: bytes) -> bytes:
         """Return ``data`` + the newest key's 32-byte tag."""
-        return bytes(data) + self._derived[0].tag(data)
+        return bytes(data) + _tag(self._macs[0], data)
 
     def decode(self, data: bytes) -> bytes:
         """Return the signed data if any key's tag matches.
@@ -142,7 +120,13 @@ class HMACSigner:
             raise InvalidSignature("signed data is shorter than its tag")
         body = data[:-TAG_SIZE]
         tag = data[-TAG_SIZE:]
-        for key in self._derived:
-            if hmac.compare_digest(key.tag(body), tag):
+        for mac in self._macs:
+            if hmac.compare_digest(_tag(mac, body), tag):
                 return bytes(body)
         raise InvalidSignature("no configured key verifies this signature")
+
+
+def _tag(keyed: hmac.HMAC, data: bytes) -> bytes:
+    mac = keyed.copy()
+    mac.update(data)
+    return mac.digest()

@@ -52,10 +52,21 @@ def test_sizes() -> None:
 
 @given(secret=st.binary(min_size=1, max_size=100), data=st.binary(max_size=300))
 def test_tag_is_the_standard_hmac_sha256(secret: bytes, data: bytes) -> None:
-    # The signer keeps precomputed HMAC states: its tags must be hmac.digest's, byte for byte.
+    # The signer keeps keyed HMAC objects: its tags must be hmac.digest's, byte for byte.
     key = derive_key(secret, b"beaker hmac-sha256 p")
     signed = HMACSigner(secret, purpose="p").encode(data)
     assert signed == data + hmac.digest(key, data, "sha256")
+
+
+def test_a_pickled_signer_verifies_the_original_tags() -> None:
+    signer = HMACSigner(["new", "old"], purpose="p")
+    copy = pickle.loads(pickle.dumps(signer))
+    assert copy == signer
+    assert copy.decode(signer.encode(b"data")) == b"data"
+    old = HMACSigner("old", purpose="p")
+    assert copy.decode(old.encode(b"y")) == b"y"  # every key still verifies
+    with pytest.raises(InvalidSignature):  # and the newest one signs
+        old.decode(copy.encode(b"x"))
 
 
 def test_str_and_bytes_keys_are_the_same_secret(make) -> None:
