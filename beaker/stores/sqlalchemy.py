@@ -252,7 +252,8 @@ class SQLAlchemyStore:
             :class:`~beaker.stores.SQLAlchemyConnection` built for this store.
         table_name: the table (``str``, default ``"beaker_cache"``), created on first use if
             missing (see :func:`make_cache_table`).
-        create_table: ``False`` leaves the schema to the application (the table must exist).
+        create_table: ``False`` leaves the schema to the application (the table must exist,
+            with every column of :func:`make_cache_table`, the nullable ``delta`` included).
 
     Thread- and process-safe (the database is the only shared state). Picklable with a
     ``url``.
