@@ -79,7 +79,8 @@ class Session(dict):  # type: ignore[type-arg]
     was_invalidated: bool
     _loaded: tuple[dict[str, Any], dict[str, Any]]
     _cookie_only = False
-    _record_keys: tuple[str, ...] = ("_creation_time", "_accessed_time")
+    #: Whether this class overrides Beaker's cookie payload hooks (see CookieSession).
+    _hooked = False
 
     def __init__(
         self,
@@ -110,12 +111,15 @@ class Session(dict):  # type: ignore[type-arg]
             raise ConfigError(
                 "type", setup.type, "'cookie' for CookieSession, else Session's types"
             )
-        self.__dict__.update(_setup=setup, request=request, use_cookies=use_cookies)
-        sessions = self._engine(setup.sessions)
+        sessions = setup.sessions
+        if self._hooked:
+            sessions = self._engine(sessions)
         native = None if id is None else sessions.get_by_id(id)
         if native is None:
             native = sessions.open(request.get("cookie") if use_cookies and id is None else None)
-        self._native = native
+        self.__dict__.update(
+            _setup=setup, request=request, use_cookies=use_cookies, _native=native
+        )
         self._fill()
 
     def _engine(self, sessions: Sessions) -> Sessions:
@@ -133,15 +137,22 @@ class Session(dict):  # type: ignore[type-arg]
     def _fill(self) -> None:
         """Show the native session's data and times in this ``dict``."""
         native, default = self._native, self._setup.scope
-        data = native.copy()
-        scope = (data.get("_domain") or default[0], data.get("_path") or default[1])
-        if scope != self.__dict__.get("_scope", default):  # a scope kept with the session
+        data, created, accessed = native.snapshot()
+        scope = default
+        if "_domain" in data or "_path" in data:  # a scope kept with the session
+            scope = (data.get("_domain") or default[0], data.get("_path") or default[1])
+        if scope != self.__dict__.get("_scope", default):
             native.domain, native.path = self._scope = scope
-        entries = {"_domain": scope[0], "_path": scope[1], "_creation_time": native.created}
-        entries["_accessed_time"] = native.accessed
+        entries = {
+            "_domain": scope[0],
+            "_path": scope[1],
+            "_creation_time": created,
+            "_accessed_time": accessed,
+        }
         if self._cookie_only:
             entries["_id"] = native.id
-        dict.clear(self)
+        if self:
+            dict.clear(self)
         dict.update(self, data)
         dict.update(self, entries)
         self._loaded = (data, entries)
@@ -156,9 +167,12 @@ class Session(dict):  # type: ignore[type-arg]
         """Hand this ``dict``'s data to the native session; return what was handed over."""
         native, default = self._native, self._setup.scope
         data = dict(self)
-        for key in self._record_keys:
-            data.pop(key, None)
-        scope = (data.pop("_domain", None) or default[0], data.pop("_path", None) or default[1])
+        pop = data.pop
+        pop("_creation_time", None)
+        pop("_accessed_time", None)
+        if self._cookie_only:
+            pop("_id", None)
+        scope = (pop("_domain", None) or default[0], pop("_path", None) or default[1])
         if scope != default:
             data["_domain"], data["_path"] = scope
         if scope != self.__dict__.get("_scope", default):
@@ -225,21 +239,30 @@ class Session(dict):  # type: ignore[type-arg]
             SerializationError: the data cannot be encoded by ``data_serializer``.
             CookieTooLarge: a cookie session's cookie would exceed 4096 bytes.
         """
-        native = self._native
         if accessed_only:
-            if native.save_requested or self._setup.sessions.auto:
-                self._push()
-            cookie = native.finish()
-        else:
-            data = self._push()
-            if self._deleted and not data:
-                return  # after delete(), only new data is kept
-            cookie = native.persist()
-            if not self._cookie_only and native.copy() != data:  # merged into a newer save
-                loaded = self._loaded
-                self._fill()
-                self._loaded = loaded
+            self._end(False)
+            return
+        data = self._push()
+        if self._deleted and not data:
+            return  # after delete(), only new data is kept
+        cookie = self._native.persist()
+        if not self._cookie_only and self._native.snapshot()[0] != data:  # merged into newer
+            loaded = self._loaded
+            self._fill()
+            self._loaded = loaded
         self._send(cookie)
+
+    def _end(self, write: bool) -> None:
+        """Beaker's end of the request in one step: with ``write`` (``save()`` was called) the
+        whole session is written, else only what the native rules write (``auto``, the
+        access time); the session's request ends (lock released, retired ids removed) and the
+        cookie goes to :attr:`request`."""
+        native = self._native
+        if write:  # after delete(), only new data is kept
+            write = bool(self._push()) or not self._deleted
+        elif native.save_requested or self._setup.sessions.auto:
+            self._push()
+        self._send(native.finish(save=write))
 
     def persist(self) -> None:
         """Write the session now (same as :meth:`save`)."""
@@ -297,7 +320,11 @@ class CookieSession(Session):
     """
 
     _cookie_only = True
-    _record_keys = ("_creation_time", "_accessed_time", "_id")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        hooks = (CookieSession._encrypt_data, CookieSession._decrypt_data)
+        cls._hooked = (cls._encrypt_data, cls._decrypt_data) != hooks
 
     def __init__(self, request: dict[str, Any], **options: Any) -> None:
         for name in ("id", "use_cookies"):
@@ -309,9 +336,6 @@ class CookieSession(Session):
     def _engine(self, sessions: Sessions) -> Sessions:
         """The sessions with this class's ``_encrypt_data`` / ``_decrypt_data`` making the
         cookie's payload when a subclass overrides them (signed or sealed around it)."""
-        own = type(self)
-        if (own._encrypt_data, own._decrypt_data) == _HOOKS:
-            return sessions
         hooks = CallSerializer(
             self._encrypt_data,
             lambda data: self._decrypt_data(data.decode("utf-8")),
@@ -337,7 +361,8 @@ class CookieSession(Session):
         return serializer.loads(base64.b64decode(session_data))  # type: ignore[no-any-return]
 
 
-_HOOKS: Final = (CookieSession._encrypt_data, CookieSession._decrypt_data)
+#: The session classes whose ``save`` is this module's (SessionObject.persist may fuse its steps).
+_OWN_CLASSES: Final = (Session, CookieSession)
 
 
 class SessionNamespace(NamespaceManager):
@@ -452,24 +477,29 @@ class SessionObject:
         """The session, built on first use."""
         session = self.__dict__["_sess"]
         if session is None:
-            params = self.__dict__["_params"]
-            cookie = self.__dict__["_environ"].get("HTTP_COOKIE")
-            self.__dict__["_headers"] = request = {
-                "cookie_out": None,
-                "set_cookie": False,
-                "cookie": cookie,
-            }
-            session_class = params.get("session_class")
-            if session_class is None:
-                setup = self._setup_now()
-                session_class = CookieSession if setup.type == "cookie" else Session
-                session = session_class._open(request, setup)
-            elif isinstance(session_class, type) and issubclass(session_class, Session):
-                session = session_class(request, **params)
-            else:
-                raise BeakerException(f"session_class {session_class!r} is not a Session")
-            self.__dict__["_sess"] = session
+            session = self._build()
         return session  # type: ignore[no-any-return]
+
+    def _build(self) -> Session:
+        own = self.__dict__
+        cookie = own["_environ"].get("HTTP_COOKIE")
+        own["_headers"] = request = {"cookie_out": None, "set_cookie": False, "cookie": cookie}
+        params = own["_params"]
+        session_class = params.get("session_class")
+        if session_class is None:
+            setup = own["_setup"] or self._setup_now()
+            session_class = CookieSession if setup.type == "cookie" else Session
+            session = session_class._open(request, setup)
+        elif isinstance(session_class, type) and issubclass(session_class, Session):
+            session = session_class(request, **params)
+        else:
+            raise BeakerException(f"session_class {session_class!r} is not a Session")
+        own["_sess"] = session
+        return session
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The session's value for ``key``, or ``default`` (as ``dict.get``)."""
+        return self._session().get(key, default)
 
     def __getattr__(self, attr: str) -> Any:
         return getattr(self._session(), attr)
@@ -525,6 +555,9 @@ class SessionObject:
         ``save()``/``delete()`` was called or ``auto`` is set, else only the access time
         (``save_accessed_time``); ends the session's request."""
         session = self._session()
+        if type(session) in _OWN_CLASSES:  # save() not overridden: both steps in one
+            session._end(self.__dict__.get("_dirty", False))
+            return
         if self.dirty():
             session.save()
         session.save(accessed_only=True)

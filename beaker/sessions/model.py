@@ -375,10 +375,12 @@ class Session(MutableMapping[str, Any]):
     def get(self, key: str, default: Any = None) -> Any:
         return self._ready().get(key, default)
 
-    def copy(self) -> dict[str, Any]:
-        """A shallow copy of the data, as ``dict.copy()`` (one call, for fronts such as the
-        Beaker-shaped compat session that keep the data in a ``dict`` of their own)."""
-        return self._ready().copy()
+    def snapshot(self) -> tuple[dict[str, Any], float, float]:
+        """A shallow copy of the data, the creation and the access time (:attr:`created`,
+        :attr:`accessed`), in one call: for fronts such as the Beaker-shaped compat session
+        that keep the data and times in a ``dict`` of their own."""
+        data = self._ready().copy()
+        return data, self._created, self._accessed
 
     def replace(self, data: dict[str, Any]) -> None:
         """Make ``data`` (a ``dict`` this session takes over) the session's data: for fronts
@@ -521,7 +523,7 @@ class Session(MutableMapping[str, Any]):
         else:
             assert self._original is not None
             payload = self._original.payload
-        return SessionRecord(self._id, self._created, self._accessed, payload)
+        return tuple.__new__(SessionRecord, (self._id, self._created, self._accessed, payload))
 
     def _write_record(self, now: float, *, full: bool) -> str | None:
         """Write the record (``full``: the current data; else the data as loaded, with the new
@@ -609,7 +611,7 @@ class Session(MutableMapping[str, Any]):
         while self._retired:
             backend.remove(self._retired.pop())
 
-    def finish(self, *, commit: bool = True) -> str | None:
+    def finish(self, *, commit: bool = True, save: bool = False) -> str | None:
         """Settle the session at the end of the request; return the ``Set-Cookie`` header
         value to send, or ``None``. The middleware calls this when the application starts its
         response; call it yourself when using sessions without the middleware.
@@ -623,6 +625,9 @@ class Session(MutableMapping[str, Any]):
         Args:
             commit: ``False`` skips every write (the request failed) but still releases the
                 lock.
+            save: write the whole session, as if :meth:`save` had been called: one step for
+                fronts that decide only at the end of the request (Beaker's
+                ``SessionObject.persist``).
 
         Raises:
             CookieTooLarge: the cookie built at the end exceeds its limit.
@@ -639,7 +644,7 @@ class Session(MutableMapping[str, Any]):
             sessions = self._sessions
             now = sessions.clock()
             cookie = self._cookie_out
-            if self._save or (sessions.auto and not self._persisted):
+            if save or self._save or (sessions.auto and not self._persisted):
                 sealed = self._sealed
                 if sealed is not None and sealed[0] == self._version and _flat(self._data):
                     cookie = sealed[1]  # the cookie save() built still holds this data

@@ -25,9 +25,9 @@ Must not import from ``beaker.caching`` or ``beaker.compat``.
 from __future__ import annotations
 
 import logging
-import math
 import struct
 from collections.abc import Callable, Sequence
+from math import isfinite
 from typing import Any, ClassVar, Final, NamedTuple, Protocol, cast, runtime_checkable
 
 import attrs
@@ -58,7 +58,9 @@ DEFAULT_NAMESPACE: Final = "beaker.session"
 MAX_COOKIE_VALUE: Final = 8192
 
 _RECORD: Final = struct.Struct("!4sddB")
+_RECORD_SIZE: Final = _RECORD.size
 _RECORD_TAG: Final = b"BKs1"
+_unpack_head: Final = _RECORD.unpack_from
 
 
 class SessionRecord(NamedTuple):
@@ -106,17 +108,18 @@ def unpack_record(data: bytes) -> SessionRecord:
     Raises:
         DeserializationError: truncated, foreign, or with non-finite times.
     """
-    size = _RECORD.size
-    if len(data) < size or data[:4] != _RECORD_TAG:
+    if len(data) < _RECORD_SIZE or data[:4] != _RECORD_TAG:
         raise DeserializationError("not a beaker session record")
-    _, created, accessed, id_length = _RECORD.unpack_from(data)
-    if len(data) < size + id_length or not (math.isfinite(created) and math.isfinite(accessed)):
+    _, created, accessed, id_length = _unpack_head(data)
+    end = _RECORD_SIZE + id_length
+    if len(data) < end or not (isfinite(created) and isfinite(accessed)):
         raise DeserializationError("corrupt beaker session record")
     try:
-        session_id = data[size : size + id_length].decode("ascii")
+        session_id = data[_RECORD_SIZE:end].decode("ascii")
     except UnicodeDecodeError:
         raise DeserializationError("corrupt beaker session record id") from None
-    return SessionRecord(session_id, created, accessed, bytes(data[size + id_length :]))
+    # On every session load: tuple.__new__ skips the NamedTuple's Python-level __new__.
+    return tuple.__new__(SessionRecord, (session_id, created, accessed, bytes(data[end:])))
 
 
 def _decode_data(serializer: Serializer, payload: bytes) -> dict[str, Any]:
@@ -360,7 +363,8 @@ class ServerSideBackend:
         record = unpack_record(entry.value)
         if record.id != session_id:
             raise DeserializationError("stored session record names a different id")
-        return Loaded(record, _decode_data(self.serializer, record.payload), version)
+        data = _decode_data(self.serializer, record.payload)
+        return tuple.__new__(Loaded, (record, data, version))  # as in unpack_record
 
     def entry_for(self, record: SessionRecord, expires_at: float | None, now: float) -> Entry:
         """The store entry holding ``record`` (written at ``now``, expiring at
@@ -443,7 +447,8 @@ class CookieBackend:
             record = unpack_record(self.codec.decode(decode_value(cookie_value)))
             if not self.ids.is_valid(record.id):
                 raise DeserializationError("session cookie names a malformed id")
-            return Loaded(record, _decode_data(self.serializer, record.payload))
+            data = _decode_data(self.serializer, record.payload)
+            return tuple.__new__(Loaded, (record, data, None))  # as in unpack_record
         except DeserializationError as exc:
             log.info("session cookie refused: %s", exc)
             return None
