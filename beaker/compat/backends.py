@@ -1,5 +1,4 @@
-"""Beaker's backend type names translated onto :mod:`beaker.stores.registry`, and
-third-party Beaker backends (``NamespaceManager`` classes) adapted into native stores.
+"""Beaker's backend type names translated onto :mod:`beaker.stores.registry`.
 
 =====================  ======================================================================
 Beaker type            native backend (see :mod:`beaker.stores.registry`)
@@ -14,38 +13,29 @@ Beaker type            native backend (see :mod:`beaker.stores.registry`)
 ``ext:database``       ``sqlalchemy`` (``url`` and Beaker's ``sa.*`` engine options), table
                        ``beaker_entries`` unless ``table_name`` says otherwise
 ``ext:sqla``           ``sqlalchemy`` over a ready ``bind`` Engine (``table``'s name is used)
-anything else          a ``beaker.backends`` entry point (or ``clsmap[name] = cls``): the
-                       ``NamespaceManager`` class behind :class:`NamespaceManagerStore`, with
-                       our FileLock (``lock_dir``/``data_dir`` given) or ThreadLock for dogpile
-                       protection
+anything else          ``namespace_manager``: a ``beaker.backends`` entry point's (or
+                       ``clsmap[name] = cls``) ``NamespaceManager`` class with every option
+                       (Beaker's ``**nsargs``), our FileLock (``lock_dir``/``data_dir``) or
+                       ThreadLock when it has no creation lock
 =====================  ======================================================================
 
-A backend is built once per distinct :class:`~beaker.compat.config.CacheOptions` (front-end
-options such as ``expire`` left out) and shared, as Beaker shares a namespace's storage.
-
-Imports the registry, the locks and :mod:`beaker.compat.config`.
+Imports the registry and :mod:`beaker.compat.config`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import logging
 import os
-import threading
-from collections.abc import Callable, Iterator
-from typing import Any, ClassVar, Final
-
-import attrs
+from collections.abc import Callable
+from typing import Any, Final
 
 from beaker.compat.config import CacheOptions, clsmap
 from beaker.compat.exceptions import InvalidCacheBackendError, MissingOption
-from beaker.entry import Entry
-from beaker.errors import ConfigError, LockTimeout
-from beaker.locks.base import Lease, LeaseBase, Lock, Scope
-from beaker.locks.thread import ThreadLock
+from beaker.errors import ConfigError
 from beaker.stores import registry
+from beaker.stores.namespace_manager import NamespaceManagerStore
 from beaker.stores.registry import Backend
+from beaker.stores.registry import close_shared as close_all
 
 __all__ = ["Backend", "NamespaceManagerStore", "backend", "close_all", "clsmap"]
 
@@ -124,166 +114,40 @@ _TRANSLATIONS: Final[dict[str, tuple[str, Callable[[CacheOptions], dict[str, Any
 }
 
 
-@attrs.frozen
-class NamespaceManagerStore:
-    """A native :class:`~beaker.stores.base.Store` over Beaker ``NamespaceManager`` objects
-    (a third-party backend): one manager per namespace, holding Beaker's ``(storedtime,
-    expiretime, value)`` tuples under Beaker's byte keys, inside the manager's read/write
-    locks as Beaker's ``Value`` does.
-
-    Args:
-        managers: ``(namespace) -> NamespaceManager``, called once per namespace (e.g. the
-            manager class with the backend's options bound).
-    """
-
-    holds_objects: ClassVar[bool] = True
-
-    managers: Callable[[str], Any]
-    _built: dict[str, Any] = attrs.field(init=False, factory=dict, eq=False, repr=False)
-
-    def manager(self, namespace: str) -> Any:
-        """The namespace's manager (built at first use)."""
-        found = self._built.get(namespace)
-        if found is None:
-            found = self._built.setdefault(namespace, self.managers(namespace))
-        return found
-
-    def get(self, namespace: str, key: str) -> Entry | None:
-        name = _bytes(key)
-        with _holding(self.manager(namespace), write=False) as manager:
-            try:
-                if name not in manager:
-                    return None
-                stored, expire, value = manager[name]
-            except (KeyError, TypeError, ValueError):  # gone meanwhile, or not Beaker's tuple
-                return None
-        return Entry(value, stored, None if expire is None else stored + expire)
-
-    def set(self, namespace: str, key: str, entry: Entry) -> None:
-        expire = entry.ttl()
-        with _holding(self.manager(namespace), write=True) as manager:
-            manager.set_value(_bytes(key), (entry.stored_at, expire, entry.value), expire)
-
-    def delete(self, namespace: str, key: str) -> None:
-        name = _bytes(key)
-        with (
-            _holding(self.manager(namespace), write=True) as manager,
-            contextlib.suppress(KeyError),
-        ):
-            if name in manager:
-                del manager[name]
-
-    def clear(self, namespace: str) -> None:
-        self.manager(namespace).remove()
-
-    def keys(self, namespace: str) -> Iterator[str]:
-        with _holding(self.manager(namespace), write=False) as manager:
-            names = list(manager.keys())
-        return iter(_text(name) for name in names)
-
-    def close(self) -> None:
-        """Forget the managers (their own resources are theirs)."""
-        self._built.clear()
-
-
-@contextlib.contextmanager
-def _holding(manager: Any, write: bool) -> Iterator[Any]:
-    """``manager`` inside its write (or read) lock, as Beaker's ``Value`` holds it."""
-    (manager.acquire_write_lock if write else manager.acquire_read_lock)()
-    try:
-        yield manager
-    finally:
-        (manager.release_write_lock if write else manager.release_read_lock)()
-
-
-def _bytes(key: str) -> bytes:
-    return key.encode("ascii", "backslashreplace")  # the keys Beaker's Cache hands managers
-
-
-def _text(key: Any) -> str:
-    return key.decode("ascii", "backslashreplace") if isinstance(key, bytes) else str(key)
-
-
-class _SynchronizerLease(LeaseBase):
-    __slots__ = ("_synchronizer",)
-
-    def __init__(self, synchronizer: Any) -> None:
-        self._synchronizer = synchronizer
-
-    def release(self) -> None:
-        self._synchronizer.release()
-
-
-@attrs.frozen
-class ManagerLock:
-    """The dogpile lock of a :class:`NamespaceManagerStore`: each manager's own
-    ``get_creation_lock(key)``, or ``fallback`` (one of our locks) when the manager has none
-    (``NotImplementedError`` or a ``null_synchronizer``). A manager's lock cannot time out:
-    ``timeout=0`` tries once, any other timeout waits.
-
-    Args:
-        managers: ``(namespace) -> NamespaceManager`` (a store's :meth:`~NamespaceManagerStore.manager`).
-        fallback: a :class:`~beaker.locks.base.Lock`.
-    """
-
-    scope: ClassVar[Scope] = "thread"
-
-    managers: Callable[[str], Any]
-    fallback: Lock
-
-    def acquire(self, name: str, timeout: float | None = None) -> Lease:
-        size, _, rest = name.partition(":")  # the cache names locks "<len>:<namespace>:<key>"
-        namespace, key = rest[: int(size)], rest[int(size) + 1 :]
-        try:
-            synchronizer = self.managers(namespace).get_creation_lock(_bytes(key))
-        except NotImplementedError:
-            synchronizer = None
-        if synchronizer is None or type(synchronizer).__name__ == "null_synchronizer":
-            return self.fallback.acquire(name, timeout)
-        if timeout == 0:
-            if not synchronizer.acquire(False):
-                raise LockTimeout(name, 0)
-        else:
-            synchronizer.acquire(True)
-        return _SynchronizerLease(synchronizer)
-
-
-def _third_party(manager: type, options: CacheOptions) -> Backend:
+def _third_party(options: CacheOptions) -> dict[str, Any]:
     nsargs = {
         name: getattr(options, name)
         for name in ("data_dir", "lock_dir", "url", "enabled", "key_length", "memcache_module")
         if getattr(options, name) is not None
     }
     nsargs.update(options.backend_options)
-    store = NamespaceManagerStore(functools.partial(manager, **nsargs))
-    lock_dir = _lock_dir(options)
-    fallback = registry.backend_type("file").lock(lock_dir=lock_dir) if lock_dir else ThreadLock()
-    return Backend(store, ManagerLock(store.manager, fallback))
+    return {"options": tuple(nsargs.items()), "lock_dir": _lock_dir(options)}
 
 
-_built: dict[Any, Backend] = {}
-_mutex = threading.Lock()
+def backend(options: CacheOptions) -> Backend:
+    """The shared backend (store and lock) for ``options``: the registry's
+    :func:`~beaker.stores.registry.shared` one of their translation (so front-end options
+    such as ``expire`` do not matter). Thread-safe.
 
-
-def _identity(options: CacheOptions) -> Any:
-    if (options.type or "memory") == "memory":
-        return "memory"  # one process-wide MemoryStore, as Beaker's memory namespaces
-    return attrs.evolve(options, expire=None, enabled=None, key_length=None, regions=None)
-
-
-def _build(options: CacheOptions) -> Backend:
+    Raises:
+        MissingOption: the type needs ``url``, ``data_dir`` or ``bind`` and it is absent
+            (named as the application spelled it).
+        InvalidCacheBackendError: the type's client library is not installed.
+        ConfigError: unknown type, or the store or lock refused its arguments.
+    """
     type_name = options.type or "memory"
     if type_name == "memory":
-        return registry.backend("memory")
+        return registry.shared("memory")  # one process-wide MemoryStore, as Beaker's
     manager = clsmap.get(type_name)
     if manager is None:
         raise ConfigError(options.option("type"), type_name, "a known cache type")
     translation = _TRANSLATIONS.get(type_name)
     if translation is None or not hasattr(manager, "beaker_type"):  # not one of ours
-        return _third_party(manager, options)
-    native, translate = translation
+        native, arguments = "namespace_manager", {"manager": manager, **_third_party(options)}
+    else:
+        native, arguments = translation[0], translation[1](options)
     try:
-        return registry.backend(native, **translate(options))
+        return registry.shared(native, **arguments)
     except ConfigError as exc:
         if exc.value is not None or exc.option not in _BEAKER_NAME:
             raise
@@ -296,32 +160,3 @@ def _build(options: CacheOptions) -> Backend:
             f"cache type {type_name!r} cannot be used: {exc}; install the client library "
             "it needs (the 'redis', 'memcached' or 'sqlalchemy' extra)"
         ) from exc
-
-
-def backend(options: CacheOptions) -> Backend:
-    """The shared backend (store and lock) for ``options``: built at the first call for
-    each distinct configuration, then the same one. Thread-safe.
-
-    Raises:
-        MissingOption: the type needs ``url``, ``data_dir`` or ``bind`` and it is absent
-            (named as the application spelled it).
-        InvalidCacheBackendError: the type's client library is not installed.
-        ConfigError: the store or lock refused its arguments.
-    """
-    identity = _identity(options)
-    found = _built.get(identity)
-    if found is None:
-        with _mutex:
-            found = _built.get(identity)
-            if found is None:
-                found = _built[identity] = _build(options)
-    return found
-
-
-def close_all() -> None:
-    """Close every built backend (pools, handles) and forget them (test isolation)."""
-    with _mutex:
-        built = list(_built.values())
-        _built.clear()
-    for each in built:
-        each.close()

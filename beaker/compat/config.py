@@ -11,8 +11,9 @@ and failed later or misread it (a ``cookie_expires`` of ``0``, an ``invalidate_c
 It also holds Beaker's ``clsmap`` (type name -> ``NamespaceManager`` class, third-party ones
 from the ``beaker.backends`` entry points): the one list of names ``type`` accepts.
 
-Imports attrs, cattrs, :mod:`beaker.errors`, :mod:`beaker.validators` and
-:mod:`beaker.compat.exceptions`; the namespace manager classes when ``clsmap`` is first used.
+Imports attrs, cattrs, :mod:`beaker.errors`, :mod:`beaker.validators`, the registry's
+``frozen_value`` and :mod:`beaker.compat.exceptions`; the namespace manager classes when
+``clsmap`` is first used.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from beaker.compat.exceptions import (
     UnknownBackendType,
 )
 from beaker.errors import ConfigError
+from beaker.stores.registry import frozen_value
 from beaker.validators import MAX_SECONDS
 
 __all__ = [
@@ -272,18 +274,6 @@ _converter.register_structure_hook_func(
 # -- the option tables ------------------------------------------------------------------------
 
 
-def _frozen(value: Any) -> Any:
-    """A hashable stand-in for an option value: lists, tuples and sets become tuples, dicts
-    sorted item tuples; anything else must be hashable itself (``TypeError`` if not)."""
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = tuple(_frozen(item) for item in value)
-        return frozenset(items) if isinstance(value, (set, frozenset)) else items
-    if isinstance(value, dict):
-        return tuple(sorted((str(key), _frozen(item)) for key, item in value.items()))
-    hash(value)
-    return value
-
-
 @attrs.frozen
 class CacheOptions:
     """Cache options after coercion (Beaker's ``cache.*`` options, prefix removed; ``None``
@@ -325,7 +315,7 @@ class CacheOptions:
         fingerprint = []
         for name, value in self.backend_options:
             try:
-                fingerprint.append((name, _frozen(value)))
+                fingerprint.append((name, frozen_value(value)))
             except TypeError:
                 expected = "a hashable value (or a list/dict)"
                 raise ConfigError(self.option(name), type(value).__name__, expected) from None

@@ -11,7 +11,8 @@ and the ``Container`` family, as a translation onto the native :class:`beaker.ca
   ``get_or_create`` (dogpile-protected by the manager's creation lock, or ours when it has
   none); :class:`Container` subclasses name a manager class, as Beaker's deprecated API.
 
-Imports :mod:`beaker.caching` and the compat config, backends and synchronization modules.
+Imports :mod:`beaker.caching`, :mod:`beaker.stores.namespace_manager` and the compat config,
+backends and synchronization modules.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from typing import Any
 
 from beaker.caching import Cache as CoreCache
 from beaker.caching import compose
-from beaker.compat.backends import ManagerLock, NamespaceManagerStore, _text, backend
+from beaker.compat.backends import backend
 from beaker.compat.config import cache_options
 from beaker.compat.exceptions import CreationAbortedError
 from beaker.compat.synchronization import LockSynchronizer
 from beaker.entry import MISSING
 from beaker.locks.thread import ThreadLock
+from beaker.stores.namespace_manager import ManagerLock, NamespaceManagerStore, key_text
 
 __all__ = [
     "Container",
@@ -184,10 +186,10 @@ class StoreNamespaceManager(NamespaceManager):
         return manager
 
     def get_creation_lock(self, key: Any) -> LockSynchronizer:
-        return LockSynchronizer(f"{self.namespace}:{_text(key)}", self.cache.lock)
+        return LockSynchronizer(f"{self.namespace}:{key_text(key)}", self.cache.lock)
 
     def __getitem__(self, key: Any) -> Any:
-        entry = self.cache.entry(_text(key))
+        entry = self.cache.entry(key_text(key))
         if entry is None:
             raise KeyError(key)
         return (entry.stored_at, entry.ttl(), entry.value)
@@ -197,18 +199,18 @@ class StoreNamespaceManager(NamespaceManager):
         as they are, with ``expiretime`` seconds)."""
         if isinstance(value, tuple) and len(value) == 3:
             expiretime, value = value[1], value[2]
-        self.cache.set(_text(key), value, expiretime)
+        self.cache.set(key_text(key), value, expiretime)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self.set_value(key, value)
 
     def __contains__(self, key: Any) -> bool:
-        return self.cache.entry(_text(key)) is not None
+        return self.cache.entry(key_text(key)) is not None
 
     def __delitem__(self, key: Any) -> None:
         if key not in self:
             raise KeyError(key)
-        self.cache.delete(_text(key))
+        self.cache.delete(key_text(key))
 
     def keys(self) -> list[str]:
         return self.cache.keys()
@@ -281,10 +283,10 @@ class Value:
 
     def has_value(self) -> bool:
         """Whether a value is stored, fresh or not."""
-        return self._cache().entry(_text(self.key)) is not None
+        return self._cache().entry(key_text(self.key)) is not None
 
     def has_current_value(self) -> bool:
-        return self._cache().get(_text(self.key)) is not MISSING
+        return self._cache().get(key_text(self.key)) is not MISSING
 
     def can_have_value(self) -> bool:
         return self.has_current_value() or self.createfunc is not None
@@ -295,7 +297,7 @@ class Value:
         Raises:
             KeyError: no fresh value and no ``createfunc``.
         """
-        cache, key = self._cache(), _text(self.key)
+        cache, key = self._cache(), key_text(self.key)
         if self.createfunc is None:
             value = cache.get(key)
             if value is MISSING:
@@ -304,10 +306,10 @@ class Value:
         return cache.get_or_create(key, self.createfunc, self.expire_argument)
 
     def set_value(self, value: Any, storedtime: Any = None) -> None:
-        self._cache().set(_text(self.key), value, self.expire_argument)
+        self._cache().set(key_text(self.key), value, self.expire_argument)
 
     def clear_value(self) -> None:
-        self._cache().delete(_text(self.key))
+        self._cache().delete(key_text(self.key))
         self.storedtime = -1
 
 

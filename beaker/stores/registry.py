@@ -1,6 +1,7 @@
 """The one backend registry: backend type names and URL schemes mapped to store and lock
-factories, shared by :func:`beaker.compose` users, the Beaker compat layer (whose ``clsmap``
-is a view of it) and ``python -m beaker sessions purge``.
+factories, shared by :func:`beaker.compose` users, the Beaker compat layer (its type names,
+third-party ``NamespaceManager`` classes included, translate onto these) and ``python -m
+beaker sessions purge``.
 
 =================  ==========================================  ================================
 type               store                                       lock (dogpile protection)
@@ -16,18 +17,26 @@ type               store                                       lock (dogpile pro
                                                                ``ThreadLock()``
 =================  ==========================================  ================================
 
+``namespace_manager``: a :class:`~beaker.stores.namespace_manager.NamespaceManagerStore` over
+``manager`` (a Beaker ``NamespaceManager`` class) built with ``options`` (``(name, value)``
+pairs), locked by a :class:`~beaker.stores.namespace_manager.ManagerLock`: the manager's
+creation lock, else a FileLock in ``lock_dir`` or a ThreadLock, as for sqlalchemy.
+
 URL schemes: ``file:///dir``, ``dbm:///dir``, ``redis://`` / ``rediss://``,
 ``memcached://host:port[;host:port]``, ``sqlite://`` and ``postgresql[+psycopg]://``. Store
 modules are imported only when their type is used, so their client libraries stay optional.
-Another backend is one :func:`register` call.
+Another backend is one :func:`register` call. :func:`shared` keeps one backend per distinct
+configuration for the process (as Beaker shares a namespace's storage).
 
 Must not import from ``beaker.caching``, ``beaker.sessions`` or ``beaker.compat``.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -44,8 +53,11 @@ __all__ = [
     "BackendType",
     "backend",
     "backend_type",
+    "close_shared",
+    "frozen_value",
     "names",
     "register",
+    "shared",
     "store_for_url",
 ]
 
@@ -79,7 +91,7 @@ class BackendType:
         lock: ``(**options) -> Lock``, given the same options.
         options: the option names the factories take (``frozenset[str]``).
         from_url: ``(url) -> options`` for the type's URL scheme(s), or ``None``.
-        shared: the lock is built as ``lock(connection=store.connection)``: one connection
+        shared: the lock is also given ``connection=store.connection``: one connection
             (pool, time budget, circuit breaker) per server for the store and its lock.
     """
 
@@ -184,6 +196,16 @@ def _sql_store(
     return store(**where, table_name=table_name)  # type: ignore[no-any-return]
 
 
+def _manager_store(manager: Callable[..., Any], options: Any = (), lock_dir: Any = None) -> Store:
+    kind = _component("beaker.stores.namespace_manager", "NamespaceManagerStore")
+    return kind(functools.partial(manager, **dict(options)))  # type: ignore[no-any-return]
+
+
+def _manager_lock(connection: Any, lock_dir: str | None = None, **_: Any) -> Lock:
+    fallback = _file_lock("namespace_manager", optional=True)(lock_dir)
+    return _component("beaker.stores.namespace_manager", "ManagerLock")(connection, fallback)  # type: ignore[no-any-return]
+
+
 def _local_path(url: str) -> dict[str, Any]:
     parts = urlsplit(url)
     if parts.netloc not in ("", "localhost"):
@@ -229,6 +251,9 @@ _TYPES: dict[str, BackendType] = {
         _file_lock("sqlalchemy", optional=True),
         frozenset({"url", "engine", "table_name", "lock_dir", "engine_options"}),
         lambda url: {"url": url},
+    ),
+    "namespace_manager": BackendType(
+        _manager_store, _manager_lock, frozenset({"manager", "options", "lock_dir"}), shared=True
     ),
 }
 
@@ -283,8 +308,56 @@ def backend(name: str, **options: Any) -> Backend:
     kind = backend_type(name)
     store = kind.store(**options)
     if kind.shared:
-        return Backend(store, kind.lock(connection=store.connection))  # type: ignore[attr-defined]
+        return Backend(store, kind.lock(**options, connection=store.connection))  # type: ignore[attr-defined]
     return Backend(store, kind.lock(**options))
+
+
+def frozen_value(value: Any) -> Any:
+    """A hashable stand-in for ``value``, equal for equal values: lists and tuples become
+    tuples, sets frozensets, dicts sorted ``(str(key), value)`` tuples, all the way down.
+
+    Raises:
+        TypeError: something else inside is not hashable.
+    """
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = tuple(frozen_value(item) for item in value)
+        return frozenset(items) if isinstance(value, (set, frozenset)) else items
+    if isinstance(value, dict):
+        return tuple(sorted((str(key), frozen_value(item)) for key, item in value.items()))
+    hash(value)
+    return value
+
+
+_shared: dict[Any, Backend] = {}
+_shared_mutex = threading.Lock()
+
+
+def shared(name: str, **options: Any) -> Backend:
+    """The process's one backend of type ``name`` and ``options`` (compared by value, see
+    :func:`frozen_value`): built by :func:`backend` at the first call, then the same one.
+    Thread-safe.
+
+    Raises:
+        TypeError: an option value is not hashable (nor a list, set or dict of such).
+        ConfigError, ImportError: as :func:`backend`.
+    """
+    identity = (name, frozen_value(options))
+    found = _shared.get(identity)
+    if found is None:
+        with _shared_mutex:
+            found = _shared.get(identity)
+            if found is None:
+                found = _shared[identity] = backend(name, **options)
+    return found
+
+
+def close_shared() -> None:
+    """Close every :func:`shared` backend (pools, handles) and forget them (test isolation)."""
+    with _shared_mutex:
+        built = list(_shared.values())
+        _shared.clear()
+    for each in built:
+        each.close()
 
 
 def store_for_url(url: str, schemes: Mapping[str, str] = _SCHEMES) -> Store:
