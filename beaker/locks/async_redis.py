@@ -78,8 +78,7 @@ class AsyncRedisLock(AsyncPollingTwin[str]):
         """Compare-and-delete lock key ``target`` (the sync lock's Lua script)."""
         connection = self.sync.connection
         try:
-            client = connection.async_client()
-            done = await client.register_script(RELEASE)(keys=[target], args=[token], client=client)
+            done = await RELEASE.run_async(connection.async_client(), [target], [token])
         except UNREACHABLE as exc:
             raise connection.unavailable(exc) from exc
         connection.answered()

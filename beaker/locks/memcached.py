@@ -32,13 +32,7 @@ from beaker.locks._polling import PollingLock, max_pause_field
 from beaker.locks.base import Scope
 from beaker.stores.connection import connection_of
 from beaker.stores.memcached_connection import MemcachedConnection
-from beaker.stores.memcached_names import (
-    MAX_NAME,
-    digest_name,
-    expire_seconds,
-    item_prefix,
-    safe_name_part,
-)
+from beaker.stores.memcached_names import expire_seconds, item_name, item_prefix
 from beaker.validators import seconds
 
 log = logging.getLogger("beaker.locks.memcached")
@@ -81,9 +75,7 @@ class MemcachedLock(PollingLock[bytes]):
 
     connection: MemcachedConnection
     prefix: str = attrs.field(default="beaker:lock:", validator=item_prefix)
-    expire: float = attrs.field(
-        default=30.0, validator=seconds(positive=True, maximum=_MAX_EXPIRE)
-    )
+    expire: float = attrs.field(default=30.0, validator=seconds(positive=True, maximum=_MAX_EXPIRE))
     max_pause: float = max_pause_field()
 
     def __init__(
@@ -108,9 +100,7 @@ class MemcachedLock(PollingLock[bytes]):
 
     def item_name(self, name: str) -> str:
         """The memcached item name of lock ``name``."""
-        if safe_name_part(name, MAX_NAME - len(self.prefix)):
-            return self.prefix + name
-        return self.prefix + digest_name(name)
+        return item_name(self.prefix, name)
 
     # -- the server commands of PollingLock ----------------------------------------------------
 

@@ -32,6 +32,7 @@ from beaker.locks._polling import PollingLock, max_pause_field
 from beaker.locks.base import Scope
 from beaker.stores.connection import connection_of
 from beaker.stores.redis_connection import (
+    LuaScript,
     RedisClusterConnection,
     RedisConnection,
     redis_prefix,
@@ -41,12 +42,12 @@ from beaker.validators import seconds
 log = logging.getLogger("beaker.locks.redis")
 
 #: KEYS[1] = lock key, ARGV[1] = token: delete only if we still own it (the async twin too).
-RELEASE: Final = """
+RELEASE: Final = LuaScript("""
 if redis.call('get', KEYS[1]) == ARGV[1] then
     return redis.call('del', KEYS[1])
 end
 return 0
-"""
+""")
 
 
 @attrs.frozen(init=False)
@@ -128,12 +129,8 @@ class RedisLock(PollingLock[str]):
         )
 
     def _give_back(self, name: str, target: str, token: str) -> bool:
-        """Compare-and-delete lock key ``target`` (one Lua script; registering it is local)."""
-        return bool(
-            self.connection.run(
-                lambda client: client.register_script(RELEASE)(keys=[target], args=[token])
-            )
-        )
+        """Compare-and-delete lock key ``target`` (one ``EVALSHA`` of :data:`RELEASE`)."""
+        return bool(self.connection.run(lambda client: RELEASE.run(client, [target], [token])))
 
 
 @attrs.frozen(init=False)

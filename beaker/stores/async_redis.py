@@ -24,16 +24,16 @@ from beaker.entry import Entry, pack_entry
 from beaker.stores._twins import NetworkTwin
 from beaker.stores.base import Versioned
 from beaker.stores.redis import (
-    _COMPARE_AND_DELETE,
-    _COMPARE_AND_SET,
+    _CAD_SCRIPT,
+    _CAS_SCRIPT,
     _DELETE_BATCH,
-    _GET_STAMPED,
+    _GET_STAMPED_SCRIPT,
     RedisClusterStore,
     RedisStore,
     _set_command,
     _ttl_ms,
 )
-from beaker.stores.redis_connection import UNREACHABLE, RedisConnection
+from beaker.stores.redis_connection import UNREACHABLE, LuaScript, RedisConnection
 from beaker.stores.stamps import AsyncGenericStamps
 
 
@@ -91,9 +91,7 @@ class AsyncRedisStore(NetworkTwin[RedisStore]):
 
     async def set(self, namespace: str, key: str, entry: Entry) -> None:
         """One ``SET name record [PX ms]``, as :meth:`RedisStore.set`."""
-        await self._run(
-            "execute_command", *_set_command(self.sync._space(namespace) + key, entry)
-        )
+        await self._run("execute_command", *_set_command(self.sync._space(namespace) + key, entry))
 
     async def delete(self, namespace: str, key: str) -> None:
         await self._run("delete", self.sync._space(namespace) + key)
@@ -114,23 +112,20 @@ class AsyncRedisStore(NetworkTwin[RedisStore]):
         record's SHA-1 is still ``version``."""
         ms = _ttl_ms(entry)
         args = [version, pack_entry(entry), "" if ms is None else ms]
-        return bool(await self._script(_COMPARE_AND_SET, self.sync._space(namespace) + key, args))
+        return bool(await self._script(_CAS_SCRIPT, self.sync._space(namespace) + key, args))
 
     async def compare_and_delete(self, namespace: str, key: str, version: object) -> bool:
         """One call of the sync store's Lua script: removed only if the stored record's SHA-1
         is still ``version``."""
-        return bool(
-            await self._script(_COMPARE_AND_DELETE, self.sync._space(namespace) + key, [version])
-        )
+        return bool(await self._script(_CAD_SCRIPT, self.sync._space(namespace) + key, [version]))
 
-    async def _script(self, script: str, name: str | list[str], args: list[Any]) -> Any:
-        """One ``EVALSHA`` of ``script`` on key ``name`` (or keys), its failures told to the
-        breaker."""
+    async def _script(self, script: LuaScript, name: str | list[str], args: list[Any]) -> Any:
+        """One ``EVALSHA`` of ``script`` on key ``name`` (or keys; ``EVAL`` if the server lacks
+        the script), its failures told to the breaker."""
         connection = self.sync.connection
         keys = [name] if isinstance(name, str) else name
         try:
-            client = connection.async_client()
-            result = await client.register_script(script)(keys=keys, args=args, client=client)
+            result = await script.run_async(connection.async_client(), keys, args)
         except UNREACHABLE as exc:
             raise connection.unavailable(exc) from exc
         connection.answered()
@@ -177,7 +172,7 @@ class AsyncRedisStore(NetworkTwin[RedisStore]):
         """One Lua script call, as :meth:`RedisStore.get_many_stamped`."""
         keys = list(keys)
         names, args = self.sync._stamped_call(namespace, keys)
-        replies = await self._script(_GET_STAMPED, names, args)
+        replies = await self._script(_GET_STAMPED_SCRIPT, names, args)
         return self.sync._stamped_replies(namespace, keys, replies)
 
     async def get_stamped(self, namespace: str, key: str) -> tuple[Entry | None, dict[str, str]]:

@@ -27,20 +27,11 @@ import attrs
 from beaker.entry import Entry, pack_entry, unpack_entry
 from beaker.errors import DeserializationError, StoreError
 from beaker.runtime import Lazy, lazy_field
+from beaker.stores import memcached_names
 from beaker.stores.base import Versioned
 from beaker.stores.connection import connection_of
 from beaker.stores.memcached_connection import MemcachedConnection
 from beaker.stores.memcached_crawler import item_names
-from beaker.stores.memcached_names import (
-    MAX_NAME,
-    digest_name,
-    expire_seconds,
-    item_prefix,
-    mangled_record,
-    namespace_part,
-    safe_name_part,
-    split_mangled,
-)
 
 log = logging.getLogger("beaker.stores.memcached")
 
@@ -85,7 +76,7 @@ class MemcachedStore:
     supports_keys: ClassVar[bool] = True
 
     connection: MemcachedConnection
-    prefix: str = attrs.field(default="beaker:", validator=item_prefix)
+    prefix: str = attrs.field(default="beaker:", validator=memcached_names.item_prefix)
     _spaces: Lazy[dict[str, str]] = lazy_field()  # namespace -> "{prefix}{namespace part}:"
 
     def __init__(
@@ -120,7 +111,7 @@ class MemcachedStore:
         spaces = self._spaces.get(dict)
         space = spaces.get(namespace)
         if space is None:
-            space = namespace_part(self.prefix, namespace)
+            space = memcached_names.namespace_part(self.prefix, namespace)
             if len(spaces) >= _SPACES_MAX:
                 spaces.clear()
             spaces[namespace] = space
@@ -128,25 +119,22 @@ class MemcachedStore:
 
     def item_name(self, namespace: str, key: str) -> str:
         """The memcached item name of ``(namespace, key)`` (see the module's docstring)."""
-        space = self._space(namespace)
-        if safe_name_part(key, MAX_NAME - len(space)):
-            return space + key
-        return space + digest_name(key)
+        return memcached_names.item_name(self._space(namespace), key)
 
     # -- single entries ------------------------------------------------------------------------
 
     def get(self, namespace: str, key: str) -> Entry | None:
         """One ``get`` of one item. An unreadable item is a miss and a logged warning."""
         space = self._space(namespace)
-        # safe_name_part(), written out: this is the hot path.
+        # memcached_names.safe_name_part(), written out: this is the hot path.
         hashed = not (
-            len(space) + len(key) <= MAX_NAME
+            len(space) + len(key) <= memcached_names.MAX_NAME
             and key.isascii()
             and key.isprintable()
             and " " not in key
             and not key.startswith("#")
         )
-        name = space + (digest_name(key) if hashed else key)
+        name = space + (memcached_names.digest_name(key) if hashed else key)
         connection = self.connection
         client, address = connection.client_for(name)
         try:
@@ -161,7 +149,7 @@ class MemcachedStore:
     def _entry_of(self, namespace: str, key: str, hashed: bool, item: bytes) -> Entry | None:
         """The entry an item holds; ``None`` (and a warning) when it is unreadable."""
         if hashed:  # check the original key kept in the item
-            split = split_mangled(item)
+            split = memcached_names.split_mangled(item)
             if split is None or split[0] != key:
                 self._unreadable(namespace, key, "not the item of this key")
                 return None
@@ -185,9 +173,9 @@ class MemcachedStore:
         """The item name and bytes that store ``entry`` under ``(namespace, key)``."""
         space = self._space(namespace)
         record = pack_entry(entry)
-        if safe_name_part(key, MAX_NAME - len(space)):
+        if memcached_names.safe_name_part(key, memcached_names.MAX_NAME - len(space)):
             return space + key, record
-        return space + digest_name(key), mangled_record(key, record)
+        return space + memcached_names.digest_name(key), memcached_names.mangled_record(key, record)
 
     def get_versioned(self, namespace: str, key: str) -> Versioned:
         """One ``gets``; the version is the item's CAS unique (``None``: no item)."""
@@ -204,7 +192,7 @@ class MemcachedStore:
         ``add``), the entry's TTL as the item's expiry: memcached itself refuses the write
         when the item changed (or appeared) meanwhile."""
         name, record = self._item(namespace, key, entry)
-        expire = expire_seconds(entry.ttl())
+        expire = memcached_names.expire_seconds(entry.ttl())
 
         def write(client: Any) -> bool:
             if version is None:
@@ -228,7 +216,7 @@ class MemcachedStore:
     def set(self, namespace: str, key: str, entry: Entry) -> None:
         """One ``set`` with the entry's TTL as the item's expiry (see :func:`expire_seconds`)."""
         name, record = self._item(namespace, key, entry)
-        expire = expire_seconds(entry.ttl())
+        expire = memcached_names.expire_seconds(entry.ttl())
         stored = self.connection.run(
             name,
             lambda client: client.set(name, record, expire=expire, noreply=False),
@@ -285,7 +273,7 @@ class MemcachedStore:
         items: dict[str, tuple[int, bytes]] = {}
         for key, entry in entries.items():
             name, record = self._item(namespace, key, entry)
-            items[name] = (expire_seconds(entry.ttl()), record)
+            items[name] = (memcached_names.expire_seconds(entry.ttl()), record)
 
         def write(client: Any, group: list[str]) -> list[str]:
             batches: dict[int, dict[str, bytes]] = {}
@@ -342,7 +330,7 @@ class MemcachedStore:
                 else:
                     found.add(part)
             for item in node.get_many(hashed).values() if hashed else ():
-                split = split_mangled(item)
+                split = memcached_names.split_mangled(item)
                 if split is not None:
                     found.add(split[0])
 

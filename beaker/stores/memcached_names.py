@@ -32,6 +32,7 @@ __all__ = [
     "MAX_NAME",
     "digest_name",
     "expire_seconds",
+    "item_name",
     "item_prefix",
     "mangled_record",
     "namespace_part",
@@ -87,6 +88,15 @@ def digest_name(text: str) -> str:
     """``#`` and the SHA-1 hex digest of ``text``'s UTF-8 bytes (a name part that is always
     safe and never equal to a name part kept as it was)."""
     return "#" + hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def item_name(start: str, part: str) -> str:
+    """``start`` (a prefix, or a namespace's :func:`namespace_part`) and then ``part`` as it
+    is, when it is safe in the room left (:func:`safe_name_part`), else its
+    :func:`digest_name`."""
+    if safe_name_part(part, MAX_NAME - len(start)):
+        return start + part
+    return start + digest_name(part)
 
 
 def namespace_part(prefix: str, namespace: str) -> str:

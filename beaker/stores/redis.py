@@ -35,6 +35,7 @@ from beaker.stores.base import Versioned
 from beaker.stores.connection import connection_of
 from beaker.stores.redis_connection import (
     UNREACHABLE,
+    LuaScript,
     RedisClusterConnection,
     RedisConnection,
     redis_prefix,
@@ -108,28 +109,9 @@ return out
 """
 
 
-class _Lua:
-    """A Lua script run by its SHA-1 (``EVALSHA``), sent whole (``EVAL``, which also caches it)
-    to a server that does not know it yet: what redis-py's ``register_script`` object does,
-    without building one (an encoder and a SHA-1 of the script) on every call."""
-
-    __slots__ = ("sha", "text")
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.sha = hashlib.sha1(text.encode()).hexdigest()
-
-    def run(self, client: Any, keys: list[str], args: list[Any]) -> Any:
-        """The script's reply on ``client`` (a ``Redis`` or ``RedisCluster``)."""
-        try:
-            return client.evalsha(self.sha, len(keys), *keys, *args)
-        except redis.exceptions.NoScriptError:
-            return client.eval(self.text, len(keys), *keys, *args)
-
-
-_CAS_SCRIPT: Final = _Lua(_COMPARE_AND_SET)
-_CAD_SCRIPT: Final = _Lua(_COMPARE_AND_DELETE)
-_GET_STAMPED_SCRIPT: Final = _Lua(_GET_STAMPED)
+_CAS_SCRIPT: Final = LuaScript(_COMPARE_AND_SET)
+_CAD_SCRIPT: Final = LuaScript(_COMPARE_AND_DELETE)
+_GET_STAMPED_SCRIPT: Final = LuaScript(_GET_STAMPED)
 
 
 def _set_command(name: str, entry: Entry) -> tuple[Any, ...]:
@@ -275,9 +257,7 @@ class RedisStore:
         """One Lua script call: the server removes the record if its SHA-1 is still
         ``version``."""
         name = self._space(namespace) + key
-        return bool(
-            self.connection.run(lambda client: _CAD_SCRIPT.run(client, [name], [version]))
-        )
+        return bool(self.connection.run(lambda client: _CAD_SCRIPT.run(client, [name], [version])))
 
     def delete(self, namespace: str, key: str) -> None:
         self.connection.run(lambda client: client.delete(self._space(namespace) + key))

@@ -21,6 +21,7 @@ Imports ``redis`` (the ``redis`` extra); must not import ``beaker.caching``,
 
 from __future__ import annotations
 
+import hashlib
 import urllib.parse
 from collections.abc import Callable
 from typing import Any, ClassVar, Final, TypeVar
@@ -39,6 +40,7 @@ from beaker.validators import in_range, instance_of, optional, satisfies, second
 
 __all__ = [
     "UNREACHABLE",
+    "LuaScript",
     "RedisClusterConnection",
     "RedisConnection",
     "redact_url",
@@ -187,7 +189,9 @@ class RedisConnection:
             assert self.url is not None
             for url in self.url.split(",") if self.cluster else [self.url]:
                 if urllib.parse.urlsplit(url.strip()).scheme not in ("redis", "rediss", "unix"):
-                    raise ConfigError("url", self._safe_url(), "a redis://, rediss:// or unix:// URL")
+                    raise ConfigError(
+                        "url", self._safe_url(), "a redis://, rediss:// or unix:// URL"
+                    )
             address = redact_url(self.url)
         object.__setattr__(self, "_address", address)
 
@@ -308,11 +312,17 @@ class RedisConnection:
         return StoreUnavailable(self._address, f"{type(exc).__name__}: {exc}")
 
     def close(self) -> None:
-        """Disconnect and release the pool of a client built from ``url`` (a client passed in
-        stays open: it belongs to the caller). The connection may be used again."""
+        """Disconnect and release the pool of a client built from ``url`` (on a cluster, every
+        node's pool; a client passed in stays open: it belongs to the caller). The connection
+        may be used again."""
         client = self._live.drop()
         if client is not None and self.client is None:
             client.close()
+            if self.cluster:
+                # RedisCluster.close() leaves open the pools it gave its nodes (from_url).
+                for node in client.get_nodes():
+                    if node.redis_connection is not None:
+                        node.redis_connection.connection_pool.disconnect()
 
     async def aclose(self) -> None:
         """Close the ``redis.asyncio`` client of the running event loop, if one was built
@@ -331,6 +341,44 @@ class RedisClusterConnection(RedisConnection):
     ``RedisCluster``."""
 
     cluster: ClassVar[bool] = True
+
+
+@attrs.frozen
+class LuaScript:
+    """A Lua script run by its SHA-1 (``EVALSHA``), sent whole (``EVAL``, which also caches it)
+    to a server that does not know it (never seen, restarted, ``SCRIPT FLUSH``): what
+    redis-py's ``register_script`` object does, without building one (an encoder and a SHA-1
+    of the script) on every call. The stores and locks of both fronts run theirs through one.
+
+    Args:
+        text: the Lua source (``str``).
+    """
+
+    text: str
+    sha: str = attrs.field(init=False)
+
+    @sha.default
+    def _digest(self) -> str:
+        return hashlib.sha1(self.text.encode()).hexdigest()
+
+    def run(self, client: Any, keys: list[str], args: list[Any]) -> Any:
+        """The script's reply on ``client`` (a ``redis.Redis`` or ``RedisCluster``).
+
+        Raises:
+            redis.exceptions.RedisError: as the client raises them (an unreachable server
+                too: :meth:`RedisConnection.run` turns those into ``StoreUnavailable``).
+        """
+        try:
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:
+            return client.eval(self.text, len(keys), *keys, *args)
+
+    async def run_async(self, client: Any, keys: list[str], args: list[Any]) -> Any:
+        """:meth:`run` on a ``redis.asyncio`` client (``Redis`` or ``RedisCluster``)."""
+        try:
+            return await client.evalsha(self.sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:
+            return await client.eval(self.text, len(keys), *keys, *args)
 
 
 #: Validator of a key prefix: a ``str`` without ``{`` or ``}`` (the braces of a Redis Cluster

@@ -34,22 +34,6 @@ from beaker.errors import DeserializationError, InvalidSignature, SerializationE
 from beaker.serializers.base import BytesCodec, Serializer
 from beaker.testing._refusals import refused
 
-__all__ = [
-    "JSON_VALUES",
-    "PICKLE_VALUES",
-    "CodecSuite",
-    "EncrypterSuite",
-    "SerializerSuite",
-    "check_codec_detects_tampering",
-    "check_codec_round_trip",
-    "check_encryption_hides_data",
-    "check_key_rotation",
-    "check_serializer_refuses",
-    "check_serializer_round_trip",
-    "check_serializer_survives_damage",
-    "same_value",
-]
-
 #: What JSON gives back unchanged: ``None``, ``bool``, ``int``, finite ``float``, ``str`` (no
 #: lone surrogates), and ``list`` / ``dict`` with ``str`` keys of those.
 JSON_VALUES: st.SearchStrategy[Any] = st.recursive(

@@ -55,21 +55,6 @@ from beaker.stores.base import Store
 from beaker.stores.file import FileStore
 from beaker.testing._refusals import refused
 
-__all__ = [
-    "LeasedLockSuite",
-    "LockMachine",
-    "LockSuite",
-    "ProcessLockSuite",
-    "check_creator_runs_once",
-    "check_double_release",
-    "check_expired_lease_keeps_successor",
-    "check_killed_holder_released",
-    "check_lock_exclusion",
-    "check_lock_pickles",
-    "check_lock_timeouts",
-    "killed_holder",
-]
-
 _SPAWN = multiprocessing.get_context("spawn")
 _NAME = "conformance-lock"
 #: Seconds any check waits at most for something that should happen at once.

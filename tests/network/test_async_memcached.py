@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import pickle
+import time
 
 import pytest
 from hypothesis import settings
@@ -61,6 +62,23 @@ def test_a_sync_and_an_async_process_share_one_memcached(memcached_servers: str)
 
 def test_compare_and_set_contract(memcached_servers: str) -> None:
     check_async_compare_and_set(AsyncMemcachedStore(memcached_servers, fresh("cas") + ":"))
+
+
+def test_ttl_beyond_30_days_is_kept_by_the_server(memcached_servers: str) -> None:
+    # As the sync store: beyond 30 days the exptime is an absolute unix time.
+    store = AsyncMemcachedStore(memcached_servers)
+    ns = fresh()
+
+    async def run() -> Entry | None:
+        now = time.time()
+        await store.set(ns, "far", Entry(b"far", now, now + 60 * 86_400))
+        got = await store.get(ns, "far")
+        await store.clear(ns)
+        await store.close()
+        return got
+
+    got = asyncio.run(run())
+    assert got is not None and got.value == b"far"
 
 
 def test_hashed_keys_cross_between_the_fronts(memcached_servers: str) -> None:

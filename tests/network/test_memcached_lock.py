@@ -82,6 +82,19 @@ def test_lease_item_carries_the_expiry(memcached_servers: str) -> None:
     lock.close()
 
 
+def test_lease_beyond_30_days_is_held_to_its_deadline(memcached_servers: str) -> None:
+    # memcached reads an exptime over 30 days as a unix time: sent as 40 days relative, the
+    # lease would be dropped at once (a time in 1970) and a second holder let in.
+    lock = MemcachedLock(memcached_servers, expire=40 * 86_400.0)
+    held = fresh("lock")
+    with lock.acquire(held):
+        deadline = item_deadline(memcached_servers, lock.item_name(held))
+        assert deadline is not None and abs(deadline - (time.time() + 40 * 86_400)) < 5
+        with pytest.raises(LockTimeout):
+            lock.acquire(held, timeout=0)
+    lock.close()
+
+
 def test_is_a_cluster_scope_lock(memcached_servers: str) -> None:
     lock = MemcachedLock(memcached_servers)
     assert isinstance(lock, Lock) and lock.scope == "cluster"

@@ -7,6 +7,7 @@ are not disturbed by anyone else's traffic.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import signal
@@ -24,7 +25,10 @@ from hypothesis import strategies as st
 from beaker.caching import compose
 from beaker.entry import MISSING, Entry, pack_entry
 from beaker.errors import ComponentTypeError, ConfigError, StoreUnavailable
+from beaker.locks.async_redis import AsyncRedisLock
 from beaker.locks.null import NullLock
+from beaker.locks.redis import RedisLock
+from beaker.stores.async_redis import AsyncRedisStore
 from beaker.stores.redis import RedisStore
 from beaker.stores.redis_connection import redact_url
 from beaker.testing import StoreMachine
@@ -495,3 +499,44 @@ def test_compare_and_set_loads_its_script_on_a_server_without_it(
         private_redis.admin().script_flush()
         assert store.compare_and_delete(namespace, "k", version)
     store.close()
+
+
+def test_every_script_runs_by_sha_and_survives_script_flush(private_redis: RedisServer) -> None:
+    # The locks' release and the async store's scripts share the sync store's LuaScript: one
+    # EVALSHA a call, the script itself (EVAL) only where the server lost it.
+    lock = RedisLock(url=private_redis.url)
+    async_lock = AsyncRedisLock(connection=lock.connection)
+    async_store = AsyncRedisStore(url=private_redis.url)
+    namespace = fresh()
+
+    async def async_round() -> None:
+        lease = await async_lock.acquire("n")
+        private_redis.admin().script_flush()
+        await lease.release()
+        entry, version = await async_store.get_versioned(namespace, "k")
+        assert entry is None
+        assert await async_store.compare_and_set(namespace, "k", Entry(b"a", time.time()), version)
+        _, version = await async_store.get_versioned(namespace, "k")
+        private_redis.admin().script_flush()
+        assert await async_store.compare_and_delete(namespace, "k", version)
+        await async_store.close()
+        await async_lock.close()
+
+    for _ in range(2):
+        lease = lock.acquire("n")
+        private_redis.admin().script_flush()
+        lease.release()
+        assert lock.acquire("n", timeout=0).release() is None  # the name was freed
+        asyncio.run(async_round())
+    lock.acquire("n").release()  # the server knows the release script again
+    before = private_redis.commands()
+    for _ in range(3):
+        lock.acquire("n").release()
+    spent = {
+        name: calls - before.get(name, 0)
+        for name, calls in private_redis.commands().items()
+        if calls != before.get(name, 0)
+    }
+    # (the GET and DEL are the script's own calls; INFO is this reading of the stats)
+    assert spent == {"set": 3, "evalsha": 3, "get": 3, "del": 3, "info": 1}, spent
+    lock.close()

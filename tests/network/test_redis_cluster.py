@@ -173,6 +173,23 @@ def test_several_node_urls_as_beaker_takes_them(redis_cluster_url: str) -> None:
         unreachable.get("ns", "k")
 
 
+def test_close_disconnects_every_node(
+    redis_cluster_url: str, admin: redis.cluster.RedisCluster
+) -> None:
+    name = f"close-{secrets.token_hex(4)}"
+
+    def connected() -> int:
+        listed = admin.client_list(target_nodes=redis.cluster.RedisCluster.ALL_NODES)
+        return sum(client["name"] == name for node in listed.values() for client in node)
+
+    store = RedisClusterStore(url=f"{redis_cluster_url}?client_name={name}")
+    for n in range(30):  # namespaces on every primary
+        store.set(fresh(), str(n), entry(ttl=60.0))
+    assert connected() >= 3
+    store.close()
+    assert connected() == 0  # redis-py's RedisCluster.close() alone left one per node
+
+
 def test_a_standalone_client_is_refused(admin: redis.cluster.RedisCluster) -> None:
     plain = redis.Redis()
     with pytest.raises(ComponentTypeError, match="RedisCluster"):
