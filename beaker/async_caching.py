@@ -23,6 +23,7 @@ import attrs
 from beaker.cache_core import (
     CacheCore,
     FrontKinds,
+    Metered,
     Options,
     Predicate,
     attach_memo,
@@ -44,7 +45,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
 
-__all__ = ["AsyncCache", "AsyncMemoized", "compose_async"]
+__all__ = ["AsyncCache", "AsyncMemoized", "MeteredAsyncCache", "compose_async"]
 
 
 class AsyncMemoized(Protocol[P, R_co]):
@@ -109,10 +110,7 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         except StoreUnavailable as error:
             self._outage(error, key, "treated as a miss")
             return default
-        if entry is None:
-            self._calls.miss()
-            return default
-        return self._accept(key, entry, default)
+        return self._fresh_value(key, entry, default)
 
     async def contains(self, key: str) -> bool:
         """Whether ``key`` has a fresh value (``in`` cannot await)."""
@@ -347,6 +345,12 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         return decorate
 
 
+@attrs.frozen
+class MeteredAsyncCache(Metered[AsyncStore, AsyncLock], AsyncCache):
+    """A :class:`AsyncCache` that also counts hits and misses (see
+    :class:`~beaker.cache_core.Metered`): what ``compose_async(..., metrics=...)`` builds."""
+
+
 def compose_async(store: AsyncStore, **options: Unpack[Options]) -> AsyncCache:
     """Build an :class:`AsyncCache` from parts: the options and defaults of
     :func:`beaker.compose`, with an :class:`~beaker.stores.base.AsyncStore`, an
@@ -358,4 +362,4 @@ def compose_async(store: AsyncStore, **options: Unpack[Options]) -> AsyncCache:
         ConfigError: conflicting or out-of-range options.
         TypeError: an unknown option.
     """
-    return build(AsyncCache, store, options)
+    return build(AsyncCache, MeteredAsyncCache, store, options)

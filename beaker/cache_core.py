@@ -37,16 +37,7 @@ from beaker.errors import (
     StoreUnavailable,
 )
 from beaker.invalidation import Invalidation, Stale
-from beaker.metrics import (
-    Calls,
-    NullRecorder,
-    Recorder,
-    Stats,
-    calls_of,
-    counted,
-    counted_judge,
-    recorder_of,
-)
+from beaker.metrics import Calls, NullRecorder, Recorder, Stats, Tally, calls_of, recorder_of
 from beaker.policies.expiry import TTL, ExpiryPolicy, NoExpiry, XFetch
 from beaker.policies.keys import ArgsKey, KeyStrategy, PlainKey, function_namespace
 from beaker.serializers.base import BytesCodec, Sealed, Serializer
@@ -142,19 +133,22 @@ class CacheCore(Generic[S, L]):
             check them at every read, for :meth:`~beaker.caching.Cache.invalidate` and
             ``tags`` (see :mod:`beaker.stores.stamps`; every process sharing the entries must
             set it); ``False`` by default.
-        metrics: the :class:`~beaker.metrics.Recorder` of hits, misses, creator runs, lock
-            waits, store errors (see :meth:`stats`); default
-            :class:`~beaker.metrics.NullRecorder`, which the hot path never calls.
+        metrics: the :class:`~beaker.metrics.Recorder` of creator runs, lock waits, store
+            errors and, on a :class:`Metered` front, hits and misses (see :meth:`stats`);
+            default :class:`~beaker.metrics.NullRecorder`.
 
     Raises:
         ComponentTypeError: a part does not implement its protocol.
-        ConfigError: a number or mode is out of range.
+        ConfigError: a number or mode is out of range; an enabled ``metrics`` recorder on a
+            front that does not count hits (build it with ``compose(..., metrics=...)``).
     """
 
     #: Per front: field name -> (accepts(value) -> bool, what is expected, in words).
     parts: ClassVar[dict[str, tuple[Callable[[Any], bool], str]]]
     #: Per front: its :class:`FrontKinds`.
     kinds: ClassVar[FrontKinds]
+    #: Whether this class counts hits and misses (:class:`Metered`); a plain front does not.
+    counts_hits: ClassVar[bool] = False
 
     store: S = attrs.field(validator=_front_part)
     lock: L = attrs.field(
@@ -195,15 +189,16 @@ class CacheCore(Generic[S, L]):
     _store_read: Any = attrs.field(init=False, eq=False, repr=False)
     _invalidation: Invalidation | None = attrs.field(init=False, eq=False, repr=False)
     _not_before: float = attrs.field(init=False, eq=False, repr=False)
-    #: ``(key, entry, default) -> value``: :meth:`_fresh_value`, counted when metrics are on.
-    _accept: Any = attrs.field(init=False, eq=False, repr=False)
     _calls: Calls = attrs.field(init=False, eq=False, repr=False)
+    #: Where :class:`Metered` counts reads (hits, misses).
+    _tally: Tally = attrs.field(init=False, eq=False, repr=False)
     _early: XFetch | None = attrs.field(init=False, eq=False, repr=False)
-    #: ``(key, entry) -> (value, fresh)``: :meth:`_judge` of a first read (``get_or_create``,
-    #: memoized calls), counted as a hit or a miss when metrics are on.
-    _first_judge: Any = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        if self.metrics.enabled and not self.counts_hits:
+            raise ConfigError(
+                "metrics", self.metrics, "compose(..., metrics=...): this front counts no hits"
+            )
         codec = self.serializer
         if codec is None and not self.store.holds_objects:  # type: ignore[attr-defined]
             codec = PickleSerializer()
@@ -223,15 +218,9 @@ class CacheCore(Generic[S, L]):
         object.__setattr__(self, "_store_read", read)
         not_before = -math.inf if self.fresh_after is None else self.fresh_after
         object.__setattr__(self, "_not_before", not_before)
-        calls = calls_of(self.metrics, self.name, type(self.store).__name__)
-        object.__setattr__(self, "_calls", calls)
-        accept: Callable[[str, Any, Any], Any] = self._fresh_value
-        first_judge: Callable[[str, Any], tuple[Any, bool]] = self._judge
-        if self.metrics.enabled:  # chosen once: with metrics off, a hit calls no recorder
-            accept = counted(accept, calls, MISSING)
-            first_judge = counted_judge(first_judge, calls)
-        object.__setattr__(self, "_accept", accept)
-        object.__setattr__(self, "_first_judge", first_judge)
+        kind = type(self.store).__name__
+        object.__setattr__(self, "_calls", calls_of(self.metrics, self.name, kind))
+        object.__setattr__(self, "_tally", self.metrics.tally(self.name, kind))
         object.__setattr__(self, "_early", getattr(self.expiry, "early", None))
 
     # -- keys and names ------------------------------------------------------------------------
@@ -268,11 +257,11 @@ class CacheCore(Generic[S, L]):
             )
             return MISSING
 
-    def _fresh_value(self, key: str, entry: Entry, default: Any) -> Any:
-        """What ``get`` returns for a stored entry: its value while fresh, else ``default``
-        (expired, inside the stale window, written before ``fresh_after``, or unreadable).
-        Called through ``_accept`` (which also counts, with metrics on)."""
-        if entry[1] < self._not_before:
+    def _fresh_value(self, key: str, entry: Entry | None, default: Any) -> Any:
+        """What ``get`` returns for a read: the entry's value while fresh, else ``default``
+        (no entry, expired, inside the stale window, written before ``fresh_after``, or
+        unreadable). Counted as a hit or a miss by :class:`Metered`."""
+        if entry is None or entry[1] < self._not_before:
             return default
         expires_at = entry[2]
         if expires_at is not None and self.clock() >= expires_at - self.stale_while_revalidate:
@@ -305,6 +294,11 @@ class CacheCore(Generic[S, L]):
             return entry[0], fresh and type(entry) is not Stale
         value = self._decode(key, entry)
         return value, fresh and value is not MISSING and type(entry) is not Stale
+
+    #: :meth:`_judge` of a first read (``get_or_create``, memoized calls): the same function
+    #: here; :class:`Metered` counts it as a hit or a miss (the read under the dogpile lock,
+    #: :meth:`_made_by_another`, is not counted again).
+    _first_judge = _judge
 
     @staticmethod
     def _made_meanwhile(first: Entry | None, again: Entry | None) -> bool:
@@ -390,14 +384,13 @@ class CacheCore(Generic[S, L]):
 
     def _values_of(self, stored: Mapping[str, str], found: Mapping[str, Entry]) -> dict[str, Any]:
         """What ``get_many`` returns: ``{caller's key: fresh value}`` of the ``found`` entries
-        (by stored key; ``stored`` maps stored keys to the caller's), counting misses."""
+        (by stored key; ``stored`` maps stored keys to the caller's), each key judged as by
+        ``get``."""
         values = {}
-        for key, entry in found.items():
-            value = self._accept(key, entry, MISSING)
+        for key, asked in stored.items():
+            value = self._fresh_value(key, found.get(key), MISSING)
             if value is not MISSING:
-                values[stored[key]] = value
-        for _ in range(len(stored) - len(found)):
-            self._calls.miss()
+                values[asked] = value
         return values
 
     def _entries_of(
@@ -471,6 +464,44 @@ class CacheCore(Generic[S, L]):
         return cache, make_key, make_key.inline_formats
 
 
+#: The plain judgement of a read, which :class:`Metered` counts (a module name: no class
+#: attribute lookup per read).
+_unmetered_fresh_value = CacheCore._fresh_value
+
+
+@attrs.frozen
+class Metered(CacheCore[S, L]):
+    """The counting variant of a front, mixed in before it (``MeteredCache(Metered[Store,
+    Lock], Cache)``) and picked by :func:`build` when ``metrics`` is enabled: its reads
+    record each hit and miss; nothing else differs. The plain front records none, so with
+    metrics off a hit runs exactly the code it ran before metrics existed.
+
+    A read costs one more call and one ``int`` increment on the recorder's
+    :class:`~beaker.metrics.Tally` (no lock: see there for threads). Creator runs, lock
+    waits and store errors are recorded by every front: they are rare next to hits, and
+    their timing (``time.perf_counter``) wraps only the creator and the lock wait, never a
+    hit.
+    """
+
+    counts_hits: ClassVar[bool] = True
+
+    def _fresh_value(self, key: str, entry: Entry | None, default: Any) -> Any:
+        value = _unmetered_fresh_value(self, key, entry, MISSING)
+        if value is MISSING:
+            self._tally.misses += 1
+            return default
+        self._tally.hits += 1
+        return value
+
+    def _first_judge(self, key: str, entry: Entry | None, early: bool = True) -> tuple[Any, bool]:
+        value, fresh = self._judge(key, entry, early)
+        if fresh:
+            self._tally.hits += 1
+        else:
+            self._tally.misses += 1
+        return value, fresh
+
+
 def attach_memo(
     wrapper: Any, func: Callable[..., Any], cache: Any, make_key: ArgsKey, invalidate: Any
 ) -> Any:
@@ -507,10 +538,11 @@ class Options(TypedDict, total=False):
     near: NearCache | None
 
 
-def build(front: type[C], store: Any, options: Options) -> C:
+def build(front: type[C], metered: type[C], store: Any, options: Options) -> C:
     """The cache of ``front`` (:class:`~beaker.caching.Cache` or
-    :class:`~beaker.async_caching.AsyncCache`) on ``store`` from ``compose``'s ``options``:
-    ``ttl`` as ``TTL(ttl)``, ``signer`` around the serializer, ``metrics`` as a recorder,
+    :class:`~beaker.async_caching.AsyncCache`), or of its counting variant ``metered`` when
+    ``metrics`` is enabled, on ``store`` from ``compose``'s ``options``: ``ttl`` as
+    ``TTL(ttl)``, ``signer`` around the serializer, ``metrics`` as a recorder,
     ``near`` as a tier in front of ``store`` (which then runs the serializer chain: it keeps
     decoded values), the others as the front's fields.
 
@@ -536,6 +568,8 @@ def build(front: type[C], store: Any, options: Options) -> C:
         store = near.over(store, recorder, serializer)
         serializer = None
     key, lock = given.pop("key", None), given.pop("lock", None)
+    if isinstance(recorder, Recorder) and recorder.enabled:  # otherwise the field refuses it
+        front = metered
     return front(
         store=store,
         lock=front.kinds.lock() if lock is None else lock,

@@ -23,6 +23,7 @@ import attrs
 from beaker.cache_core import (
     CacheCore,
     FrontKinds,
+    Metered,
     Options,
     Predicate,
     StoreErrorMode,
@@ -45,7 +46,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
 
-__all__ = ["Cache", "Memoized", "StoreErrorMode", "compose", "memoized"]
+__all__ = ["Cache", "Memoized", "MeteredCache", "StoreErrorMode", "compose", "memoized"]
 
 
 class Memoized(Protocol[P, R_co]):
@@ -112,10 +113,7 @@ class Cache(CacheCore[Store, Lock]):
         except StoreUnavailable as error:
             self._outage(error, key, "treated as a miss")
             return default
-        if entry is None:
-            self._calls.miss()
-            return default
-        return self._accept(key, entry, default)
+        return self._fresh_value(key, entry, default)
 
     def __contains__(self, key: str) -> bool:
         return self.get(key) is not MISSING
@@ -416,6 +414,12 @@ class Cache(CacheCore[Store, Lock]):
         return decorate
 
 
+@attrs.frozen
+class MeteredCache(Metered[Store, Lock], Cache):
+    """A :class:`Cache` that also counts hits and misses (see
+    :class:`~beaker.cache_core.Metered`): what ``compose(..., metrics=...)`` builds."""
+
+
 def memoized(
     func: Callable[P, R],
     current: Callable[[], Cache | None],
@@ -518,4 +522,4 @@ def compose(store: Store, **options: Unpack[Options]) -> Cache:
         ConfigError: conflicting or out-of-range options.
         TypeError: an unknown option.
     """
-    return build(Cache, store, options)
+    return build(Cache, MeteredCache, store, options)

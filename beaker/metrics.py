@@ -1,13 +1,18 @@
 """Cache metrics: the :class:`Recorder` protocol, :class:`NullRecorder` (metrics off: nothing
-is recorded, and the cache's hot path does not even call it), :class:`Counters` (what
-``cache.stats()`` reports) and the :class:`Stats` snapshot.
+is recorded, and ``compose`` builds the front that counts no hits, so a hit pays nothing),
+:class:`Counters` (what ``cache.stats()`` reports) and the :class:`Stats` snapshot.
 
-A cache asks its recorder once, when it is built, for one callable per event and namespace
-(:meth:`Recorder.event`, :meth:`Recorder.timed`) and calls those: a recorder does no lookup per
-call. Events:
+A cache asks its recorder once, when it is built, for the :class:`Tally` of its namespace
+(:meth:`Recorder.tally`) and for one callable per event (:meth:`Recorder.event`,
+:meth:`Recorder.timed`): a recorder does no lookup per call.
 
-* ``hit``, ``miss``: whether :meth:`~beaker.caching.Cache.get`, the first read of
-  ``get_or_create`` or a memoized call found a fresh value; a ``get_many`` counts each key.
+* Reads (the hot path) are counted in the :class:`Tally`, two plain ``int`` fields the cache
+  increments itself: ``hits`` and ``misses``, whether :meth:`~beaker.caching.Cache.get`, the
+  first read of ``get_or_create`` or a memoized call found a fresh value (a ``get_many``
+  counts each key).
+
+The other events, rare next to reads, go to the callables:
+
 * ``stale``: an expired (or softly invalidated) value served by ``get_or_create`` while another
   worker recreates it.
 * ``create`` (timed): a creator run by ``get_or_create``, with its seconds.
@@ -24,16 +29,14 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable
-from typing import Any, Final, Literal, NamedTuple, Protocol, runtime_checkable
+from typing import Final, Literal, NamedTuple, Protocol, runtime_checkable
 
 import attrs
 
-Event = Literal["hit", "miss", "stale", "store_error", "near_hit", "near_invalidation"]
+Event = Literal["stale", "store_error", "near_hit", "near_invalidation"]
 TimedEvent = Literal["create", "lock_wait"]
 
 EVENTS: Final[tuple[Event, ...]] = (
-    "hit",
-    "miss",
     "stale",
     "store_error",
     "near_hit",
@@ -69,14 +72,38 @@ class Stats:
     near_invalidations: int = 0
 
 
+@attrs.define
+class Tally:
+    """The reads of a cache counted as they happen: plain ``int`` fields that a metered cache
+    increments (``tally.hits += 1``), with no lock and no call, on every read.
+
+    Under the GIL the interpreter does not switch threads between reading and writing such a
+    field, so increments from many threads add up exactly on CPython. On a free-threaded
+    build (no GIL) two threads may read the same count and one increment is lost: the counts
+    are then statistics that can come out a little low under contention, never a crash or a
+    corrupt value (an ``int`` field is swapped whole).
+
+    Attributes:
+        hits, misses: reads that found a fresh value / did not.
+    """
+
+    hits: int = 0
+    misses: int = 0
+
+
 @runtime_checkable
 class Recorder(Protocol):
     """Where a cache's events go (see the module's docstring for the events)."""
 
     @property
     def enabled(self) -> bool:
-        """``False`` for :class:`NullRecorder`: the cache then skips even its counting
-        callables on a hit."""
+        """``False`` for :class:`NullRecorder`: ``compose`` then builds the plain front,
+        whose reads call no recorder (``True``: the
+        :class:`~beaker.cache_core.Metered` one)."""
+
+    def tally(self, namespace: str, store: str) -> Tally:
+        """The :class:`Tally` that the caches of ``namespace`` on a store of kind ``store``
+        (its class name) increment on every read; asked once per cache, when it is built."""
 
     def event(self, name: Event, namespace: str, store: str) -> Callable[[], object]:
         """The callable that records one ``name`` event of ``namespace`` on a store of kind
@@ -98,6 +125,9 @@ class NullRecorder:
     """Metrics off (the default): every event is dropped and :meth:`stats` is all zeros."""
 
     enabled: bool = attrs.field(default=False, init=False)
+
+    def tally(self, namespace: str, store: str) -> Tally:
+        return Tally()  # never read: a plain cache does not count its reads
 
     def event(self, name: Event, namespace: str, store: str) -> Callable[[], object]:
         return _nothing
@@ -133,12 +163,14 @@ class Counters:
     together (``compose(..., metrics=True)``; caches derived with ``namespace()`` or
     ``memoize`` share them).
 
-    Thread-safe: counts are ``itertools.count`` objects (one C call per event), times are
-    summed under a lock. A snapshot (:meth:`stats`) may be a few events behind a concurrent
-    writer, never wrong after the writers stopped.
+    Reads go to one shared :class:`Tally` (plain ``int`` increments; see there for threads);
+    the other events are ``itertools.count`` objects (one C call each); times (creator runs,
+    lock waits) are summed under a lock. A snapshot (:meth:`stats`) may be a few events
+    behind a concurrent writer, never wrong after the writers stopped.
     """
 
     enabled: bool = attrs.field(default=True, init=False)
+    _reads: Tally = attrs.field(init=False, factory=Tally, eq=False, repr=False)
     _counts: dict[str, itertools.count[int]] = attrs.field(
         init=False,
         factory=lambda: {name: itertools.count() for name in EVENTS},
@@ -148,6 +180,9 @@ class Counters:
     _timers: dict[str, _Timer] = attrs.field(
         init=False, factory=lambda: {name: _Timer() for name in TIMED_EVENTS}, eq=False, repr=False
     )
+
+    def tally(self, namespace: str, store: str) -> Tally:
+        return self._reads
 
     def event(self, name: Event, namespace: str, store: str) -> Callable[[], object]:
         return self._counts[name].__next__
@@ -163,8 +198,8 @@ class Counters:
         with wait.mutex:
             waits, wait_seconds = wait.totals
         return Stats(
-            hits=count["hit"],
-            misses=count["miss"],
+            hits=self._reads.hits,
+            misses=self._reads.misses,
             stale_served=count["stale"],
             creator_runs=int(runs),
             creator_seconds=run_seconds,
@@ -180,8 +215,6 @@ class Calls(NamedTuple):
     """A cache's event callables for one namespace, asked of its recorder once (see
     :func:`calls_of`)."""
 
-    hit: Callable[[], object]
-    miss: Callable[[], object]
     stale: Callable[[], object]
     store_error: Callable[[], object]
     create: Callable[[float], object]
@@ -192,46 +225,11 @@ def calls_of(recorder: Recorder, namespace: str, store: str) -> Calls:
     """The event callables of ``recorder`` for ``namespace`` on a store of kind ``store``."""
     event, timed = recorder.event, recorder.timed
     return Calls(
-        event("hit", namespace, store),
-        event("miss", namespace, store),
         event("stale", namespace, store),
         event("store_error", namespace, store),
         timed("create", namespace, store),
         timed("lock_wait", namespace, store),
     )
-
-
-def counted(
-    accept: Callable[[str, Any, Any], Any], calls: Calls, missing: object
-) -> Callable[[str, Any, Any], Any]:
-    """``accept(key, entry, default)`` (a cache's judgement of a stored entry) that also
-    records a hit or a miss; ``missing`` is the value ``accept`` returns for a miss."""
-    hit, miss = calls.hit, calls.miss
-
-    def accept_counted(key: str, entry: Any, default: Any) -> Any:
-        value = accept(key, entry, missing)
-        if value is missing:
-            miss()
-            return default
-        hit()
-        return value
-
-    return accept_counted
-
-
-def counted_judge(
-    judge: Callable[[str, Any], tuple[Any, bool]], calls: Calls
-) -> Callable[[str, Any], tuple[Any, bool]]:
-    """``judge(key, entry) -> (value, fresh)`` (a cache's judgement of a first read by
-    ``get_or_create`` or a memoized call) that also records a hit (fresh) or a miss."""
-    hit, miss = calls.hit, calls.miss
-
-    def judge_counted(key: str, entry: Any) -> tuple[Any, bool]:
-        value, fresh = judge(key, entry)
-        (hit if fresh else miss)()
-        return value, fresh
-
-    return judge_counted
 
 
 def recorder_of(metrics: bool | Recorder) -> Recorder:

@@ -4,25 +4,29 @@
 Instruments (attributes: ``cache.namespace``, ``cache.store`` (the store's class name) and
 ``cache.outcome`` (the event's name): a handful of values each):
 
-* ``beaker.cache.events``, a counter of every event (hits, misses, stale values served,
-  creator runs, lock waits, store errors, near-tier hits and invalidations);
+* ``beaker.cache.reads``, an asynchronous (observable) counter of reads, ``cache.outcome``
+  ``hit`` or ``miss``: the cache counts them in a :class:`~beaker.metrics.Tally` per namespace
+  (plain ``int`` increments, no call on the hit path) that the meter reads when it collects;
+* ``beaker.cache.events``, a counter of the other events (stale values served, creator runs,
+  lock waits, store errors, near-tier hits and invalidations);
 * ``beaker.cache.duration``, a histogram in seconds of creator runs and lock waits;
 * a span ``beaker.cache.create`` per creator run, from its start to its end.
 
-The recorder also keeps in-process :class:`~beaker.metrics.Counters`, so ``cache.stats()``
-works as with ``metrics=True``. Imports ``opentelemetry`` (api only).
+The recorder also keeps in-process :class:`~beaker.metrics.Counters` (and sums its tallies),
+so ``cache.stats()`` works as with ``metrics=True``. Imports ``opentelemetry`` (api only).
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
 from opentelemetry import metrics, trace
 
-from beaker.metrics import Counters, Event, Stats, TimedEvent
+from beaker.metrics import Counters, Event, Stats, Tally, TimedEvent
 
 
 def _attributes(name: str, namespace: str, store: str) -> dict[str, str]:
@@ -47,8 +51,19 @@ class OtelRecorder:
     counters: Counters = attrs.field(factory=Counters, init=False, eq=False, repr=False)
     _events: Any = attrs.field(init=False, eq=False, repr=False)
     _durations: Any = attrs.field(init=False, eq=False, repr=False)
+    #: (namespace, store kind) -> the reads of its caches, read by the ``reads`` instrument.
+    _tallies: dict[tuple[str, str], Tally] = attrs.field(
+        init=False, factory=dict, eq=False, repr=False
+    )
+    _mutex: threading.Lock = attrs.field(init=False, factory=threading.Lock, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        self.meter.create_observable_counter(
+            "beaker.cache.reads",
+            callbacks=[self._observe_reads],
+            unit="{read}",
+            description="cache reads by outcome (hit, miss)",
+        )
         events = self.meter.create_counter(
             "beaker.cache.events", unit="{event}", description="cache events by outcome"
         )
@@ -57,6 +72,18 @@ class OtelRecorder:
         )
         object.__setattr__(self, "_events", events)
         object.__setattr__(self, "_durations", durations)
+
+    def tally(self, namespace: str, store: str) -> Tally:
+        with self._mutex:
+            return self._tallies.setdefault((namespace, store), Tally())
+
+    def _observe_reads(self, options: Any) -> Iterator[metrics.Observation]:
+        """The ``reads`` instrument's callback: each tally's hits and misses so far."""
+        with self._mutex:
+            tallies = list(self._tallies.items())
+        for (namespace, store), tally in tallies:
+            yield metrics.Observation(tally.hits, _attributes("hit", namespace, store))
+            yield metrics.Observation(tally.misses, _attributes("miss", namespace, store))
 
     def event(self, name: Event, namespace: str, store: str) -> Callable[[], object]:
         attributes = _attributes(name, namespace, store)
@@ -93,4 +120,10 @@ class OtelRecorder:
         return record
 
     def stats(self) -> Stats:
-        return self.counters.stats()
+        with self._mutex:
+            tallies = list(self._tallies.values())
+        return attrs.evolve(
+            self.counters.stats(),
+            hits=sum(tally.hits for tally in tallies),
+            misses=sum(tally.misses for tally in tallies),
+        )

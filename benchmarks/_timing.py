@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import timeit
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -51,6 +52,19 @@ def best_alternating(
         for index, baseline in enumerate(baselines):
             theirs[index] = min(theirs[index], ns_per_op(baseline, min_seconds))
     return mine, theirs
+
+
+def sync_batch(operation: Callable[[], object], size: int = 1000) -> Callable[[], float]:
+    """A batch for :func:`paired`: times ``operation`` called ``size`` times; returns ns per
+    call."""
+
+    def batch() -> float:
+        started = time.perf_counter_ns()
+        for _ in range(size):
+            operation()
+        return (time.perf_counter_ns() - started) / size
+
+    return batch
 
 
 class Paired(NamedTuple):

@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from _network import VALUE, private_redis, redis_command_count
-from _timing import Paired, callgrind_instructions, paired, print_ratios
+from _timing import Paired, callgrind_instructions, paired, print_ratios, sync_batch
 
 from beaker import compose, compose_async
 from beaker.stores import AsyncMemoryStore, MemoryStore
@@ -49,18 +49,6 @@ TARGETS = {
     "memory memoized hit (async def)": 2.0,
     "redis get hit: AsyncCache.get": 1.1,
 }
-
-
-def sync_batch(operation: Callable[[], object], size: int = BATCH) -> Callable[[], float]:
-    """Times ``operation`` called ``size`` times; returns ns per call."""
-
-    def batch() -> float:
-        started = time.perf_counter_ns()
-        for _ in range(size):
-            operation()
-        return (time.perf_counter_ns() - started) / size
-
-    return batch
 
 
 def async_batch(

@@ -1,17 +1,21 @@
-"""cache.stats(): the counters of compose(..., metrics=True), and that metrics are off (all
-zeros, the null recorder) by default."""
+"""cache.stats(): the counters of compose(..., metrics=True) (the counting fronts, MeteredCache
+and MeteredAsyncCache), and that metrics are off (all zeros, the plain front, the null
+recorder) by default."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
 import pytest
 
-from beaker import MISSING, compose
-from beaker.errors import ComponentTypeError, LockTimeout, StoreUnavailable
+from beaker import MISSING, compose, compose_async
+from beaker.async_caching import AsyncCache, MeteredAsyncCache
+from beaker.caching import Cache, MeteredCache
+from beaker.errors import ComponentTypeError, ConfigError, LockTimeout, StoreUnavailable
 from beaker.metrics import Counters, NullRecorder, Stats
-from beaker.stores import MemoryStore
+from beaker.stores import AsyncMemoryStore, MemoryStore
 from beaker.stores.redis import RedisStore
 from beaker.testing.invalidation import served_while_recreating
 
@@ -102,3 +106,43 @@ def test_a_recorder_of_the_wrong_type_is_refused() -> None:
     with pytest.raises(ComponentTypeError):
         compose(MemoryStore(), metrics="yes")  # type: ignore[arg-type]
     assert isinstance(compose(MemoryStore(), metrics=Counters()).metrics, Counters)
+
+
+def test_metrics_pick_the_counting_front_and_derived_caches_keep_it() -> None:
+    plain, metered = compose(MemoryStore()), compose(MemoryStore(), metrics=True)
+    assert type(plain) is Cache and type(metered) is MeteredCache
+    assert type(metered.namespace("other")) is MeteredCache
+    assert type(compose_async(AsyncMemoryStore(), metrics=True)) is MeteredAsyncCache
+    assert type(compose_async(AsyncMemoryStore())) is AsyncCache
+
+
+def test_a_plain_front_refuses_an_enabled_recorder() -> None:
+    # It would count no reads: the recorder would report zero hits.
+    with pytest.raises(ConfigError):
+        Cache(store=MemoryStore(), metrics=Counters())
+    with pytest.raises(ConfigError):
+        compose(MemoryStore()).evolve(metrics=Counters())
+
+
+def test_the_async_front_counts_reads() -> None:
+    async def run() -> Stats:
+        cache = compose_async(AsyncMemoryStore(), metrics=True)
+        await cache.set("k", 1)
+        assert await cache.get("k") == 1
+        assert await cache.get("absent") is MISSING
+        assert await cache.get_or_create("made", lambda: 2) == 2
+        await cache.get_many(["k", "absent"])
+        return cache.stats()
+
+    stats = asyncio.run(run())
+    assert (stats.hits, stats.misses, stats.creator_runs) == (2, 3, 1)
+
+
+def test_counters_from_several_caches_add_up() -> None:
+    counters = Counters()
+    first = compose(MemoryStore(), metrics=counters)
+    second = compose(MemoryStore(), metrics=counters, namespace="second")
+    first.get("a")
+    second.set("b", 1)
+    second.get("b")
+    assert (counters.stats().hits, counters.stats().misses) == (1, 1)

@@ -40,8 +40,8 @@ def test_events_and_spans() -> None:
                     assert attributes["cache.namespace"] == "pages"
                     assert attributes["cache.store"] == "MemoryStore"
                     points[(metric.name, attributes["cache.outcome"])] = point
-    assert points[("beaker.cache.events", "hit")].value == 1
-    assert points[("beaker.cache.events", "miss")].value == 2
+    assert points[("beaker.cache.reads", "hit")].value == 1
+    assert points[("beaker.cache.reads", "miss")].value == 2
     assert points[("beaker.cache.events", "create")].value == 1
     assert points[("beaker.cache.duration", "create")].sum >= 0.01
     (span,) = spans.get_finished_spans()
