@@ -11,8 +11,8 @@ and the ``Container`` family, as a translation onto the native :class:`beaker.ca
   ``get_or_create`` (dogpile-protected by the manager's creation lock, or ours when it has
   none); :class:`Container` subclasses name a manager class, as Beaker's deprecated API.
 
-Imports :mod:`beaker.caching`, :mod:`beaker.stores.namespace_manager` and the compat config,
-backends and synchronization modules.
+Imports :mod:`beaker.caching`, the backend registry and the compat config, backends and
+synchronization modules.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from beaker.compat.config import cache_options
 from beaker.compat.exceptions import CreationAbortedError
 from beaker.compat.synchronization import LockSynchronizer
 from beaker.entry import MISSING
-from beaker.locks.thread import ThreadLock
-from beaker.stores.namespace_manager import ManagerLock, NamespaceManagerStore, key_text
+from beaker.stores import registry
+from beaker.stores.namespace_manager import key_text
 
 __all__ = [
     "Container",
@@ -238,14 +238,13 @@ class DBMNamespaceManager(StoreNamespaceManager):
 
 
 def _cache_of(manager: Any) -> CoreCache:
-    """The native cache serving ``Value`` objects of ``manager``."""
+    """The native cache serving ``Value`` objects of ``manager`` (kept on the manager)."""
     if isinstance(manager, StoreNamespaceManager):
         return manager.cache
     cache = getattr(manager, "_beaker_value_cache", None)
     if cache is None:
-        store = NamespaceManagerStore(lambda namespace: manager)
-        lock = ManagerLock(store.manager, ThreadLock())
-        cache = compose(store, lock=lock, namespace=manager.namespace)
+        parts = registry.backend("namespace_manager", manager=lambda namespace: manager)
+        cache = compose(parts.store, lock=parts.lock, namespace=manager.namespace)
         manager._beaker_value_cache = cache
     return cache
 

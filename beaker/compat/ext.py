@@ -103,17 +103,19 @@ GoogleContainer = container_of("GoogleContainer", GoogleNamespaceManager, __name
 
 
 class RedisSynchronizer(LockSynchronizer):
-    """A synchronizer on our :class:`~beaker.locks.RedisLock` at ``url``."""
+    """A synchronizer on our :class:`~beaker.locks.RedisLock` at ``url`` (a URL or a ready
+    client), on the connection pool every ``ext:redis`` backend of that ``url`` shares."""
 
     def __init__(self, identifier: str, url: Any) -> None:
-        super().__init__(identifier, registry.backend_type("redis").lock(url=url))
+        super().__init__(identifier, registry.shared("redis", url=url).lock)
 
 
 class RedisClusterSynchronizer(LockSynchronizer):
-    """A synchronizer on our :class:`~beaker.locks.RedisClusterLock` at ``urls``."""
+    """A synchronizer on our :class:`~beaker.locks.RedisClusterLock` at ``urls``, sharing
+    the cluster's connection as :class:`RedisSynchronizer` does."""
 
     def __init__(self, identifier: str, urls: Any, nodes: Any = None, **kwargs: Any) -> None:
-        super().__init__(identifier, registry.backend_type("rediscluster").lock(url=urls))
+        super().__init__(identifier, registry.shared("rediscluster", url=urls).lock)
 
 
 def make_cache_table(

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from beaker.errors import LockError, LockTimeout
-from beaker.locks.base import Lock
+from beaker.locks.base import Lease, Lock
 from beaker.locks.file import FileLock
 from beaker.locks.thread import ThreadLock
 
@@ -174,17 +174,17 @@ class LockSynchronizer(SynchronizerImpl):
     def __init__(self, identifier: str, lock: Lock) -> None:
         super().__init__()
         self.identifier, self._lock = identifier, lock
-        self._lease = threading.local()
+        self._lease: Lease | None = None  # one holder at a time: reads are exclusive too
 
     def do_acquire_write_lock(self, wait: bool) -> Any:
         try:
-            self._lease.held = self._lock.acquire(self.identifier, timeout=None if wait else 0)
+            self._lease = self._lock.acquire(self.identifier, timeout=None if wait else 0)
         except LockTimeout:
             return False
         return True
 
     def do_release_write_lock(self) -> None:
-        lease, self._lease.held = getattr(self._lease, "held", None), None
+        lease, self._lease = self._lease, None
         if lease is not None:
             lease.release()
 

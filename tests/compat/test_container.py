@@ -256,3 +256,23 @@ def test_file_synchronizer_readers_exclude_each_other(tmp_path: Path) -> None:
     thread.join(10)
     held.release_read_lock()
     assert got == [False]
+
+
+def test_redis_synchronizers_of_one_url_share_its_connection(redis_url: str) -> None:
+    # Beaker's RedisSynchronizer opened a client per synchronizer; ours take the lock of the
+    # shared ext:redis backend of that url, so one connection pool serves them all.
+    import secrets
+
+    from beaker.ext.redisnm import RedisSynchronizer
+    from beaker.stores import registry
+
+    name = f"sync-{secrets.token_hex(4)}"
+    held, other = RedisSynchronizer(name, redis_url), RedisSynchronizer(name, redis_url)
+    assert held._lock is other._lock is registry.shared("redis", url=redis_url).lock
+    assert held.acquire_write_lock()
+    try:
+        assert other.acquire_write_lock(False) is False
+    finally:
+        held.release_write_lock()
+    assert other.acquire_write_lock(False) is True
+    other.release_write_lock()

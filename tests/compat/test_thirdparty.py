@@ -15,6 +15,9 @@ from typing import Any
 
 import pytest
 
+from beaker.stores import registry
+from beaker.stores.base import Store
+from beaker.testing import StoreMachine
 from tests._missing import skip_or_fail
 from tests.compat import _real_beaker
 from tests.compat.test_container import _both
@@ -47,6 +50,22 @@ def _installed() -> None:
     )
     if probe.returncode != 0:
         _install(str(_real_beaker.PYTHON))
+
+
+class ThirdPartyStoreMachine(StoreMachine):
+    """The package's manager, as the registry builds it for ``cache.type = thirdparty``, is
+    a conforming native store."""
+
+    def make_store(self) -> Store:
+        import beaker_thirdparty_demo as demo
+
+        options = (("required_option", "yes"),)
+        return registry.backend(
+            "namespace_manager", manager=demo.DictNamespaceManager, options=options
+        ).store
+
+
+TestThirdPartyStore = ThirdPartyStoreMachine.TestCase
 
 
 def test_cache_manager_regions_and_container_match_beaker(tmp_path: Path) -> None:
