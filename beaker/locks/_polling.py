@@ -3,11 +3,13 @@
 :func:`pauses` until it wins or the timeout passes, and :class:`TokenLease` gives the name back
 with the lock's compare-and-delete, so a holder whose lease expired cannot remove its
 successor's. :class:`PollingLock` puts them together: a lock built on it supplies only its
-server commands. :class:`AsyncPollingTwin` and :class:`AsyncTokenLease` are the same for the
+server commands, and :class:`ServerLock` adds the constructor of a lock on a connection part
+(given, e.g. the store's, or built from its options). :class:`AsyncPollingTwin` and :class:`AsyncTokenLease` are the same for the
 asyncio twins of those locks, which supply only the awaited commands.
 
-Imports only the lock protocol, :mod:`beaker.locks.loop` and :mod:`beaker.errors`; must not import the stores, client
-libraries, ``beaker.caching``, ``beaker.sessions`` or ``beaker.compat``.
+Imports only the lock protocol, :mod:`beaker.locks.loop`, :mod:`beaker.errors` and
+:mod:`beaker.stores.connection`; must not import the stores, client libraries,
+``beaker.caching``, ``beaker.sessions`` or ``beaker.compat``.
 """
 
 from __future__ import annotations
@@ -24,9 +26,18 @@ import attrs
 from beaker.errors import LockTimeout, StoreUnavailable
 from beaker.locks.base import AsyncLease, AsyncLeaseBase, LeaseBase, held_or_raise
 from beaker.locks.loop import AsyncioLock
+from beaker.stores.connection import connection_of
 from beaker.validators import seconds
 
-__all__ = ["AsyncPollingTwin", "AsyncTokenLease", "PollingLock", "TokenLease", "pauses", "poll"]
+__all__ = [
+    "AsyncPollingTwin",
+    "AsyncTokenLease",
+    "PollingLock",
+    "ServerLock",
+    "TokenLease",
+    "pauses",
+    "poll",
+]
 
 _T = TypeVar("_T")
 
@@ -194,6 +205,32 @@ class PollingLock(Generic[_T]):
         token = self._new_token()
         poll(name, timeout, self.max_pause, lambda: self._take(name, target, token))
         return TokenLease(self, name, target, token)
+
+
+class ServerLock(PollingLock[_T]):
+    """Base of the :class:`PollingLock` locks on a connection part (``RedisLock``,
+    ``MemcachedLock``): the constructor, which takes a ``connection`` of the subclass's
+    :attr:`_kind` (e.g. the store's: one pool, one breaker) or builds one from the connection
+    options given instead (``url=``, ``servers=``, ``socket_timeout=`` …). A subclass is an
+    ``attrs`` class with the fields ``connection``, ``prefix``, ``expire`` and ``max_pause``,
+    in this order.
+    """
+
+    __slots__ = ()
+
+    _kind: ClassVar[type[Any]]
+
+    def __init__(
+        self,
+        *,
+        connection: Any = None,
+        prefix: str = "beaker:lock:",
+        expire: float = 30.0,
+        max_pause: float = 0.1,
+        **connect: Any,
+    ) -> None:
+        built = connection_of(self._kind, connection, connect)
+        self.__attrs_init__(built, prefix, expire, max_pause)  # type: ignore[attr-defined]
 
 
 class AsyncTokenLease(AsyncLeaseBase, Generic[_T]):

@@ -28,9 +28,8 @@ from typing import Any, ClassVar
 
 import attrs
 
-from beaker.locks._polling import PollingLock, max_pause_field
+from beaker.locks._polling import ServerLock, max_pause_field
 from beaker.locks.base import Scope
-from beaker.stores.connection import connection_of
 from beaker.stores.memcached_connection import MemcachedConnection
 from beaker.stores.memcached_names import expire_seconds, item_name, item_prefix
 from beaker.validators import seconds
@@ -42,7 +41,7 @@ _MAX_EXPIRE = 2**31 - 1
 
 
 @attrs.frozen(init=False)
-class MemcachedLock(PollingLock[bytes]):
+class MemcachedLock(ServerLock[bytes]):
     """Hands out leases held in memcached: exclusion across processes and machines sharing the
     servers (scope ``"cluster"``). Not re-entrant.
 
@@ -78,21 +77,14 @@ class MemcachedLock(PollingLock[bytes]):
     expire: float = attrs.field(default=30.0, validator=seconds(positive=True, maximum=_MAX_EXPIRE))
     max_pause: float = max_pause_field()
 
+    _kind: ClassVar[type[MemcachedConnection]] = MemcachedConnection
+
     def __init__(
-        self,
-        servers: str | None = None,
-        prefix: str = "beaker:lock:",
-        expire: float = 30.0,
-        *,
-        connection: MemcachedConnection | None = None,
-        max_pause: float = 0.1,
-        **connect: Any,
+        self, servers: str | None = None, prefix: str = "beaker:lock:", **options: Any
     ) -> None:
         if servers is not None:
-            connect["servers"] = servers
-        self.__attrs_init__(
-            connection_of(MemcachedConnection, connection, connect), prefix, expire, max_pause
-        )
+            options["servers"] = servers
+        super().__init__(prefix=prefix, **options)
 
     def close(self) -> None:
         """Close the connection's pools (see :meth:`~beaker.stores.MemcachedConnection.close`)."""

@@ -24,13 +24,12 @@ from __future__ import annotations
 import logging
 import math
 import secrets
-from typing import Any, ClassVar, Final
+from typing import ClassVar, Final
 
 import attrs
 
-from beaker.locks._polling import PollingLock, max_pause_field
+from beaker.locks._polling import ServerLock, max_pause_field
 from beaker.locks.base import Scope
-from beaker.stores.connection import connection_of
 from beaker.stores.redis_connection import (
     LuaScript,
     RedisClusterConnection,
@@ -51,7 +50,7 @@ return 0
 
 
 @attrs.frozen(init=False)
-class RedisLock(PollingLock[str]):
+class RedisLock(ServerLock[str]):
     """Hands out leases held in Redis: exclusion across processes and machines sharing the
     server (scope ``"cluster"``). Not re-entrant.
 
@@ -83,19 +82,6 @@ class RedisLock(PollingLock[str]):
     prefix: str = attrs.field(default="beaker:lock:", validator=redis_prefix)
     expire: float = attrs.field(default=30.0, validator=seconds(positive=True))
     max_pause: float = max_pause_field()
-
-    def __init__(
-        self,
-        *,
-        connection: RedisConnection | None = None,
-        prefix: str = "beaker:lock:",
-        expire: float = 30.0,
-        max_pause: float = 0.1,
-        **connect: Any,
-    ) -> None:
-        self.__attrs_init__(
-            connection_of(self._kind, connection, connect), prefix, expire, max_pause
-        )
 
     def close(self) -> None:
         """Close the connection's pool (see :meth:`~beaker.stores.RedisConnection.close`)."""

@@ -255,40 +255,40 @@ class Session(MutableMapping[str, Any]):
             self._load()
         return self._data
 
+    def _now_loaded(self) -> Session:
+        """This session, loaded on first use (the attributes below read it)."""
+        self._ready()
+        return self
+
     # -------------------------------------------------------------- attributes
 
     @property
     def id(self) -> str:
         """The session id (hex). Changes on :meth:`regenerate_id`, :meth:`invalidate` and
         :meth:`delete`."""
-        self._ready()
-        return self._id
+        return self._now_loaded()._id
 
     @property
     def created(self) -> float:
         """When the session was created, seconds since the epoch (Beaker's ``_creation_time``)."""
-        self._ready()
-        return self._created
+        return self._now_loaded()._created
 
     @property
     def accessed(self) -> float:
         """When this request loaded the session, seconds since the epoch (Beaker's
         ``_accessed_time``)."""
-        self._ready()
-        return self._accessed
+        return self._now_loaded()._accessed
 
     @property
     def last_accessed(self) -> float | None:
         """The access time before this request's, or ``None`` for a new session (Beaker's
         ``last_accessed``)."""
-        self._ready()
-        return self._last_accessed
+        return self._now_loaded()._last_accessed
 
     @property
     def is_new(self) -> bool:
         """Whether no stored session was found for this request (or it was invalidated)."""
-        self._ready()
-        return self._is_new
+        return self._now_loaded()._is_new
 
     @property
     def domain(self) -> str | None:

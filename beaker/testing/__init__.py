@@ -38,11 +38,11 @@ Serializers, signers and encrypters::
 
 Session stores (concurrent requests of one browser lose no write)::
 
-    from beaker.testing import check_session_store_no_lost_writes
+    from beaker.testing import SessionLoad, check_session_store_no_lost_writes
 
     def test_my_store_keeps_concurrent_session_writes():
         check_compare_and_set(MyStore(...))     # the VersionedStore contract
-        check_session_store_no_lost_writes(MyStore(...), threads=3, processes=2)
+        check_session_store_no_lost_writes(MyStore(...), SessionLoad(workers=3, processes=2))
 
 Async stores and locks, and a sync store with its async twin on one server::
 
@@ -61,7 +61,7 @@ Async stores and locks, and a sync store with its async twin on one server::
 
     def test_my_async_session_store():
         check_async_compare_and_set(MyAsyncStore(...))
-        check_async_session_store_no_lost_writes(MyAsyncStore(...), tasks=3, processes=2)
+        check_async_session_store_no_lost_writes(MyAsyncStore(...), SessionLoad(processes=2))
 
 Each suite's checks are also functions (``check_lock_exclusion``, ``check_key_rotation`` …)
 for tests of your own, raising ``AssertionError``. Needs the ``test`` extra (Hypothesis,
@@ -103,7 +103,11 @@ from beaker.testing.locks import (
     check_lock_timeouts,
     killed_holder,
 )
-from beaker.testing.sessions import check_compare_and_set, check_session_store_no_lost_writes
+from beaker.testing.sessions import (
+    SessionLoad,
+    check_compare_and_set,
+    check_session_store_no_lost_writes,
+)
 from beaker.testing.stores import FakeClock, StoreMachine
 
 __all__ = [
@@ -118,6 +122,7 @@ __all__ = [
     "LockSuite",
     "ProcessLockSuite",
     "SerializerSuite",
+    "SessionLoad",
     "StoreMachine",
     "TwinStoreMachine",
     "check_async_compare_and_set",

@@ -22,6 +22,7 @@ from beaker.sessions.asgi import SessionMiddleware
 from beaker.stores.base import AsyncStore, AsyncVersionedStore, VersionedStore
 from beaker.testing.async_stores import BlockingStore
 from beaker.testing.sessions import (
+    SessionLoad,
     _joined,
     _none_lost,
     _session_cookie,
@@ -120,24 +121,22 @@ async def _read_counts(
 
 
 def check_async_session_store_no_lost_writes(
-    store: AsyncStore,
-    *,
-    tasks: int = 3,
-    processes: int = 0,
-    requests: int = 40,
-    think: float = 0.002,
+    store: AsyncStore, load: SessionLoad | None = None
 ) -> int:
-    """The ASGI twin of :func:`~beaker.testing.check_session_store_no_lost_writes`: ``tasks``
-    tasks of one event loop and ``processes`` processes (each with a loop of its own) send
-    ``requests`` requests of one session (no request lock) adding one to the worker's own key,
-    awaiting ``think`` seconds between reading and saving; every increment must be in the
-    stored session at the end. Returns the number of requests sent.
+    """The ASGI twin of :func:`~beaker.testing.check_session_store_no_lost_writes`:
+    ``load.workers`` tasks of one event loop and ``load.processes`` processes (each with a
+    loop of its own) send ``load.requests`` requests of one session (no request lock) adding
+    one to the worker's own key, awaiting ``load.think`` seconds between reading and saving;
+    every increment must be in the stored session at the end. The default load is 3 tasks,
+    no process, 40 requests each. Returns the number of requests sent.
 
     Raises:
         AssertionError: a write was lost (naming how many), or a request failed.
     """
+    load = SessionLoad(requests=40) if load is None else load
     namespace = f"lost-writes-{secrets.token_hex(4)}"
-    workers = [f"t{n}" for n in range(tasks)] + [f"p{n}" for n in range(processes)]
+    workers = load.names()
+    tasks, requests, think = load.workers, load.requests, load.think
 
     async def main() -> dict[str, int]:
         app = SessionMiddleware(_counting_app(0), _sessions(store, namespace))

@@ -18,11 +18,43 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import attrs
+
 from beaker.entry import Entry
 from beaker.sessions import SessionMiddleware, Sessions, server_side
 from beaker.stores.base import Store, VersionedStore
+from beaker.validators import in_range, positive_int, seconds
 
 _COOKIE = "beaker.session.id"
+
+
+@attrs.frozen
+class SessionLoad:
+    """How hard a lost-write check presses one session: the load of
+    :func:`check_session_store_no_lost_writes` and of its ASGI twin
+    :func:`~beaker.testing.check_async_session_store_no_lost_writes`.
+
+    Args:
+        workers: workers in this process (``int`` >= 0): threads for the WSGI check, tasks of
+            one event loop for the ASGI one.
+        processes: worker processes (``int`` >= 0; ``spawn``, so the store must pickle).
+        requests: requests per worker (``int`` >= 1).
+        think: seconds each request waits between reading and saving its session, so that
+            concurrent requests overlap.
+
+    Raises:
+        ConfigError: a count or ``think`` out of range.
+    """
+
+    workers: int = attrs.field(default=3, validator=in_range(0))
+    processes: int = attrs.field(default=0, validator=in_range(0))
+    requests: int = attrs.field(default=60, validator=positive_int())
+    think: float = attrs.field(default=0.002, validator=seconds())
+
+    def names(self) -> list[str]:
+        """The workers' names (the session keys they count in): ``t0…`` in this process,
+        then ``p0…`` for the processes."""
+        return [f"t{n}" for n in range(self.workers)] + [f"p{n}" for n in range(self.processes)]
 
 
 def _counting_app(think: float) -> Callable[..., Iterable[bytes]]:
@@ -133,25 +165,14 @@ def _process_worker(*args: Any) -> None:
         store.close()
 
 
-def check_session_store_no_lost_writes(
-    store: Store,
-    *,
-    threads: int = 3,
-    processes: int = 0,
-    requests: int = 60,
-    think: float = 0.002,
-) -> int:
-    """Run ``threads`` threads and ``processes`` processes, each sending ``requests`` requests
-    of one session (no request lock) that add one to the worker's own key; every increment
-    must be in the stored session at the end.
+def check_session_store_no_lost_writes(store: Store, load: SessionLoad | None = None) -> int:
+    """Run ``load.workers`` threads and ``load.processes`` processes, each sending
+    ``load.requests`` requests of one session (no request lock) that add one to the worker's
+    own key; every increment must be in the stored session at the end.
 
     Args:
         store: the store under test (a fresh namespace of it is used).
-        threads: worker threads in this process (``int`` >= 0).
-        processes: worker processes (``int`` >= 0; ``spawn``, so ``store`` must pickle).
-        requests: requests per worker (``int`` >= 1).
-        think: seconds each request waits between reading and saving its session, so that
-            concurrent requests overlap.
+        load: the :class:`SessionLoad` (default: 3 threads, no process, 60 requests each).
 
     Returns:
         The number of requests sent.
@@ -159,12 +180,15 @@ def check_session_store_no_lost_writes(
     Raises:
         AssertionError: a write was lost (naming how many), or a request failed.
     """
+    load = SessionLoad() if load is None else load
+    requests, think = load.requests, load.think
     namespace = f"lost-writes-{secrets.token_hex(4)}"
     sessions = _sessions(store, namespace)
     app = SessionMiddleware(_counting_app(0), sessions)
     cookie = _request(app, "worker=start", None)
     assert cookie is not None, "the first request set no session cookie"
-    workers = [f"t{n}" for n in range(threads)] + [f"p{n}" for n in range(processes)]
+    workers = load.names()
+    threads = load.workers
 
     def thread_main(worker: str) -> None:
         _run_worker(store, namespace, cookie, worker, requests, think)

@@ -1,6 +1,7 @@
-"""What the memcached and Redis store tests share: finding the server program, a free loopback
-port, starting, awaiting and stopping a private server process; fresh names, entries, and the
-check that ``clear``/``keys`` stay within one namespace.
+"""What the network store tests share: finding the server program, a free loopback port,
+starting, awaiting and stopping a private server process; fresh names, entries, the check that
+``clear``/``keys`` stay within one namespace, and :func:`machine_case`, which runs a
+Hypothesis state machine against the server a pytest fixture names.
 
 Imports only the standard library, pytest and ``beaker`` (never a client library).
 """
@@ -15,6 +16,10 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import settings
 
 from beaker.entry import Entry
 from beaker.stores.base import Store
@@ -74,6 +79,24 @@ def end(process: subprocess.Popen[bytes] | None, sig: int = signal.SIGKILL) -> N
     if process is not None and process.poll() is None:
         process.send_signal(sig)
         process.wait(timeout=30)
+
+
+def machine_case(machine: type[Any], fixture: str, *, examples: int, steps: int) -> type[Any]:
+    """The pytest test case of the Hypothesis state machine ``machine``, whose class attribute
+    ``where`` is set to the value of the pytest fixture named ``fixture`` (a server's URL, a
+    temporary directory …) before each run, with ``examples`` runs of at most ``steps`` steps
+    (and the rest of Hypothesis's settings for state machine test cases: no deadline, no
+    health check).
+    The machine's factory method (``make_store``, ``make_twins`` …) reads ``self.where``."""
+    case: type[Any] = machine.TestCase
+
+    @pytest.fixture(autouse=True)
+    def _where(self: Any, request: pytest.FixtureRequest) -> None:
+        machine.where = request.getfixturevalue(fixture)
+
+    case._where = _where
+    case.settings = settings(case.settings, max_examples=examples, stateful_step_count=steps)
+    return case
 
 
 def fresh(prefix: str = "ns") -> str:

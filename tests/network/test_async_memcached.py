@@ -11,7 +11,6 @@ import pickle
 import time
 
 import pytest
-from hypothesis import settings
 
 from beaker import compose_async
 from beaker.entry import Entry
@@ -29,26 +28,19 @@ from tests.network._cross_front import (
     check_fronts_share_entries,
     check_sync_and_async_locks_exclude,
 )
-from tests.network._servers import fresh
+from tests.network._servers import fresh, machine_case
 
 
 class MemcachedTwins(TwinStoreMachine):
-    servers = ""
+    where = ""
 
     def make_twins(self) -> tuple[Store, AsyncStore]:
         prefix = fresh("twins") + ":"
-        sync = MemcachedStore(self.servers, prefix)
-        return sync, AsyncMemcachedStore(self.servers, prefix)
+        return MemcachedStore(self.where, prefix), AsyncMemcachedStore(self.where, prefix)
 
 
-@pytest.fixture()
-def _memcached_twins(memcached_servers: str) -> None:
-    MemcachedTwins.servers = memcached_servers
-
-
-TestMemcachedTwins = pytest.mark.usefixtures("_memcached_twins")(MemcachedTwins.TestCase)
 # Every step lists keys through both twins (a metadump of a shared server): few, short runs.
-TestMemcachedTwins.settings = settings(max_examples=6, stateful_step_count=12, deadline=None)
+TestMemcachedTwins = machine_case(MemcachedTwins, "memcached_servers", examples=6, steps=12)
 
 
 def test_a_sync_and_an_async_process_share_one_memcached(memcached_servers: str) -> None:

@@ -12,7 +12,6 @@ import pickle
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
 
 from beaker import compose_async
 from beaker.entry import Entry
@@ -31,40 +30,27 @@ from tests.network._cross_front import (
     check_sync_and_async_locks_exclude,
     dogpile_worker,
 )
-from tests.network._servers import fresh
+from tests.network._servers import fresh, machine_case
 
 
 class RedisTwins(TwinStoreMachine):
-    url = ""
+    where = ""
 
     def make_twins(self) -> tuple[Store, AsyncStore]:
-        return RedisStore(url=self.url), AsyncRedisStore(url=self.url)
+        return RedisStore(url=self.where), AsyncRedisStore(url=self.where)
 
 
 class RedisClusterTwins(TwinStoreMachine):
-    url = ""
+    where = ""
 
     def make_twins(self) -> tuple[Store, AsyncStore]:
-        return RedisClusterStore(url=self.url), AsyncRedisClusterStore(url=self.url)
+        return RedisClusterStore(url=self.where), AsyncRedisClusterStore(url=self.where)
 
 
-@pytest.fixture()
-def _redis_twins(redis_url: str) -> None:
-    RedisTwins.url = redis_url
-
-
-@pytest.fixture()
-def _cluster_twins(redis_cluster_url: str) -> None:
-    RedisClusterTwins.url = redis_cluster_url
-
-
-TestRedisTwins = pytest.mark.usefixtures("_redis_twins")(RedisTwins.TestCase)
-TestRedisClusterTwins = pytest.mark.usefixtures("_cluster_twins")(RedisClusterTwins.TestCase)
 # Every step lists keys through both twins (SCAN of a shared server): fewer, shorter runs; the
 # sync stores' own machines cover the stores.
-for _case in (TestRedisTwins, TestRedisClusterTwins):
-    _case.settings = settings(max_examples=8, stateful_step_count=15, deadline=None)
-del _case  # not a test of its own
+TestRedisTwins = machine_case(RedisTwins, "redis_url", examples=8, steps=15)
+TestRedisClusterTwins = machine_case(RedisClusterTwins, "redis_cluster_url", examples=8, steps=15)
 
 
 def test_a_sync_and_an_async_process_share_one_redis(redis_url: str) -> None:
@@ -175,11 +161,15 @@ def test_each_event_loop_gets_its_own_client(redis_url: str) -> None:
 
     first_loop = asyncio.new_event_loop()
     try:
-        assert first_loop.run_until_complete(write_and_read(0, close=False)) == Entry(b"v", 1.0, None)
+        assert first_loop.run_until_complete(write_and_read(0, close=False)) == Entry(
+            b"v", 1.0, None
+        )
         assert asyncio.run(write_and_read(1)) == Entry(b"v", 1.0, None)
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             assert pool.submit(asyncio.run, write_and_read(2)).result() == Entry(b"v", 1.0, None)
-        assert first_loop.run_until_complete(write_and_read(3, close=False)) == Entry(b"v", 1.0, None)
+        assert first_loop.run_until_complete(write_and_read(3, close=False)) == Entry(
+            b"v", 1.0, None
+        )
         first_loop.run_until_complete(store.clear("ns"))
         first_loop.run_until_complete(store.close())
     finally:

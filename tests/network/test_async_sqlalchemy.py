@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import settings
 
 from beaker import compose_async
 from beaker.entry import Entry
@@ -21,38 +20,27 @@ from beaker.stores.base import AsyncStore, Store
 from beaker.stores.sql_connection import async_url
 from beaker.testing import TwinStoreMachine, check_async_compare_and_set
 from tests.network._cross_front import check_fronts_share_entries
+from tests.network._servers import machine_case
 
 
-class SQLTwins(TwinStoreMachine):
-    url = ""
+@pytest.fixture()
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cache.db'}"
+
+
+class SQLiteTwins(TwinStoreMachine):
+    where = ""
 
     def make_twins(self) -> tuple[Store, AsyncStore]:
-        return SQLAlchemyStore(self.url), AsyncSQLAlchemyStore(self.url)
+        return SQLAlchemyStore(self.where), AsyncSQLAlchemyStore(self.where)
 
 
-@pytest.fixture()
-def _sqlite_twins(tmp_path: Path) -> None:
-    SQLTwins.url = f"sqlite:///{tmp_path / 'cache.db'}"
+class PostgreSQLTwins(SQLiteTwins):
+    """The same twins on PostgreSQL (a class of its own: its own ``where``)."""
 
 
-@pytest.fixture()
-def _postgresql_twins(postgresql_url: str) -> None:
-    SQLTwins.url = postgresql_url
-
-
-class SQLiteTwins(SQLTwins):
-    pass
-
-
-class PostgreSQLTwins(SQLTwins):
-    pass
-
-
-TestSQLiteTwins = pytest.mark.usefixtures("_sqlite_twins")(SQLiteTwins.TestCase)
-TestPostgreSQLTwins = pytest.mark.usefixtures("_postgresql_twins")(PostgreSQLTwins.TestCase)
-for _case in (TestSQLiteTwins, TestPostgreSQLTwins):
-    _case.settings = settings(max_examples=15, stateful_step_count=20, deadline=None)
-del _case  # not a test of its own
+TestSQLiteTwins = machine_case(SQLiteTwins, "sqlite_url", examples=15, steps=20)
+TestPostgreSQLTwins = machine_case(PostgreSQLTwins, "postgresql_url", examples=15, steps=20)
 
 
 def test_a_sync_and_an_async_process_share_one_sqlite_file(tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ from tests.network._servers import (
     free_port,
     fresh,
     launch,
+    machine_case,
     server_bin,
 )
 
@@ -141,39 +142,28 @@ def wait_for_connections(server: MemcachedServer, count: int) -> None:
 
 
 class MemcachedMachine(StoreMachine):
-    servers = ""
+    where = ""
 
     def make_store(self) -> MemcachedStore:
-        return MemcachedStore(self.servers)
+        return MemcachedStore(self.where)
+
+
+class TwoServerMachine(MemcachedMachine):
+    """On two private servers: items spread by name, a namespace cleared on both."""
 
 
 @pytest.fixture()
-def _machine_servers(memcached_servers: str) -> None:
-    MemcachedMachine.servers = memcached_servers
-
-
-TestMemcachedConformance = pytest.mark.usefixtures("_machine_servers")(MemcachedMachine.TestCase)
-TestMemcachedConformance.settings = settings(max_examples=25, stateful_step_count=20, deadline=None)
-
-
-class TwoServerMachine(StoreMachine):
-    servers = ""
-
-    def make_store(self) -> MemcachedStore:
-        return MemcachedStore(self.servers)
-
-
-@pytest.fixture()
-def _two_servers() -> Iterator[None]:
+def _two_servers() -> Iterator[str]:
     servers = [MemcachedServer().start(), MemcachedServer().start()]
-    TwoServerMachine.servers = ";".join(server.address for server in servers)
-    yield
+    yield ";".join(server.address for server in servers)
     for server in servers:
         server.stop()
 
 
-TestTwoServerConformance = pytest.mark.usefixtures("_two_servers")(TwoServerMachine.TestCase)
-TestTwoServerConformance.settings = settings(max_examples=10, stateful_step_count=20, deadline=None)
+TestMemcachedConformance = machine_case(
+    MemcachedMachine, "memcached_servers", examples=25, steps=20
+)
+TestTwoServerConformance = machine_case(TwoServerMachine, "_two_servers", examples=10, steps=20)
 
 
 # -- one command per hit -------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from beaker.locks.memcached import MemcachedLock
 from beaker.stores.memcached import MemcachedStore
 from beaker.stores.memcached_names import MAX_NAME
 from beaker.testing import LeasedLockSuite, LockMachine
-from tests.network._servers import fresh
+from tests.network._servers import fresh, machine_case
 from tests.network.test_memcached import free_port
 
 
@@ -56,18 +56,15 @@ class TestMemcachedLock(LeasedLockSuite):
 
 
 class MemcachedLockMachine(LockMachine):
-    servers = ""
+    where = ""
 
     def make_lock(self) -> MemcachedLock:
-        return MemcachedLock(self.servers)
+        return MemcachedLock(self.where)
 
 
-@pytest.fixture()
-def _machine_servers(memcached_servers: str) -> None:
-    MemcachedLockMachine.servers = memcached_servers
-
-
-TestMemcachedLockStates = pytest.mark.usefixtures("_machine_servers")(MemcachedLockMachine.TestCase)
+TestMemcachedLockStates = machine_case(
+    MemcachedLockMachine, "memcached_servers", examples=100, steps=50
+)
 
 
 def test_lease_item_carries_the_expiry(memcached_servers: str) -> None:

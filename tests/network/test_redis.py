@@ -40,6 +40,7 @@ from tests.network._servers import (
     free_port,
     fresh,
     launch,
+    machine_case,
     server_bin,
 )
 
@@ -128,19 +129,13 @@ def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 class RedisMachine(StoreMachine):
-    url = ""
+    where = ""
 
     def make_store(self) -> RedisStore:
-        return RedisStore(url=self.url)
+        return RedisStore(url=self.where)
 
 
-@pytest.fixture()
-def _machine_url(redis_url: str) -> None:
-    RedisMachine.url = redis_url
-
-
-TestRedisConformance = pytest.mark.usefixtures("_machine_url")(RedisMachine.TestCase)
-TestRedisConformance.settings = settings(max_examples=25, stateful_step_count=20, deadline=None)
+TestRedisConformance = machine_case(RedisMachine, "redis_url", examples=25, steps=20)
 
 
 # -- layout and namespaces -------------------------------------------------------------------------

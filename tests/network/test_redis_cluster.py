@@ -20,23 +20,18 @@ from beaker.locks.redis import RedisClusterLock
 from beaker.stores.redis import RedisClusterStore
 from beaker.testing import StoreMachine
 from tests.network import test_redis_lock
+from tests.network._servers import machine_case
 from tests.network.test_redis import free_port
 
 
 class ClusterMachine(StoreMachine):
-    url = ""
+    where = ""
 
     def make_store(self) -> RedisClusterStore:
-        return RedisClusterStore(url=self.url)
+        return RedisClusterStore(url=self.where)
 
 
-@pytest.fixture()
-def _machine_url(redis_cluster_url: str) -> None:
-    ClusterMachine.url = redis_cluster_url
-
-
-TestClusterConformance = pytest.mark.usefixtures("_machine_url")(ClusterMachine.TestCase)
-TestClusterConformance.settings = settings(max_examples=20, stateful_step_count=20, deadline=None)
+TestClusterConformance = machine_case(ClusterMachine, "redis_cluster_url", examples=20, steps=20)
 
 
 @pytest.fixture()

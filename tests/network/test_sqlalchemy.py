@@ -28,6 +28,7 @@ from beaker.errors import ComponentTypeError, ConfigError, StoreError, StoreUnav
 from beaker.locks.null import NullLock
 from beaker.stores.sqlalchemy import SQLAlchemyStore, make_cache_table
 from beaker.testing import StoreMachine
+from tests.network._servers import machine_case
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -68,37 +69,18 @@ def drop(store: SQLAlchemyStore) -> None:
 
 
 class SQLiteMachine(StoreMachine):
-    url = ""
+    where = ""
 
     def make_store(self) -> SQLAlchemyStore:
-        return SQLAlchemyStore(self.url)
+        return SQLAlchemyStore(self.where)
 
 
-class PostgreSQLMachine(StoreMachine):
-    url = ""
-
-    def make_store(self) -> SQLAlchemyStore:
-        return SQLAlchemyStore(self.url)
+class PostgreSQLMachine(SQLiteMachine):
+    """The same machine on PostgreSQL (a class of its own: its own ``where``)."""
 
 
-@pytest.fixture()
-def _sqlite_machine(sqlite_url: str) -> None:
-    SQLiteMachine.url = sqlite_url
-
-
-@pytest.fixture()
-def _postgresql_machine(postgresql_url: str) -> None:
-    PostgreSQLMachine.url = postgresql_url
-
-
-TestSQLiteConformance = pytest.mark.usefixtures("_sqlite_machine")(SQLiteMachine.TestCase)
-TestSQLiteConformance.settings = settings(max_examples=25, stateful_step_count=20, deadline=None)
-TestPostgreSQLConformance = pytest.mark.usefixtures("_postgresql_machine")(
-    PostgreSQLMachine.TestCase
-)
-TestPostgreSQLConformance.settings = settings(
-    max_examples=25, stateful_step_count=20, deadline=None
-)
+TestSQLiteConformance = machine_case(SQLiteMachine, "sqlite_url", examples=25, steps=20)
+TestPostgreSQLConformance = machine_case(PostgreSQLMachine, "postgresql_url", examples=25, steps=20)
 
 
 # -- one statement per operation -----------------------------------------------------------------

@@ -16,6 +16,7 @@ from beaker.entry import Entry
 from beaker.stores import AsyncMemoryStore
 from beaker.stores.base import AsyncStore, AsyncVersionedStore
 from beaker.testing import (
+    SessionLoad,
     check_async_compare_and_set,
     check_async_session_store_no_lost_writes,
 )
@@ -50,14 +51,17 @@ def test_compare_and_set_contract(async_store: AsyncVersionedStore) -> None:
 def test_tasks_lose_no_write(async_store: AsyncStore) -> None:
     # Two writers: each save that meets the other's newer version merges into it (more
     # writers on a loaded machine can keep one from winning within the engine's 16 merges).
-    assert check_async_session_store_no_lost_writes(async_store, tasks=2, requests=30) == 60
+    assert (
+        check_async_session_store_no_lost_writes(async_store, SessionLoad(workers=2, requests=30))
+        == 60
+    )
 
 
 def test_processes_lose_no_write(async_store: AsyncStore, request: pytest.FixtureRequest) -> None:
     if request.node.callspec.params["store"] not in SHARED:
         return  # a memory store is not shared between processes
     total = check_async_session_store_no_lost_writes(
-        async_store, tasks=1, processes=2, requests=30
+        async_store, SessionLoad(workers=1, processes=2, requests=30)
     )
     assert total == 90
 
@@ -93,7 +97,7 @@ def test_without_versions_writes_are_lost() -> None:
     store = _Unversioned()
     assert not isinstance(store, AsyncVersionedStore)
     with pytest.raises(AssertionError, match="session writes lost"):
-        check_async_session_store_no_lost_writes(store, tasks=3, requests=30)
+        check_async_session_store_no_lost_writes(store, SessionLoad(workers=3, requests=30))
 
 
 def test_compare_and_delete_removes_only_the_entry_read(async_store: Any) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from beaker.stores.base import Store, VersionedStore
-from beaker.testing import check_compare_and_set, check_session_store_no_lost_writes
+from beaker.testing import SessionLoad, check_compare_and_set, check_session_store_no_lost_writes
 
 from .conftest import RecordingStore
 
@@ -30,13 +30,13 @@ def test_compare_and_set_contract(versioned_store: VersionedStore) -> None:
 
 
 def test_threads_lose_no_write(versioned_store: Store) -> None:
-    assert check_session_store_no_lost_writes(versioned_store, threads=3, requests=60) == 180
+    assert check_session_store_no_lost_writes(versioned_store, SessionLoad(workers=3)) == 180
 
 
 def test_processes_lose_no_write(versioned_store: Store, request: pytest.FixtureRequest) -> None:
     if request.node.callspec.params["store"] not in SHARED:
         return  # a memory store is not shared between processes
-    total = check_session_store_no_lost_writes(versioned_store, threads=0, processes=2, requests=60)
+    total = check_session_store_no_lost_writes(versioned_store, SessionLoad(workers=0, processes=2))
     assert total == 120
 
 
@@ -45,7 +45,7 @@ def test_without_versions_writes_are_lost() -> None:
     store = RecordingStore()  # a MemoryStore seen through the plain Store protocol only
     assert not isinstance(store, VersionedStore)
     with pytest.raises(AssertionError, match="session writes lost"):
-        check_session_store_no_lost_writes(store, threads=3, requests=60)
+        check_session_store_no_lost_writes(store, SessionLoad(workers=3))
 
 
 def test_redis_cluster_compare_and_set_and_no_lost_write(redis_cluster_url: str) -> None:
@@ -54,10 +54,6 @@ def test_redis_cluster_compare_and_set_and_no_lost_write(redis_cluster_url: str)
     store = RedisClusterStore(url=redis_cluster_url, prefix=f"t{uuid.uuid4().hex[:12]}:")
     try:
         check_compare_and_set(store)
-        assert check_session_store_no_lost_writes(store, threads=3, requests=60) == 180
+        assert check_session_store_no_lost_writes(store, SessionLoad(workers=3)) == 180
     finally:
-        # RedisCluster.close() leaves the nodes' pooled connections open (redis-py closes a
-        # pool it did not create only on request): disconnect them, or they warn when freed.
-        for node in store.live_client().get_nodes():
-            node.redis_connection.connection_pool.disconnect()
         store.close()

@@ -14,12 +14,13 @@ from hypothesis import Phase, settings
 from hypothesis.stateful import RuleBasedStateMachine
 
 from beaker.entry import Entry
-from beaker.errors import LockTimeout
+from beaker.errors import ConfigError, LockTimeout
 from beaker.locks import FileLock, NullLock, ThreadLock
 from beaker.locks.base import LeaseBase, Scope
 from beaker.stores import MemoryStore
 from beaker.testing import (
     LockMachine,
+    SessionLoad,
     StoreMachine,
     check_creator_runs_once,
     check_double_release,
@@ -152,3 +153,12 @@ def test_expired_lease_check_rejects_a_release_that_removes_the_successor() -> N
     short_lived, lock = CarelessLeasedLock(0.05, server), CarelessLeasedLock(60, server)
     with pytest.raises(AssertionError, match="expired lease"):
         check_expired_lease_keeps_successor(short_lived, lock)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("workers", -1), ("processes", 1.5), ("requests", 0), ("think", -0.1)]
+)
+def test_a_session_load_names_its_bad_number(option: str, value: object) -> None:
+    with pytest.raises(ConfigError) as caught:
+        SessionLoad(**{option: value})  # type: ignore[arg-type]
+    assert caught.value.option == option
