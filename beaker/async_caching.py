@@ -7,7 +7,8 @@ names, outage mode): only the I/O differs, awaited on an
 and an async cache on twin stores (e.g. :class:`~beaker.stores.RedisStore` and
 :class:`~beaker.stores.AsyncRedisStore` on one server) read each other's entries.
 
-This module may import stores, locks, policies and serializers; never sessions or compat.
+Like :mod:`beaker.caching`, this module may import stores, locks, policies and serializers
+(their async protocols and twins here); never sessions or compat.
 """
 
 from __future__ import annotations
@@ -20,16 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, Protocol, TypeVar, c
 
 import attrs
 
-from beaker.cache_core import (
-    CacheCore,
-    FrontKinds,
-    Metered,
-    Options,
-    Predicate,
-    attach_memo,
-    build,
-    check_ttl,
-)
+from beaker.cache_core import CacheCore, FrontKinds, Metered, attach_memo, build, memo_of
 from beaker.entry import MISSING, Entry, Missing
 from beaker.errors import ComponentTypeError, LockTimeout, StoreUnavailable
 from beaker.invalidation import AsyncInvalidation
@@ -40,6 +32,8 @@ from beaker.stores.stamps import Stamps, async_stamps_of
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
+
+    from beaker.cache_core import MemoOptions, Options, Predicate
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -97,12 +91,7 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
             return None
 
     async def get(self, key: str, default: Any = MISSING) -> Any:
-        """Return the fresh value under ``key``, or ``default`` (:data:`~beaker.MISSING`) on a
-        miss. Expired and unreadable entries are misses.
-
-        Raises:
-            StoreUnavailable: the store's server is down and ``on_store_error="raise"``.
-        """
+        """As :meth:`beaker.caching.Cache.get` (``default`` on a miss), awaited."""
         if not self._plain_key and len(key) > self._key_limit:
             key = self.key(self.name, key)
         try:
@@ -290,18 +279,12 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
     # -- decoration ----------------------------------------------------------------------------
 
     def memoize(
-        self,
-        *key_parts: Any,
-        namespace: str | None = None,
-        ttl: float | None = None,
-        ignore: Iterable[str] = (),
-        should_cache: Predicate = None,
-        tags: Iterable[str] = (),
+        self, *key_parts: Any, **options: Unpack[MemoOptions]
     ) -> Callable[[Callable[P, Awaitable[R]]], AsyncMemoized[P, R]]:
         """Decorate an ``async def`` function so its results are cached per call arguments,
         under the same keys and namespace as :meth:`beaker.caching.Cache.memoize` gives a
-        function of that name and file (so sync and async twins share entries); ``ignore``,
-        ``should_cache`` and ``tags`` as there.
+        function of that name and file (so sync and async twins share entries); the options
+        (``namespace``, ``ttl``, ``ignore``, ``should_cache``, ``tags``) as there.
 
         Returns:
             A decorator. The wrapper is a coroutine function; it has ``await
@@ -311,21 +294,20 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
             ComponentTypeError: (from the decorator) the function is not ``async def``.
             ConfigError: ``ttl`` is not ``None`` or a number of seconds >= 0.
             ConfigError: (from the decorator) ``ignore`` names a parameter it does not have.
+            TypeError: an unknown option.
         """
-        check_ttl(ttl)
-        tags = tuple(tags)
+        memo = memo_of(options)
 
         def decorate(func: Callable[P, Awaitable[R]]) -> AsyncMemoized[P, R]:
             if not inspect.iscoroutinefunction(func):
                 raise ComponentTypeError("func", func, "an async def function")
-            cache, make_key, formats = self._memo_parts(func, key_parts, namespace, ignore)
+            cache, make_key, formats = self._memo_parts(func, key_parts, memo.namespace, memo.ignore)
 
             async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-                if kwargs or len(args) >= len(formats):
-                    key = make_key(args, kwargs)
-                else:
-                    key = formats[len(args)] % args
-                # One read here; a miss reads once more, under the dogpile lock.
+                # The common call's key formatted inline, as the sync engine (memoized) does;
+                # one read here, and a miss reads once more, under the dogpile lock.
+                inline = not kwargs and len(args) < len(formats)
+                key = formats[len(args)] % args if inline else make_key(args, kwargs)
                 if not cache._plain_key and len(key) > cache._key_limit:
                     key = cache.key(cache.name, key)
                 entry = await cache._read(key)
@@ -333,7 +315,7 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
                 if not fresh:
                     call = functools.partial(func, *args, **kwargs)
                     value = await cache._recreate(
-                        key, entry, value, call, ttl, should_cache, tags
+                        key, entry, value, call, memo.ttl, memo.should_cache, memo.tags
                     )
                 return value  # type: ignore[no-any-return]
 
@@ -355,11 +337,7 @@ def compose_async(store: AsyncStore, **options: Unpack[Options]) -> AsyncCache:
     """Build an :class:`AsyncCache` from parts: the options and defaults of
     :func:`beaker.compose`, with an :class:`~beaker.stores.base.AsyncStore`, an
     :class:`~beaker.locks.base.AsyncLock` (default :class:`~beaker.locks.AsyncioLock`) and a
-    near tier (``near=NearCache(...)``) that is an :class:`~beaker.stores.near.AsyncNearStore`.
-
-    Raises:
-        ComponentTypeError: a part does not implement its protocol.
-        ConfigError: conflicting or out-of-range options.
-        TypeError: an unknown option.
+    near tier (``near=NearCache(...)``) that is an :class:`~beaker.stores.near.AsyncNearStore`;
+    raises what :func:`beaker.compose` raises.
     """
     return build(AsyncCache, MeteredAsyncCache, store, options)

@@ -518,6 +518,39 @@ def attach_memo(
     return wrapper
 
 
+class MemoOptions(TypedDict, total=False):
+    """The keyword arguments of ``memoize`` on both fronts (see
+    :meth:`beaker.caching.Cache.memoize`)."""
+
+    namespace: str | None
+    ttl: float | None
+    ignore: Iterable[str]
+    should_cache: Predicate
+    tags: Iterable[str]
+
+
+class Memo(NamedTuple):
+    """``memoize``'s :class:`MemoOptions`, checked, with their defaults (:func:`memo_of`)."""
+
+    namespace: str | None = None
+    ttl: float | None = None
+    ignore: Iterable[str] = ()
+    should_cache: Predicate = None
+    tags: Iterable[str] = ()  # a tuple once checked
+
+
+def memo_of(options: MemoOptions) -> Memo:
+    """``memoize``'s keyword ``options`` as a :class:`Memo`.
+
+    Raises:
+        ConfigError: ``ttl`` is not ``None`` or a number of seconds >= 0.
+        TypeError: an unknown option.
+    """
+    memo = Memo(**options)
+    check_ttl(memo.ttl)
+    return memo._replace(tags=tuple(memo.tags))
+
+
 class Options(TypedDict, total=False):
     """The keyword arguments of :func:`~beaker.caching.compose` and
     :func:`~beaker.async_caching.compose_async` (see there)."""

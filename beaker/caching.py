@@ -24,11 +24,10 @@ from beaker.cache_core import (
     CacheCore,
     FrontKinds,
     Metered,
-    Options,
-    Predicate,
     StoreErrorMode,
     build,
     check_ttl,
+    memo_of,
 )
 from beaker.entry import MISSING, Entry, Missing
 from beaker.errors import LockTimeout, StoreUnavailable
@@ -41,6 +40,8 @@ from beaker.stores.stamps import Stamps, stamps_of
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
+
+    from beaker.cache_core import MemoOptions, Options, Predicate
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -362,13 +363,7 @@ class Cache(CacheCore[Store, Lock]):
     # -- decoration ----------------------------------------------------------------------------
 
     def memoize(
-        self,
-        *key_parts: Any,
-        namespace: str | None = None,
-        ttl: float | None = None,
-        ignore: Iterable[str] = (),
-        should_cache: Predicate = None,
-        tags: Iterable[str] = (),
+        self, *key_parts: Any, **options: Unpack[MemoOptions]
     ) -> Callable[[Callable[P, R]], Memoized[P, R]]:
         """Decorate a function so its results are cached per call arguments.
 
@@ -378,13 +373,18 @@ class Cache(CacheCore[Store, Lock]):
 
         Args:
             key_parts: values put in front of every key (``str()``-ed).
-            namespace: the namespace; defaults to Beaker's ``"<source file>|<function name>"``.
-            ttl: seconds results stay fresh, overriding the expiry policy.
-            ignore: names of parameters left out of the key (e.g. ``("request",)``; as
-                proposed in Beaker PR #221).
-            should_cache: ``(result) -> bool``; results for which it is false are returned
-                but not stored (e.g. ``lambda result: result is not None``).
-            tags: tags of every result (see :meth:`set`); needs ``invalidation=True``.
+            options: keyword arguments (:class:`~beaker.cache_core.MemoOptions`), each
+                optional:
+
+                * ``namespace``: the namespace; defaults to Beaker's ``"<source
+                  file>|<function name>"``.
+                * ``ttl``: seconds results stay fresh, overriding the expiry policy.
+                * ``ignore``: names of parameters left out of the key (e.g.
+                  ``("request",)``; as proposed in Beaker PR #221).
+                * ``should_cache``: ``(result) -> bool``; results for which it is false are
+                  returned but not stored (e.g. ``lambda result: result is not None``).
+                * ``tags``: tags of every result (see :meth:`set`); needs
+                  ``invalidation=True``.
 
         Returns:
             A decorator. The wrapper has ``invalidate(*args, **kwargs)`` (drops the entry of
@@ -394,19 +394,20 @@ class Cache(CacheCore[Store, Lock]):
             ConfigError: ``ttl`` is not ``None`` or a number of seconds >= 0.
             ConfigError: (from the decorator) ``ignore`` names a parameter the function does
                 not have.
+            TypeError: an unknown option.
         """
-        check_ttl(ttl)
+        memo = memo_of(options)
 
         def decorate(func: Callable[P, R]) -> Memoized[P, R]:
-            cache = self.namespace(namespace or function_namespace(func))
+            cache = self.namespace(memo.namespace or function_namespace(func))
             wrapper = memoized(
                 func,
                 itertools.repeat(cache).__next__,
                 key_parts,
-                ttl,
-                ignore=ignore,
-                should_cache=should_cache,
-                tags=tags,
+                memo.ttl,
+                ignore=memo.ignore,
+                should_cache=memo.should_cache,
+                tags=memo.tags,
             )
             wrapper.cache = cache
             return wrapper

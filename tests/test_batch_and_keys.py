@@ -8,10 +8,10 @@ from typing import Any, ClassVar
 
 import pytest
 
-from beaker import MISSING, compose
+from beaker import MISSING, compose, compose_async
 from beaker.entry import Entry
 from beaker.errors import ConfigError
-from beaker.stores import MemoryStore
+from beaker.stores import AsyncMemoryStore, MemoryStore
 from beaker.stores.base import BatchStore, Looped, batch_of
 
 
@@ -115,6 +115,16 @@ def test_memoize_ignore_of_an_unknown_parameter_is_a_config_error() -> None:
             return ""
 
     assert info.value.option == "ignore"
+
+
+def test_memoize_refuses_an_unknown_option_on_both_fronts() -> None:
+    # Its options are keyword arguments (MemoOptions): a misspelt one is an error, not ignored.
+    with pytest.raises(TypeError, match="tll"):
+        compose(MemoryStore()).memoize(tll=5)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="tll"):
+        compose_async(AsyncMemoryStore()).memoize(tll=5)  # type: ignore[call-arg]
+    with pytest.raises(ConfigError):
+        compose(MemoryStore()).memoize(ttl=-1)
 
 
 def test_should_cache_false_returns_the_value_without_storing_it() -> None:
