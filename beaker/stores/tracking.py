@@ -9,6 +9,18 @@ The tier is served only while every connection is up: until they all are, and wh
 fails (closed, reset, a ``PING`` unanswered for :data:`PING_EVERY` seconds, or the cluster's
 primaries changed), the tier is flushed and bypassed, then the thread reconnects.
 
+On a Redis Cluster, a slot that moves between primaries needs nothing: every primary
+broadcasts the changes of every key under the prefix, whichever slots it holds, and the
+migration itself (``MIGRATE`` deletes the key on the old node) drops the moved copies. What
+would escape is a primary the thread does not track (a node added and given slots, a replica
+promoted by a failover): so every :data:`PING_EVERY` seconds the thread asks the cluster for
+its slots (``CLUSTER SLOTS``, through the client's own node manager, which then knows them
+too), and a changed set of primaries flushes the tier and tracks the new set. Until that
+check, at most :data:`PING_EVERY` seconds, a copy read from a new primary may miss another
+process's write there; an application that adds primaries and cannot accept that window
+reads those values without ``near`` (or composes its caches again once the slots moved: a
+new tier starts empty).
+
 Imports ``redis`` only in the thread; must not import ``beaker.caching``, ``beaker.sessions``
 or ``beaker.compat``.
 """
@@ -125,6 +137,16 @@ def _addresses(store: Any) -> set[str]:
     return {"server"}
 
 
+def _moved(store: Any, addresses: set[str]) -> bool:
+    """Whether the servers holding ``store``'s keys are no longer ``addresses``: on a
+    cluster, as the cluster says now (the client's slots are read again: ``CLUSTER SLOTS``,
+    its idle connections kept); one server never moves."""
+    client = store.live_client()
+    if hasattr(client, "nodes_manager"):
+        client.nodes_manager.initialize(disconnect_startup_nodes_pools=False)
+    return _addresses(store) != addresses
+
+
 def _subscribe(pool: Any, prefix: bytes) -> tuple[Any, tuple[str, int]]:
     """A new connection like ``pool``'s, tracking ``prefix`` and subscribed to the channel,
     and its ``(address, client id)``."""
@@ -196,6 +218,7 @@ def _listen(
     # the subscription: a new socket is a failure here.
     sockets = {connection: connection._sock for connection in connections}
     heard = dict.fromkeys(connections, time.monotonic())
+    checked = time.monotonic()  # when the primaries were last asked for
     pinged: set[Any] = set()
     while not tier.closed.is_set():
         if any(connection._sock is not sock for connection, sock in sockets.items()):
@@ -217,13 +240,15 @@ def _listen(
                 forget(tier.flush(online=True))
                 continue
             forget(tier.drop([item for item in (item_of(prefix, n) for n in names) if item]))
+        if now - checked >= PING_EVERY:
+            checked = now
+            if _moved(store, addresses):
+                raise redis.ConnectionError("the cluster's primaries changed")
         for connection in connections:
             if now - heard[connection] < PING_EVERY:
                 continue
             if connection in pinged:
                 raise redis.TimeoutError("no answer to PING on a tracking connection")
-            if _addresses(store) != addresses:
-                raise redis.ConnectionError("the cluster's primaries changed")
             connection.send_command("PING")
             pinged.add(connection)
             heard[connection] = now

@@ -7,6 +7,9 @@ machine over a near tier on Redis."""
 from __future__ import annotations
 
 import functools
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,7 @@ from beaker.stores.redis import RedisClusterStore, RedisStore
 from beaker.stores.sqlalchemy import SQLAlchemyStore
 from beaker.testing import FakeClock, StoreMachine
 from beaker.testing.near import check_near_coherence, check_near_invalidation, wait_for
-from tests.network._servers import fresh
+from tests.network._servers import free_port, fresh
 from tests.network.test_redis import RedisServer, command_delta, private_redis  # noqa: F401
 
 
@@ -45,6 +48,78 @@ def test_cluster_tier_follows_another_process(redis_cluster_url: str) -> None:
     make = functools.partial(RedisClusterStore, url=redis_cluster_url, prefix=fresh("near") + ":")
     check_near_coherence(make)
     check_near_invalidation(make)
+
+
+@pytest.fixture()
+def two_node_cluster(tmp_path: Path) -> Iterator[tuple[redis.Redis, redis.Redis]]:
+    """A private Redis Cluster: the first node holds every slot, the second none (yet)."""
+    servers, buses = [], [free_port(), free_port()]
+    try:
+        for name, bus in zip(("first", "second"), buses):
+            (tmp_path / name).mkdir()
+            options = ("--cluster-enabled", "yes", "--cluster-port", str(bus))
+            servers.append(RedisServer(tmp_path / name, options=options).start())
+        first, second = (server.admin() for server in servers)
+        first.execute_command("CLUSTER ADDSLOTSRANGE", 0, 16383)
+        first.execute_command("CLUSTER MEET", "127.0.0.1", servers[1].port, buses[1])
+        for node in (first, second):
+            wait_for(
+                lambda node=node: node.cluster("INFO")["cluster_known_nodes"] == "2"
+                and node.cluster("INFO")["cluster_state"] == "ok",
+                "the cluster's forming",
+                20,
+            )
+        yield first, second
+        first.close()
+        second.close()
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def test_a_cluster_tier_follows_a_slot_moved_to_a_new_primary(
+    two_node_cluster: tuple[redis.Redis, redis.Redis],
+) -> None:
+    # A copy read from a primary the tracking thread does not follow yet must not stay stale,
+    # even while the tracked connections are never quiet (another key keeps changing): the
+    # thread asks the cluster for its primaries by itself and tracks the new one.
+    first, second = two_node_cluster
+    url = f"redis://127.0.0.1:{first.connection_pool.connection_kwargs['port']}/0"
+    prefix = fresh("near") + ":"
+    cache = compose(RedisClusterStore(url=url, prefix=prefix), near=NearCache())
+    writer = compose(RedisClusterStore(url=url, prefix=prefix))
+    near: Any = cache.store
+    writer.set("k", "one")
+    assert cache.get("k") == "one"
+    wait_for(lambda: near.coherent, "tracking")
+    assert len(near.tracking) == 1  # only the first node holds slots
+    (name,) = first.keys(prefix + "*")
+    slot = first.execute_command("CLUSTER KEYSLOT", name)
+    chatter = writer.namespace("chatter")  # another slot, which stays on the first node
+    stop = threading.Event()
+
+    def chat() -> None:
+        while not stop.wait(0.2):
+            chatter.set("c", time.time())
+
+    talker = threading.Thread(target=chat)
+    talker.start()
+    try:
+        ids = [node.execute_command("CLUSTER MYID") for node in (first, second)]
+        second.execute_command("CLUSTER SETSLOT", slot, "IMPORTING", ids[0])
+        first.execute_command("CLUSTER SETSLOT", slot, "MIGRATING", ids[1])
+        first.migrate("127.0.0.1", second.connection_pool.connection_kwargs["port"], name, 0, 5000)
+        for node in (first, second):
+            node.execute_command("CLUSTER SETSLOT", slot, "NODE", ids[1])
+        wait_for(lambda: len(near) == 0, "the migration's invalidation")
+        assert cache.get("k") == "one"  # a MOVED: the copy now comes from the second node
+        writer.set("k", "two")  # on the second node, which the thread does not track yet
+        wait_for(lambda: cache.get("k") == "two", "the new primary's write", 30)
+        wait_for(lambda: len(near.tracking) == 2, "tracking both primaries", 30)
+    finally:
+        stop.set()
+        talker.join()
+        near.close()  # its tracking thread stops before the private cluster does
 
 
 def test_a_cluster_tier_tracks_every_primary_and_a_killed_one_flushes_it(

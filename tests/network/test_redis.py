@@ -55,9 +55,12 @@ def redis_server_bin() -> str:
 class RedisServer:
     """A redis-server of our own on a loopback port, which a test may kill and restart."""
 
-    def __init__(self, directory: Path, password: str | None = None) -> None:
+    def __init__(
+        self, directory: Path, password: str | None = None, options: tuple[str, ...] = ()
+    ) -> None:
         self.directory = directory
         self.password = password
+        self.options = options  # more redis-server arguments
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self._stats: redis.Redis | None = None  # one connection, so stats see no handshakes
@@ -86,6 +89,7 @@ class RedisServer:
             "no",
             "--dir",
             str(self.directory),
+            *self.options,
         ]
         if self.password is not None:
             args += ["--requirepass", self.password]
