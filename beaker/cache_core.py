@@ -193,6 +193,10 @@ class CacheCore(Generic[S, L]):
     #: Where :class:`Metered` counts reads (hits, misses).
     _tally: Tally = attrs.field(init=False, eq=False, repr=False)
     _early: XFetch | None = attrs.field(init=False, eq=False, repr=False)
+    #: Whether a read's fresh entry is simply its value (no codec, hit counting,
+    #: invalidation, stale window, early recomputation or ``fresh_after``): memoized hits
+    #: skip ``_judge``.
+    _plain_hits: bool = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.metrics.enabled and not self.counts_hits:
@@ -222,6 +226,9 @@ class CacheCore(Generic[S, L]):
         object.__setattr__(self, "_calls", calls_of(self.metrics, self.name, kind))
         object.__setattr__(self, "_tally", self.metrics.tally(self.name, kind))
         object.__setattr__(self, "_early", getattr(self.expiry, "early", None))
+        plain = codec is None and invalidation is None and not self.counts_hits
+        plain = plain and not self.stale_while_revalidate and self._early is None
+        object.__setattr__(self, "_plain_hits", plain and self.fresh_after is None)
 
     # -- keys and names ------------------------------------------------------------------------
 

@@ -456,20 +456,30 @@ def memoized(
     tags = tuple(tags)
     # The common call (positional arguments, no self, nothing ignored) formats its key inline.
     formats = make_key.inline_formats
+    inline = len(formats)
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         cache = current()
         if cache is None:
             return func(*args, **kwargs)
-        if kwargs or len(args) >= len(formats):
+        count = len(args)
+        if kwargs or count >= inline:
             key = make_key(args, kwargs)
         else:
-            key = formats[len(args)] % args
+            key = formats[count] % args
         # One read here; a miss reads once more, under the dogpile lock (never a third time).
-        if not cache._plain_key and len(key) > cache._key_limit:
+        if len(key) > cache._key_limit and not cache._plain_key:
             key = cache.key(cache.name, key)
-        entry = cache._read(key)
+        try:  # Cache._read, inline: one call less on every hit
+            entry = cache._store_read(cache.name, key)
+        except StoreUnavailable as error:
+            cache._outage(error, key, "treated as a miss")
+            entry = None
+        if cache._plain_hits and entry is not None:  # the common hit, without _judge's call
+            expires_at = entry[2]
+            if expires_at is None or cache.clock() < expires_at:
+                return entry[0]  # type: ignore[no-any-return]
         value, fresh = cache._first_judge(key, entry)
         if not fresh:
             call = functools.partial(func, *args, **kwargs)

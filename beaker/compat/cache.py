@@ -15,6 +15,7 @@ sessions.
 from __future__ import annotations
 
 import functools
+import itertools
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -38,11 +39,6 @@ __all__ = [
     "region_decorate",
     "region_invalidate",
 ]
-
-#: Region name -> that region's options (``type``, ``expire``, ``data_dir`` …), as Beaker's
-#: module-level dictionary. ``CacheManager(cache_regions=...)`` and frameworks such as
-#: pyramid_beaker fill it in; :func:`cache_region` reads it at call time.
-cache_regions: dict[str, dict[str, Any]] = {}
 
 #: ``Cache`` objects built from option dictionaries, by namespace and parsed options
 #: (Beaker's memo of the same name; clearing it only drops the objects, not the data).
@@ -256,18 +252,15 @@ class Cache:
 # -- decorators --------------------------------------------------------------------------------
 
 
-def _region(region: str, namespace: str) -> Callable[[], CoreCache | None]:
-    """The cache a :func:`cache_region` function uses now: looked up in :data:`cache_regions`
-    at the first call and again whenever that entry is replaced; ``None`` when disabled."""
-    seen: Any = _UNSEEN  # the region's options dict when ``cache`` was made from it
-    cache: CoreCache | None = None
-    lookup = cache_regions.get
+class _Resolved(dict):  # type: ignore[type-arg]
+    """The caches :func:`cache_region` functions use now, by decoration (``None``: the region
+    is disabled): resolved from :data:`cache_regions` at the first call and again after any
+    change to it, which clears this memo. Keyed by ``int`` (cheaper to hash than the
+    ``(region, namespace)`` pair, which :data:`_decorations` holds)."""
 
-    def current() -> CoreCache | None:
-        nonlocal seen, cache
-        options = lookup(region)
-        if options is seen:
-            return cache
+    def __missing__(self, decoration: int) -> CoreCache | None:
+        region, namespace = _decorations[decoration]
+        options = cache_regions.get(region)
         if options is None:
             known = ", ".join(cache_regions) or "none"
             raise RegionNotConfigured(
@@ -277,13 +270,58 @@ def _region(region: str, namespace: str) -> Callable[[], CoreCache | None]:
         cache = None
         if parsed.enabled is not False:
             cache = Cache._get_cache(namespace, options)._decorating(parsed.key_length)
-        seen = options
+        self[decoration] = cache
         return cache
 
-    return current
+
+_resolved = _Resolved()
+#: Decoration number -> its ``(region, namespace)``.
+_decorations: dict[int, tuple[str, str]] = {}
+_numbers = itertools.count()
 
 
-_UNSEEN: Any = object()
+class _Regions(dict):  # type: ignore[type-arg]
+    """The type of :data:`cache_regions`: a ``dict`` whose every change clears the resolved
+    region caches, so that a :func:`cache_region` hit costs one C-level lookup for them."""
+
+
+def _clearing(name: str) -> Callable[..., Any]:
+    change = getattr(dict, name)
+
+    def changed(self: _Regions, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return change(self, *args, **kwargs)
+        finally:
+            _resolved.clear()
+
+    changed.__name__ = changed.__qualname__ = name
+    return changed
+
+
+for _name in (
+    "__setitem__",
+    "__delitem__",
+    "__ior__",
+    "clear",
+    "pop",
+    "popitem",
+    "setdefault",
+    "update",
+):
+    setattr(_Regions, _name, _clearing(_name))
+
+#: Region name -> that region's options (``type``, ``expire``, ``data_dir`` …), as Beaker's
+#: module-level dictionary. ``CacheManager(cache_regions=...)`` and frameworks such as
+#: pyramid_beaker fill it in; :func:`cache_region` reads it at call time.
+cache_regions: dict[str, dict[str, Any]] = _Regions()
+
+
+def _region(region: str, namespace: str) -> Callable[[], CoreCache | None]:
+    """The cache a :func:`cache_region` function uses now: looked up in :data:`cache_regions`
+    at the first call and again whenever it changes; ``None`` when disabled."""
+    decoration = next(_numbers)
+    _decorations[decoration] = (region, namespace)
+    return functools.partial(_resolved.__getitem__, decoration)
 
 
 def _managed(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import attrs
 
@@ -38,10 +38,18 @@ class MemoryStore(LoopBatch):
     max_entries: int | None = attrs.field(
         default=None, validator=positive_int(unit="entries", optional=True)
     )
-    _data: OrderedDict[tuple[str, str], Entry] = attrs.field(
-        init=False, factory=OrderedDict, eq=False, repr=False
-    )
+    # A plain dict when unbounded (its reads and writes cost about half an OrderedDict's);
+    # an OrderedDict in least-recently-used order when bounded.
+    _data: dict[tuple[str, str], Entry] = attrs.field(init=False, eq=False, repr=False)
     _mutex: threading.Lock = attrs.field(init=False, factory=threading.Lock, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_data", {} if self.max_entries is None else OrderedDict())
+
+    @property
+    def _lru(self) -> OrderedDict[tuple[str, str], Entry]:
+        """The entries of a bounded store, least recently used first."""
+        return cast("OrderedDict[tuple[str, str], Entry]", self._data)
 
     def get(self, namespace: str, key: str) -> Entry | None:
         if self.max_entries is None:
@@ -50,7 +58,7 @@ class MemoryStore(LoopBatch):
         with self._mutex:
             entry = self._data.get((namespace, key))
             if entry is not None:
-                self._data.move_to_end((namespace, key))
+                self._lru.move_to_end((namespace, key))
             return entry
 
     def set(self, namespace: str, key: str, entry: Entry) -> None:
@@ -64,9 +72,10 @@ class MemoryStore(LoopBatch):
         """Write with the mutex held."""
         self._data[item] = entry
         if self.max_entries is not None:
-            self._data.move_to_end(item)
-            while len(self._data) > self.max_entries:
-                self._data.popitem(last=False)
+            lru = self._lru
+            lru.move_to_end(item)
+            while len(lru) > self.max_entries:
+                lru.popitem(last=False)
 
     def get_versioned(self, namespace: str, key: str) -> Versioned:
         entry = self.get(namespace, key)
