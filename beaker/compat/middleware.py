@@ -109,13 +109,12 @@ class SessionMiddleware:
         def session_start_response(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
         ) -> Any:
-            if session.__dict__["_sess"] is not None:  # accessed
+            state = session.__dict__
+            if state["_sess"] is not None:  # accessed
                 session.persist()
-                out = session.__dict__["_headers"]
-                if out.get("set_cookie"):
-                    cookie = out["cookie_out"]
-                    if cookie:
-                        headers.append(("Set-Cookie", cookie))
+                out = state["_headers"]
+                if out.get("set_cookie") and out["cookie_out"]:
+                    headers.append(("Set-Cookie", out["cookie_out"]))
                 add_vary_cookie(headers)
             return start_response(status, headers, exc_info)
 

@@ -72,7 +72,7 @@ class Session(dict):  # type: ignore[type-arg]
 
     _native: NativeSession
     _setup: SessionSetup
-    _scope: tuple[str | None, str]
+    _scope: tuple[str | None, str] | None = None  # the native session's, once set
     _deleted = False
     request: dict[str, Any]
     use_cookies: bool
@@ -137,11 +137,11 @@ class Session(dict):  # type: ignore[type-arg]
     def _fill(self) -> None:
         """Show the native session's data and times in this ``dict``."""
         native, default = self._native, self._setup.scope
-        data, created, accessed = native.snapshot()
+        data, session_id, created, accessed = native.snapshot()
         scope = default
         if "_domain" in data or "_path" in data:  # a scope kept with the session
             scope = (data.get("_domain") or default[0], data.get("_path") or default[1])
-        if scope != self.__dict__.get("_scope", default):
+        if scope != (self._scope or default):
             native.domain, native.path = self._scope = scope
         entries = {
             "_domain": scope[0],
@@ -150,7 +150,7 @@ class Session(dict):  # type: ignore[type-arg]
             "_accessed_time": accessed,
         }
         if self._cookie_only:
-            entries["_id"] = native.id
+            entries["_id"] = session_id
         if self:
             dict.clear(self)
         dict.update(self, data)
@@ -175,7 +175,7 @@ class Session(dict):  # type: ignore[type-arg]
         scope = (pop("_domain", None) or default[0], pop("_path", None) or default[1])
         if scope != default:
             data["_domain"], data["_path"] = scope
-        if scope != self.__dict__.get("_scope", default):
+        if scope != (self._scope or default):
             native.domain, native.path = self._scope = scope
         native.replace(data)
         return data
@@ -489,7 +489,8 @@ class SessionObject:
         if session_class is None:
             setup = own["_setup"] or self._setup_now()
             session_class = CookieSession if setup.type == "cookie" else Session
-            session = session_class._open(request, setup)
+            session = session_class.__new__(session_class)
+            session._begin(request, setup, None, True)
         elif isinstance(session_class, type) and issubclass(session_class, Session):
             session = session_class(request, **params)
         else:

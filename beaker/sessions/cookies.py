@@ -123,8 +123,11 @@ def session_candidates(
         name: the session cookie's name.
         limit: how many values at most (``int`` >= 1).
     """
+    values = cookie_values(header, name)
+    if len(values) < 2:  # the usual request: nothing to order or drop
+        return values
     chosen: list[str] = []
-    for value in reversed(cookie_values(header, name)):
+    for value in reversed(values):
         if value not in chosen:
             chosen.append(value)
             if len(chosen) == limit:

@@ -211,16 +211,13 @@ class Session(MutableMapping[str, Any]):
             self._original = self._base = None
             self._loaded_id = None
             return
-        record = found.record
+        record, self._data, self._base_version = found
         self._original = self._base = record
-        self._base_version = found.version
-        self._loaded_id = record.id
-        self._id = record.id
+        self._loaded_id = self._id = record.id
         self._created = record.created
         self._accessed = now
         self._last_accessed = record.accessed
         self._is_new = False
-        self._data = found.data
 
     def _read(self, read: Callable[..., Loaded | None], *args: Any) -> Loaded | None:
         """Run a backend read, applying ``invalidate_corrupt`` to a corrupt record."""
@@ -375,12 +372,12 @@ class Session(MutableMapping[str, Any]):
     def get(self, key: str, default: Any = None) -> Any:
         return self._ready().get(key, default)
 
-    def snapshot(self) -> tuple[dict[str, Any], float, float]:
-        """A shallow copy of the data, the creation and the access time (:attr:`created`,
-        :attr:`accessed`), in one call: for fronts such as the Beaker-shaped compat session
-        that keep the data and times in a ``dict`` of their own."""
+    def snapshot(self) -> tuple[dict[str, Any], str, float, float]:
+        """A shallow copy of the data, the id, the creation and the access time (:attr:`id`,
+        :attr:`created`, :attr:`accessed`), in one call: for fronts such as the Beaker-shaped
+        compat session that keep the data and times in a ``dict`` of their own."""
         data = self._ready().copy()
-        return data, self._created, self._accessed
+        return data, self._id, self._created, self._accessed
 
     def replace(self, data: dict[str, Any]) -> None:
         """Make ``data`` (a ``dict`` this session takes over) the session's data: for fronts
