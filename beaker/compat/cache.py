@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import threading
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -258,7 +259,19 @@ class _Resolved(dict):  # type: ignore[type-arg]
     change to it, which clears this memo. Keyed by ``int`` (cheaper to hash than the
     ``(region, namespace)`` pair, which :data:`_decorations` holds)."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.changes = 0  # how many times cache_regions changed
+        self.mutex = threading.Lock()
+
+    def forget(self) -> None:
+        """Drop every resolved cache (``cache_regions`` changed)."""
+        with self.mutex:
+            self.changes += 1
+            self.clear()
+
     def __missing__(self, decoration: int) -> CoreCache | None:
+        seen = self.changes
         region, namespace = _decorations[decoration]
         options = cache_regions.get(region)
         if options is None:
@@ -270,7 +283,9 @@ class _Resolved(dict):  # type: ignore[type-arg]
         cache = None
         if parsed.enabled is not False:
             cache = Cache._get_cache(namespace, options)._decorating(parsed.key_length)
-        self[decoration] = cache
+        with self.mutex:
+            if self.changes == seen:  # not resolved from options replaced meanwhile
+                self[decoration] = cache
         return cache
 
 
@@ -292,7 +307,7 @@ def _clearing(name: str) -> Callable[..., Any]:
         try:
             return change(self, *args, **kwargs)
         finally:
-            _resolved.clear()
+            _resolved.forget()
 
     changed.__name__ = changed.__qualname__ = name
     return changed

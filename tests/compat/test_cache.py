@@ -257,6 +257,39 @@ def test_cache_region_before_configuration_and_disabled_region() -> None:
     assert calls == ["x", "x", "x", "x"]
 
 
+def test_every_change_to_cache_regions_reaches_decorated_functions() -> None:
+    """Whatever dict method changes ``cache_regions``, the next call of a decorated function
+    uses the region as it is now (the resolved caches are forgotten)."""
+    calls: list[int] = []
+
+    @cache_region("changing", "tag")
+    def load(value: int) -> int:
+        calls.append(value)
+        return value
+
+    cache_regions["changing"] = {"type": "memory", "expire": "60"}
+    assert load(1) == 1 and load(1) == 1 and calls == [1]
+    regions = cache_regions
+    regions |= {"changing": {"type": "memory", "enabled": False}}  # in place: the same dict
+    assert regions is cache_regions
+    assert load(1) == 1 and calls == [1, 1]
+    del cache_regions["changing"]
+    with pytest.raises(RegionNotConfigured):
+        load(1)
+    cache_regions.setdefault("changing", {"type": "memory", "expire": "61"})
+    assert load(2) == 2 and load(2) == 2 and calls == [1, 1, 2]
+    cache_regions.update(changing={"type": "memory", "enabled": False})
+    assert load(2) == 2 and calls == [1, 1, 2, 2]
+    cache_regions.pop("changing")
+    with pytest.raises(RegionNotConfigured):
+        load(2)
+    cache_regions["changing"] = {"type": "memory", "expire": "62"}
+    assert load(3) == 3
+    cache_regions.clear()
+    with pytest.raises(RegionNotConfigured):
+        load(3)
+
+
 def test_region_invalidate_needs_a_region() -> None:
     with pytest.raises(BeakerException):
         region_invalidate("some|namespace", None, "a")
