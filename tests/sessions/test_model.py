@@ -140,6 +140,35 @@ def test_persist_writes_immediately(mem: Sessions) -> None:
     assert set_cookies(response) == [cookie]  # persist() returns the header finish() sends
 
 
+@pytest.mark.parametrize("kind", ["server", "cookie"])
+def test_finish_with_save_writes_what_save_would(
+    kind: str, mem: Sessions, clock: FakeClock
+) -> None:
+    """``finish(save=True)`` (the compat front's end of request) writes the whole session as
+    ``save()`` then ``finish()`` do; without it, unsaved changes are not written."""
+    sessions = mem if kind == "server" else cookie_only("k" * 32, clock=clock)
+    session = sessions.open(None)
+    session["a"] = 1
+    cookie = session.finish(save=True)
+    assert cookie is not None
+    header = cookie.split(";")[0]  # the Cookie header a browser sends back
+    again = sessions.open(header)
+    assert dict(again) == {"a": 1} and again.id == session.id
+    again["b"] = 2
+    assert again.finish() is None
+    assert dict(sessions.open(header)) == {"a": 1}
+
+
+def test_snapshot_is_a_copy_of_the_data_with_id_and_times(mem: Sessions) -> None:
+    session = mem.open(None)
+    session["a"] = [1]
+    data, session_id, created, accessed = session.snapshot()
+    assert data == {"a": [1]}
+    data["b"] = 2  # a copy: the session does not change
+    assert "b" not in session
+    assert (session_id, created, accessed) == (session.id, session.created, session.accessed)
+
+
 def test_regenerate_id_keeps_data_and_changes_id(store: Any, clock: FakeClock) -> None:
     sessions = server_side(store, clock=clock)
     app, actions = make_app(sessions)
