@@ -314,7 +314,8 @@ def backend(name: str, **options: Any) -> Backend:
 
 def frozen_value(value: Any) -> Any:
     """A hashable stand-in for ``value``, equal for equal values: lists and tuples become
-    tuples, sets frozensets, dicts sorted ``(str(key), value)`` tuples, all the way down.
+    tuples, sets frozensets, dicts ``(dict, frozenset of (key, value))`` pairs, all the way
+    down. Dict keys keep their type: ``{1: x}`` and ``{"1": x}`` stay apart.
 
     Raises:
         TypeError: something else inside is not hashable.
@@ -323,7 +324,7 @@ def frozen_value(value: Any) -> Any:
         items = tuple(frozen_value(item) for item in value)
         return frozenset(items) if isinstance(value, (set, frozenset)) else items
     if isinstance(value, dict):
-        return tuple(sorted((str(key), frozen_value(item)) for key, item in value.items()))
+        return dict, frozenset((key, frozen_value(item)) for key, item in value.items())
     hash(value)
     return value
 

@@ -156,3 +156,17 @@ def test_registry_builds_and_shares_it_by_value(tmp_path: Any) -> None:
     assert isinstance(one.store, NamespaceManagerStore) and isinstance(one.lock, ManagerLock)
     assert type(other.lock.fallback).__name__ == "FileLock"
     assert one.store.manager("ns").options == {"tags": ["a", "b"]}
+
+
+def test_registry_keeps_the_type_of_dict_keys_in_options() -> None:
+    by_number = registry.shared(
+        "namespace_manager", manager=DictManager, options=(("map", {1: "x"}),)
+    )
+    by_text = registry.shared(
+        "namespace_manager", manager=DictManager, options=(("map", {"1": "x"}),)
+    )
+    assert by_number is not by_text
+    assert by_number.store.manager("ns").options == {"map": {1: "x"}}
+    assert by_text.store.manager("ns").options == {"map": {"1": "x"}}
+    assert registry.frozen_value({1: "x"}) != registry.frozen_value({"1": "x"})
+    assert registry.frozen_value({1: [1], "a": {2}}) == registry.frozen_value({"a": {2}, 1: [1]})
