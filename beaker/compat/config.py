@@ -11,9 +11,9 @@ and failed later or misread it (a ``cookie_expires`` of ``0``, an ``invalidate_c
 It also holds Beaker's ``clsmap`` (type name -> ``NamespaceManager`` class, third-party ones
 from the ``beaker.backends`` entry points): the one list of names ``type`` accepts.
 
-Imports attrs, cattrs, :mod:`beaker.errors`, :mod:`beaker.validators`, the registry's
-``frozen_value`` and :mod:`beaker.compat.exceptions`; the namespace manager classes when
-``clsmap`` is first used.
+Imports attrs, cattrs, :mod:`beaker.errors`, :mod:`beaker.validators`, the registry (its
+``frozen_value`` and entry points) and :mod:`beaker.compat.exceptions`; the namespace manager
+classes when ``clsmap`` is first used.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import threading
 import warnings
 from collections.abc import Callable, Mapping, MutableMapping
 from datetime import datetime, timedelta
-from importlib.metadata import entry_points
 from typing import Annotated, Any, Final
 
 import attrs
@@ -38,7 +37,7 @@ from beaker.compat.exceptions import (
     UnknownBackendType,
 )
 from beaker.errors import ConfigError
-from beaker.stores.registry import frozen_value
+from beaker.stores import registry
 from beaker.validators import MAX_SECONDS
 
 __all__ = [
@@ -79,8 +78,6 @@ CACHE_TYPES: Final = (
 SESSION_TYPES: Final = (*CACHE_TYPES, "cookie")
 #: Beaker backend type names that exist in Beaker but are not provided here.
 NOT_PROVIDED_TYPES: Final = ("ext:mongodb", "ext:google")
-#: The entry-point group third-party backends (``NamespaceManager`` classes) register in.
-ENTRY_POINT_GROUP: Final = "beaker.backends"
 #: How frameworks spell the cache options' names (``beaker.cache.expire``, ``cache.expire``).
 CACHE_PREFIXES: Final = ("beaker.cache.", "cache.")
 
@@ -315,7 +312,7 @@ class CacheOptions:
         fingerprint = []
         for name, value in self.backend_options:
             try:
-                fingerprint.append((name, frozen_value(value)))
+                fingerprint.append((name, registry.frozen_value(value)))
             except TypeError:
                 expected = "a hashable value (or a list/dict)"
                 raise ConfigError(self.option(name), type(value).__name__, expected) from None
@@ -584,7 +581,6 @@ class _ClassMap:
 
     def __init__(self) -> None:
         self._classes: dict[str, type] = {}
-        self._points: tuple[Any, ...] | None = None
         self._loaded = False
         self._mutex = threading.Lock()
 
@@ -607,19 +603,14 @@ class _ClassMap:
                 self._classes.setdefault(name, manager)
         return self._classes
 
-    def entry_points(self) -> tuple[Any, ...]:
-        """The ``beaker.backends`` entry points (read once; :meth:`reload` reads them again)."""
-        if self._points is None:
-            self._points = tuple(entry_points(group=ENTRY_POINT_GROUP))
-        return self._points
-
     def reload(self) -> None:
         """Read the entry points again at the next use (after installing a backend)."""
-        self._points, self._loaded = None, False
+        registry.rescan()
+        self._loaded = False
 
     def names(self) -> tuple[str, ...]:
         """Every usable type name: :data:`CACHE_TYPES`, then third-party ones, sorted."""
-        extra = {point.name for point in self.entry_points()}.union(self._ours())
+        extra = {point.name for point in registry.plugins()}.union(self._ours())
         return (*CACHE_TYPES, *sorted(extra.difference(CACHE_TYPES, NOT_PROVIDED_TYPES)))
 
     def __getitem__(self, name: str) -> type:
@@ -644,7 +635,7 @@ class _ClassMap:
         return isinstance(name, str) and self.get(name) is not None
 
     def _load(self) -> None:
-        for point in self.entry_points():
+        for point in registry.plugins():
             try:
                 manager = point.load()
             except (InvalidCacheBackendError, SyntaxError):

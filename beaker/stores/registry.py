@@ -20,7 +20,10 @@ type               store                                       lock (dogpile pro
 ``namespace_manager``: a :class:`~beaker.stores.namespace_manager.NamespaceManagerStore` over
 ``manager`` (a Beaker ``NamespaceManager`` class) built with ``options`` (``(name, value)``
 pairs), locked by a :class:`~beaker.stores.namespace_manager.ManagerLock`: the manager's
-creation lock, else a FileLock in ``lock_dir`` or a ThreadLock, as for sqlalchemy.
+creation lock, else a FileLock in ``lock_dir`` or a ThreadLock, as for sqlalchemy. A name
+registered under the ``beaker.backends`` entry point (a third-party package's
+``NamespaceManager`` class, as Beaker finds them) is a type too, built the same way from
+``options`` and ``lock_dir``.
 
 URL schemes: ``file:///dir``, ``dbm:///dir``, ``redis://`` / ``rediss://``,
 ``memcached://host:port[;host:port]``, ``sqlite://`` and ``postgresql[+psycopg]://``. Store
@@ -38,7 +41,8 @@ import importlib
 import os
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
 import attrs
@@ -49,14 +53,18 @@ from beaker.locks.thread import ThreadLock
 from beaker.stores.base import Store
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "Backend",
     "BackendType",
     "backend",
     "backend_type",
     "close_shared",
     "frozen_value",
+    "manager_type",
     "names",
+    "plugins",
     "register",
+    "rescan",
     "shared",
     "store_for_url",
 ]
@@ -206,6 +214,38 @@ def _manager_lock(connection: Any, lock_dir: str | None = None, **_: Any) -> Loc
     return _component("beaker.stores.namespace_manager", "ManagerLock")(connection, fallback)  # type: ignore[no-any-return]
 
 
+def manager_type(manager: Callable[..., Any]) -> BackendType:
+    """The backend type of a Beaker ``NamespaceManager`` class: as ``namespace_manager`` with
+    ``manager`` fixed (the options are ``options`` and ``lock_dir``)."""
+    return BackendType(
+        functools.partial(_manager_store, manager),
+        _manager_lock,
+        frozenset({"options", "lock_dir"}),
+        shared=True,
+    )
+
+
+#: The entry-point group third-party packages register ``NamespaceManager`` classes in.
+ENTRY_POINT_GROUP: Final = "beaker.backends"
+_plugins: tuple[EntryPoint, ...] | None = None
+
+
+def plugins() -> tuple[EntryPoint, ...]:
+    """The installed ``beaker.backends`` entry points (read once; :func:`rescan` reads them
+    again)."""
+    global _plugins
+    if _plugins is None:
+        _plugins = tuple(entry_points(group=ENTRY_POINT_GROUP))
+    return _plugins
+
+
+def rescan() -> None:
+    """Read the ``beaker.backends`` entry points again at the next use (after installing a
+    package)."""
+    global _plugins
+    _plugins = None
+
+
 def _local_path(url: str) -> dict[str, Any]:
     parts = urlsplit(url)
     if parts.netloc not in ("", "localhost"):
@@ -287,12 +327,17 @@ def names() -> tuple[str, ...]:
 
 
 def backend_type(name: str) -> BackendType:
-    """The :class:`BackendType` registered as ``name``.
+    """The :class:`BackendType` registered as ``name``, else the :func:`manager_type` of the
+    ``beaker.backends`` entry point ``name`` (loaded at each call: :func:`shared` memoises).
 
     Raises:
         ConfigError: no such type (the message lists the registered ones).
+        Exception: whatever loading the entry point raises (ImportError …).
     """
     kind = _TYPES.get(name)
+    point = next((p for p in plugins() if p.name == name), None) if kind is None else None
+    if point is not None:
+        return manager_type(point.load())
     if kind is None:
         raise ConfigError("type", name, f"one of {', '.join(_TYPES)}")
     return kind

@@ -53,19 +53,29 @@ def _installed() -> None:
 
 
 class ThirdPartyStoreMachine(StoreMachine):
-    """The package's manager, as the registry builds it for ``cache.type = thirdparty``, is
-    a conforming native store."""
+    """The package's manager, as the native registry builds it from its entry-point name
+    (``thirdparty``, what ``cache.type = thirdparty`` translates to), is a conforming native
+    store."""
 
     def make_store(self) -> Store:
-        import beaker_thirdparty_demo as demo
-
-        options = (("required_option", "yes"),)
-        return registry.backend(
-            "namespace_manager", manager=demo.DictNamespaceManager, options=options
-        ).store
+        return registry.backend("thirdparty", options=(("required_option", "yes"),)).store
 
 
 TestThirdPartyStore = ThirdPartyStoreMachine.TestCase
+
+
+def test_registry_finds_the_entry_point_and_locks_with_ours(tmp_path: Path) -> None:
+    import beaker_thirdparty_demo as demo
+
+    assert "thirdparty" in {point.name for point in registry.plugins()}
+    built = registry.shared(
+        "thirdparty", options=(("required_option", "yes"),), lock_dir=str(tmp_path)
+    )
+    assert isinstance(built.store.manager("ns"), demo.DictNamespaceManager)
+    assert type(built.lock.fallback).__name__ == "FileLock"
+    assert built is registry.shared(
+        "thirdparty", options=(("required_option", "yes"),), lock_dir=str(tmp_path)
+    )
 
 
 def test_cache_manager_regions_and_container_match_beaker(tmp_path: Path) -> None:
