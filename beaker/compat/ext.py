@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from beaker.compat.config import CACHE_TYPES
 from beaker.compat.container import NamespaceManager, StoreNamespaceManager, container_of
 from beaker.compat.exceptions import InvalidCacheBackendError
 from beaker.compat.synchronization import LockSynchronizer
@@ -79,8 +80,7 @@ class _NotProvided(NamespaceManager):
     def __init__(self, namespace: str, *args: Any, **kwargs: Any) -> None:
         raise InvalidCacheBackendError(
             f"the {self.backend!r} backend is not provided by this package; use one of "
-            "memory, file, dbm, ext:memcached, ext:database, ext:sqla, ext:redis, "
-            "ext:rediscluster"
+            f"{', '.join(CACHE_TYPES)}"
         )
 
 
