@@ -99,25 +99,6 @@ def check_namespaces_kept_apart(store: Store) -> None:
     store.clear("never-written")
 
 
-def run_threads(work: Callable[[int], None], count: int = 4) -> None:
-    """Run ``work(0)`` … ``work(count - 1)`` in as many threads; fail with the first exception
-    any of them raised."""
-    errors: list[BaseException] = []
-
-    def guarded(n: int) -> None:
-        try:
-            work(n)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=guarded, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == [], f"worker threads raised {errors!r}"
-
-
 def check_unusable_dir(
     make: Callable[[pathlib.Path], object], tmp_path: pathlib.Path, option: str
 ) -> list[ConfigError]:

@@ -22,6 +22,7 @@ from beaker.locks.base import Lease, Lock
 from beaker.locks.file import FileLock
 from beaker.testing import LockMachine, ProcessLockSuite
 from tests import _file_backed as shared
+from tests._threads import run_threads
 
 SPAWN = multiprocessing.get_context("spawn")
 
@@ -108,7 +109,7 @@ def test_lock_files_do_not_accumulate_under_contention(lock: FileLock) -> None:
             with lock.acquire(f"name-{i % 7}", timeout=30):
                 pass
 
-    shared.run_threads(work)
+    run_threads(work)
     assert os.listdir(lock.lock_dir) == []
 
 

@@ -1,6 +1,6 @@
-"""Processes for the sync/async agreement tests of the network stores: each runs in a spawned
+"""The sync/async agreement checks of the network stores: processes that each run in a spawned
 interpreter of its own (``multiprocessing`` spawn), so the two fronts share nothing but the
-server."""
+server, and the in-process checks that a store and its asyncio twin agree (versions, locks)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from beaker import compose, compose_async
-from beaker.entry import MISSING
+from beaker.entry import MISSING, Entry
 
 #: What each front writes under its own key, and checks it reads under the other's.
 VALUES = {"from-sync": {"written by": "sync", "n": 1}, "from-async": ["async", 2.5, None]}
@@ -136,5 +136,24 @@ def check_sync_and_async_locks_exclude(sync: Any, asynchronous: Any) -> None:
                 pass
         sync.acquire("name", timeout=0).release()
         await asynchronous.close()
+
+    asyncio.run(scenario())
+
+
+def check_twins_share_versions(sync: Any, twin: Any) -> None:
+    """A version read by either of a versioned store and its asyncio twin is the other's:
+    a compare-and-set given it succeeds once, by either, and the next is refused. Leaves key
+    ``k`` of namespace ``ns`` holding ``two``; closes the twin."""
+    one, two = Entry(b"one", 1.0, None), Entry(b"two", 2.0, None)
+
+    async def scenario() -> None:
+        read = await twin.get_versioned("ns", "k")
+        assert sync.compare_and_set("ns", "k", one, read.version)
+        assert not await twin.compare_and_set("ns", "k", one, read.version)
+        current = sync.get_versioned("ns", "k")
+        assert (await twin.get_versioned("ns", "k")).version == current.version
+        assert await twin.compare_and_set("ns", "k", two, current.version)
+        assert sync.get("ns", "k") == two
+        await twin.close()
 
     asyncio.run(scenario())

@@ -28,6 +28,7 @@ from tests.network._cross_front import (
     check_cancellation_leaves_no_lease,
     check_fronts_share_entries,
     check_sync_and_async_locks_exclude,
+    check_twins_share_versions,
     dogpile_worker,
 )
 from tests.network._servers import fresh, machine_case
@@ -130,20 +131,8 @@ def test_sync_and_async_twins_share_one_connection_and_versions(redis_url: str) 
     twin = AsyncRedisStore(connection=sync.connection, prefix=sync.prefix)
     lock = AsyncRedisLock(connection=sync.connection)
     assert twin.connection is sync.connection is lock.connection
-    entry = Entry(b"one", 1.0, None)
-
-    async def scenario() -> None:
-        read = await twin.get_versioned("ns", "k")
-        assert sync.compare_and_set("ns", "k", entry, read.version)
-        assert not await twin.compare_and_set("ns", "k", entry, read.version)
-        current = sync.get_versioned("ns", "k")
-        assert (await twin.get_versioned("ns", "k")).version == current.version
-        assert await twin.compare_and_set("ns", "k", Entry(b"two", 2.0, None), current.version)
-        assert sync.get("ns", "k") == Entry(b"two", 2.0, None)
-        await twin.clear("ns")
-        await twin.close()
-
-    asyncio.run(scenario())
+    check_twins_share_versions(sync, twin)
+    sync.clear("ns")
     sync.close()
 
 

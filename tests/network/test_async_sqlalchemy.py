@@ -13,13 +13,12 @@ import pytest
 import sqlalchemy as sa
 
 from beaker import compose_async
-from beaker.entry import Entry
 from beaker.errors import StoreUnavailable
 from beaker.stores import AsyncSQLAlchemyStore, SQLAlchemyStore
 from beaker.stores.base import AsyncStore, Store
 from beaker.stores.sql_connection import async_url
 from beaker.testing import TwinStoreMachine, check_async_compare_and_set
-from tests.network._cross_front import check_fronts_share_entries
+from tests.network._cross_front import check_fronts_share_entries, check_twins_share_versions
 from tests.network._servers import machine_case
 
 
@@ -87,18 +86,7 @@ def test_compare_and_set_contract(kind: str, request: pytest.FixtureRequest) -> 
 def test_sync_and_async_twins_compare_each_others_versions(tmp_path: Path) -> None:
     sync = SQLAlchemyStore(f"sqlite:///{tmp_path / 'versions.db'}")
     twin = AsyncSQLAlchemyStore.of(sync)
-    entry = Entry(b"one", 1.0, None)
-
-    async def scenario() -> None:
-        read = await twin.get_versioned("ns", "k")
-        assert sync.compare_and_set("ns", "k", entry, read.version)
-        assert not await twin.compare_and_set("ns", "k", entry, read.version)
-        current = sync.get_versioned("ns", "k")
-        assert await twin.compare_and_set("ns", "k", Entry(b"two", 2.0, None), current.version)
-        assert sync.get("ns", "k") == Entry(b"two", 2.0, None)
-        await twin.close()
-
-    asyncio.run(scenario())
+    check_twins_share_versions(sync, twin)
     assert twin.connection is sync.connection
 
 

@@ -31,6 +31,7 @@ from beaker.policies import CircuitBreaker
 from beaker.stores.memcached import MemcachedStore
 from beaker.stores.memcached_names import MAX_NAME, expire_seconds
 from beaker.testing import StoreMachine
+from tests._threads import run_threads
 from tests.network._servers import (
     await_answer,
     check_clear_and_keys_per_namespace,
@@ -536,29 +537,18 @@ def test_store_pickles_and_evolves_without_sharing_connections(
 
 
 def test_threads_share_the_pool_without_mixing_replies(private_memcached: MemcachedServer) -> None:
-    import threading
-
     store = MemcachedStore(private_memcached.address)
     before = private_memcached.stats()
-    errors: list[BaseException] = []
 
     def work(worker: int) -> None:
-        try:
-            for i in range(300):
-                key = f"{worker}-{i % 7}"
-                value = f"{worker}/{i}".encode()
-                store.set("threads", key, entry(value))
-                got = store.get("threads", key)
-                assert got is not None and got.value == value, (key, got)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        for i in range(300):
+            key = f"{worker}-{i % 7}"
+            value = f"{worker}/{i}".encode()
+            store.set("threads", key, entry(value))
+            got = store.get("threads", key)
+            assert got is not None and got.value == value, (key, got)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
+    run_threads(work, 8)
     # Counted by the server: the pool opened at most one connection per thread...
     opened = private_memcached.stats()["total_connections"] - before["total_connections"]
     assert 1 <= opened <= 8, opened

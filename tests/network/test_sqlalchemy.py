@@ -28,6 +28,7 @@ from beaker.errors import ComponentTypeError, ConfigError, StoreError, StoreUnav
 from beaker.locks.null import NullLock
 from beaker.stores.sqlalchemy import SQLAlchemyStore, make_cache_table
 from beaker.testing import StoreMachine
+from tests._threads import run_threads
 from tests.network._servers import machine_case
 
 REPO = Path(__file__).resolve().parents[2]
@@ -198,32 +199,23 @@ def test_concurrent_first_use_creates_the_table_once(any_url: str) -> None:
 def test_ten_thousand_operations_leave_no_connection_checked_out(any_url: str) -> None:
     store = SQLAlchemyStore(any_url)
     ns = fresh()
-    errors: list[BaseException] = []
 
     def work(worker: int) -> None:
-        try:
-            for i in range(2500):
-                key = f"{worker}-{i % 50}"
-                step = i % 5
-                if step == 0:
-                    store.set(ns, key, entry(str(i).encode(), ttl=60))
-                elif step in (1, 2):
-                    store.get(ns, key)
-                elif step == 3:
-                    store.delete(ns, key)
-                elif i % 250 == 4:
-                    list(store.keys(ns))
-                else:
-                    store.get(ns, "absent")
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        for i in range(2500):
+            key = f"{worker}-{i % 50}"
+            step = i % 5
+            if step == 0:
+                store.set(ns, key, entry(str(i).encode(), ttl=60))
+            elif step in (1, 2):
+                store.get(ns, key)
+            elif step == 3:
+                store.delete(ns, key)
+            elif i % 250 == 4:
+                list(store.keys(ns))
+            else:
+                store.get(ns, "absent")
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
+    run_threads(work)
     with pytest.raises(TypeError):
         store.set(ns, "not bytes", Entry("text", 1.0, None))  # refused before any checkout
     pool = store.connection.live_engine().pool
@@ -263,25 +255,16 @@ def test_sqlite_reads_hold_one_connection_per_thread_outside_the_pool(sqlite_url
     store.set(ns, "k", entry(b"v"))
     live = store.connection.live()
     held: list[object] = []
-    errors: list[BaseException] = []
 
-    def reader() -> None:
-        try:
-            for _ in range(50):
-                got = store.get(ns, "k")
-                assert got is not None and got.value == b"v"
-            first = live.read_connection()
-            assert store.get(ns, "k") is not None and live.read_connection() is first
-            held.append(first)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+    def reader(worker: int) -> None:
+        for _ in range(50):
+            got = store.get(ns, "k")
+            assert got is not None and got.value == b"v"
+        first = live.read_connection()
+        assert store.get(ns, "k") is not None and live.read_connection() is first
+        held.append(first)
 
-    threads = [threading.Thread(target=reader) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
+    run_threads(reader)
     assert len({id(connection) for connection in held}) == 4  # one each, all still alive
     assert store.connection.live_engine().pool.checkedout() == 0  # type: ignore[attr-defined]
 

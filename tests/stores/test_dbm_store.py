@@ -23,6 +23,7 @@ from beaker.errors import ConfigError
 from beaker.stores.dbm import DBMStore
 from tests import _file_backed as shared
 from tests._file_backed import make_entry as _entry
+from tests._threads import run_threads
 
 SPAWN = multiprocessing.get_context("spawn")
 
@@ -328,7 +329,7 @@ def test_threads_share_one_store(store: DBMStore) -> None:
             entry = store.get("ns", f"{n}-{i}")
             assert entry == _entry(bytes([n]) * (i * 40))
 
-    shared.run_threads(work)
+    run_threads(work)
     assert len(list(store.keys("ns"))) == 100
 
 
