@@ -53,8 +53,9 @@ from beaker.stores.base import Store
 NAMESPACE = "bench"
 VALUE = b"v" * 100
 SAMPLE = 1000  # keys measured per size, cycled
-BATCH = 1_000_000  # entries per set_many call of a fill (one call up to 10^6: DBMStore on
-# dbm.dumb reads and rewrites its whole index per call)
+BATCH = 10_000  # entries per set_many call of a fill, so the fill budget is checked often
+ONE_CALL = {"dbm"}  # filled in one set_many call: DBMStore on dbm.dumb reads and rewrites its
+# whole index per call
 SLOW = 0.5  # seconds: an operation slower than this is timed once, not repeated
 
 
@@ -130,16 +131,16 @@ STORES: dict[str, Callable[[str, int], Any]] = {
 FILLED_IN_BULK = {"sqlite"}
 
 
-def fill(store: Store, size: int, budget: float) -> bool:
-    """Write keys k0 … k(size-1) through ``store.set_many``, :data:`BATCH` at a time; False
-    if it ran out of ``budget`` seconds (checked between batches)."""
+def fill(store: Store, size: int, budget: float, batch: int) -> bool:
+    """Write keys k0 … k(size-1) through ``store.set_many``, ``batch`` at a time; False if it
+    ran out of ``budget`` seconds (checked between batches)."""
     start = time.monotonic()
     entry = Entry(VALUE, time.time(), None)
-    for first in range(0, size, BATCH):
-        keys = (f"k{i}" for i in range(first, min(size, first + BATCH)))
+    for first in range(0, size, batch):
+        keys = (f"k{i}" for i in range(first, min(size, first + batch)))
         store.set_many(NAMESPACE, dict.fromkeys(keys, entry))  # type: ignore[attr-defined]
         if time.monotonic() - start > budget:
-            return first + BATCH >= size
+            return first + batch >= size
     return True
 
 
@@ -151,7 +152,8 @@ class Filled:
         self.store = STORES[name](tmp, size)
         stack.callback(self.store.close)
         start = time.monotonic()
-        self.filled = name in FILLED_IN_BULK or fill(self.store, size, budget)
+        batch = size if name in ONE_CALL else BATCH
+        self.filled = name in FILLED_IN_BULK or fill(self.store, size, budget, batch)
         drawn = [f"k{random.randrange(size)}" for _ in range(SAMPLE)]
         self._keys: Iterator[str] = itertools.cycle(drawn)  # no key made in the timed call
         self._entry = Entry(VALUE, time.time(), None)
