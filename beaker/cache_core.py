@@ -307,12 +307,6 @@ class CacheCore(Generic[S, L]):
     #: :meth:`_made_by_another`, is not counted again).
     _first_judge = _judge
 
-    @staticmethod
-    def _made_meanwhile(first: Entry | None, again: Entry | None) -> bool:
-        """Whether the read under the dogpile lock (``again``) found an entry written since
-        the first read (``first``): then it is judged again; otherwise the caller creates."""
-        return again is not None and (first is None or again[1] != first[1])
-
     def _timed_out(self, error: LockTimeout, waited_since: float, stale: Any) -> Any:
         """After the dogpile lock's wait (from ``waited_since``, a ``perf_counter``) timed
         out: ``stale`` served while another worker recreates it, or ``error`` raised when
@@ -329,8 +323,10 @@ class CacheCore(Generic[S, L]):
 
     def _made_by_another(self, key: str, first: Entry | None, again: Entry | None) -> Any:
         """Under the dogpile lock: the fresh value another worker wrote since the first read
-        (``again``: the read under the lock), or ``MISSING`` (the caller creates)."""
-        if self._made_meanwhile(first, again):
+        (``again``: the read under the lock), or ``MISSING`` (the caller creates). Only an
+        entry written since the first read (another write time) is judged again; inline,
+        as it runs on every miss."""
+        if again is not None and (first is None or again[1] != first[1]):
             value, fresh = self._judge(key, again, early=False)
             if fresh:
                 return value

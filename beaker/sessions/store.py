@@ -24,6 +24,7 @@ Must not import from ``beaker.caching`` or ``beaker.compat``.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import struct
 from collections.abc import Callable, Sequence
@@ -38,6 +39,7 @@ from beaker.locks.base import AsyncLock, Lease, Lock, is_async_lock
 from beaker.locks.loop import AsyncioLock
 from beaker.locks.null import NullLock
 from beaker.locks.thread import ThreadLock
+from beaker.runtime import Lazy
 from beaker.serializers.base import BytesCodec, Serializer
 from beaker.serializers.json import JSONSerializer
 from beaker.serializers.pickle import PickleSerializer
@@ -275,9 +277,19 @@ class ServerSideBackend:
     secret: BytesCodec | None = attrs.field(default=None, converter=_secret, repr=False)
     ids: SessionIds = attrs.field(factory=SessionIds, validator=_IDS)
     _versioned: bool = attrs.field(init=False, eq=False, repr=False)
+    # (id, signed cookie value) of the last id verified or signed, when signing is a pure
+    # function of the id: an HMACSigner with one key (which then verified any cookie that
+    # passed). The value a request's cookie carried is then byte for byte the one its response
+    # sends (no second HMAC tag), and that same value arriving again is genuine (compared in
+    # constant time, no tag either). One entry, replaced whole (thread-safe); empty in a
+    # pickled copy. With several keys every cookie is verified and re-signed with the newest.
+    _signed: Lazy[tuple[str, str]] | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_versioned", isinstance(self.store, VersionedStore))
+        secret = self.secret
+        one_key = type(secret) is HMACSigner and len(secret.keys) == 1
+        object.__setattr__(self, "_signed", Lazy() if one_key else None)
 
     @property
     def asynchronous(self) -> bool:
@@ -292,6 +304,14 @@ class ServerSideBackend:
             if len(cookie_value) > MAX_COOKIE_VALUE:
                 log.info("session id cookie refused: %d characters", len(cookie_value))
                 return None
+            known = None if self._signed is None else self._signed.value
+            if (
+                known is not None
+                and len(known[1]) == len(cookie_value)
+                and cookie_value.isascii()
+                and hmac.compare_digest(known[1], cookie_value)  # no timing clue to its bytes
+            ):
+                return known[0]  # the value verified (or signed) last: genuine
             try:
                 candidate = self.secret.decode(decode_value(cookie_value)).decode("ascii")
             except (DeserializationError, UnicodeDecodeError) as exc:
@@ -300,6 +320,8 @@ class ServerSideBackend:
         if not self.ids.is_valid(candidate):
             log.info("session id refused: not an id this server issues (%d chars)", len(candidate))
             return None
+        if self._signed is not None:
+            self._signed.value = (candidate, cookie_value)
         return candidate
 
     def read(
@@ -375,7 +397,15 @@ class ServerSideBackend:
         """The cookie value naming a session: its id, signed when a ``secret`` is set."""
         if self.secret is None:
             return session_id
-        return encode_value(self.secret.encode(session_id.encode("ascii")))
+        signed = self._signed
+        if signed is not None:
+            known = signed.value
+            if known is not None and known[0] == session_id:
+                return known[1]
+        value = encode_value(self.secret.encode(session_id.encode("ascii")))
+        if signed is not None:
+            signed.value = (session_id, value)
+        return value
 
     def lock_name(self, session_id: str) -> str:
         """The name under which a session's lock is taken."""
