@@ -29,7 +29,7 @@ import logging
 import struct
 from collections.abc import Callable, Sequence
 from math import isfinite
-from typing import Any, ClassVar, Final, NamedTuple, Protocol, cast, runtime_checkable
+from typing import Any, ClassVar, Final, NamedTuple, Protocol, TypeVar, cast, runtime_checkable
 
 import attrs
 
@@ -39,7 +39,7 @@ from beaker.locks.base import AsyncLock, Lease, Lock, is_async_lock
 from beaker.locks.loop import AsyncioLock
 from beaker.locks.null import NullLock
 from beaker.locks.thread import ThreadLock
-from beaker.runtime import Lazy
+from beaker.runtime import Lazy, lazy_field
 from beaker.serializers.base import BytesCodec, Serializer
 from beaker.serializers.json import JSONSerializer
 from beaker.serializers.pickle import PickleSerializer
@@ -53,6 +53,7 @@ _SERIALIZER = conforms(Serializer, "a Serializer (dumps/loads)")
 _IDS = instance_of(SessionIds, "a SessionIds")
 
 log = logging.getLogger("beaker.sessions")
+T = TypeVar("T")
 
 #: Namespace under which server-side sessions are stored unless configured otherwise.
 DEFAULT_NAMESPACE: Final = "beaker.session"
@@ -129,6 +130,16 @@ def _decode_data(serializer: Serializer, payload: bytes) -> dict[str, Any]:
     if type(data) is not dict:
         raise DeserializationError(f"session data is a {type(data).__name__}, not a dict")
     return data
+
+
+def _recall(memo: Lazy[tuple[str, T]] | None, cookie_value: str) -> T | None:
+    """What ``memo`` (a cookie value this backend verified or issued, and what it carries)
+    holds for ``cookie_value``, or ``None``; compared in constant time, so a forged value
+    learns nothing of the genuine one's bytes."""
+    known = None if memo is None else memo.value
+    if known is None or len(known[0]) != len(cookie_value) or not cookie_value.isascii():
+        return None
+    return known[1] if hmac.compare_digest(known[0], cookie_value) else None
 
 
 @runtime_checkable
@@ -277,7 +288,7 @@ class ServerSideBackend:
     secret: BytesCodec | None = attrs.field(default=None, converter=_secret, repr=False)
     ids: SessionIds = attrs.field(factory=SessionIds, validator=_IDS)
     _versioned: bool = attrs.field(init=False, eq=False, repr=False)
-    # (id, signed cookie value) of the last id verified or signed, when signing is a pure
+    # (signed cookie value, id) of the last id verified or signed, when signing is a pure
     # function of the id: an HMACSigner with one key (which then verified any cookie that
     # passed). The value a request's cookie carried is then byte for byte the one its response
     # sends (no second HMAC tag), and that same value arriving again is genuine (compared in
@@ -304,14 +315,9 @@ class ServerSideBackend:
             if len(cookie_value) > MAX_COOKIE_VALUE:
                 log.info("session id cookie refused: %d characters", len(cookie_value))
                 return None
-            known = None if self._signed is None else self._signed.value
-            if (
-                known is not None
-                and len(known[1]) == len(cookie_value)
-                and cookie_value.isascii()
-                and hmac.compare_digest(known[1], cookie_value)  # no timing clue to its bytes
-            ):
-                return known[0]  # the value verified (or signed) last: genuine
+            known_id = _recall(self._signed, cookie_value)
+            if known_id is not None:
+                return known_id  # the value verified (or signed) last: genuine
             try:
                 candidate = self.secret.decode(decode_value(cookie_value)).decode("ascii")
             except (DeserializationError, UnicodeDecodeError) as exc:
@@ -321,7 +327,7 @@ class ServerSideBackend:
             log.info("session id refused: not an id this server issues (%d chars)", len(candidate))
             return None
         if self._signed is not None:
-            self._signed.value = (candidate, cookie_value)
+            self._signed.value = (cookie_value, candidate)
         return candidate
 
     def read(
@@ -400,11 +406,11 @@ class ServerSideBackend:
         signed = self._signed
         if signed is not None:
             known = signed.value
-            if known is not None and known[0] == session_id:
-                return known[1]
+            if known is not None and known[1] == session_id:
+                return known[0]
         value = encode_value(self.secret.encode(session_id.encode("ascii")))
         if signed is not None:
-            signed.value = (session_id, value)
+            signed.value = (value, session_id)
         return value
 
     def lock_name(self, session_id: str) -> str:
@@ -466,6 +472,12 @@ class CookieBackend:
     serializer: Serializer = attrs.field(factory=JSONSerializer, validator=_SERIALIZER)
     ids: SessionIds = attrs.field(factory=SessionIds, validator=_IDS)
     _null: NullLock = attrs.field(init=False, factory=NullLock, eq=False, repr=False)
+    # (cookie value, the codec's bytes in it) of the last cookie verified and the last issued:
+    # decoding is a pure function of the value under the configured keys, so the browser
+    # sending either back again (an unchanged session, or the cookie just issued) costs a
+    # constant-time compare instead of a tag (or a decryption). Empty in a pickled copy.
+    _verified: Lazy[tuple[str, bytes]] = lazy_field()
+    _issued: Lazy[tuple[str, bytes]] = lazy_field()
 
     def read(
         self, cookie_value: str, before_load: Callable[[str], object] | None = None
@@ -474,7 +486,11 @@ class CookieBackend:
             log.info("session cookie refused: %d characters", len(cookie_value))
             return None
         try:
-            record = unpack_record(self.codec.decode(decode_value(cookie_value)))
+            body = _recall(self._verified, cookie_value) or _recall(self._issued, cookie_value)
+            if body is None:
+                body = self.codec.decode(decode_value(cookie_value))
+                self._verified.value = (cookie_value, body)
+            record = unpack_record(body)
             if not self.ids.is_valid(record.id):
                 raise DeserializationError("session cookie names a malformed id")
             data = _decode_data(self.serializer, record.payload)
@@ -487,7 +503,10 @@ class CookieBackend:
         return None  # the browser holds the only copy
 
     def write(self, record: SessionRecord, expires_at: float | None, now: float) -> str:
-        return encode_value(self.codec.encode(pack_record(record)))
+        body = pack_record(record)
+        value = encode_value(self.codec.encode(body))
+        self._issued.value = (value, body)
+        return value
 
     def write_if(
         self, record: SessionRecord, expires_at: float | None, now: float, version: object
