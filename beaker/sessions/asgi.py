@@ -35,7 +35,7 @@ from beaker.sessions.ids import SessionIds
 from beaker.sessions.middleware import vary_with_cookie
 from beaker.sessions.model import Session
 from beaker.sessions.store import Loaded, ServerSideBackend, SessionRecord, read_cookie
-from beaker.stores.base import AsyncStore, AsyncVersionedStore
+from beaker.stores.base import AsyncStore, AsyncVersionedStore, compares_and_sets
 from beaker.validators import is_callable, non_empty_str
 
 Scope = MutableMapping[str, Any]
@@ -104,7 +104,7 @@ class _RequestIO:
     def __init__(self, backend: ServerSideBackend) -> None:
         self._backend = backend
         self._store = cast(AsyncStore, backend.store)  # the middleware checked
-        self._versioned = isinstance(self._store, AsyncVersionedStore)
+        self._versioned = compares_and_sets(self._store)
         self._lock = cast(AsyncLock, backend.lock)
         self.ids: SessionIds = backend.ids
         self.serializer: Serializer = backend.serializer

@@ -46,7 +46,13 @@ from beaker.serializers.pickle import PickleSerializer
 from beaker.serializers.signing import HMACSigner
 from beaker.sessions.cookies import decode_value, encode_value
 from beaker.sessions.ids import SessionIds
-from beaker.stores.base import AsyncStore, Store, VersionedStore, is_async_store
+from beaker.stores.base import (
+    AsyncStore,
+    Store,
+    VersionedStore,
+    compares_and_sets,
+    is_async_store,
+)
 from beaker.validators import conforms, instance_of, non_empty_str
 
 _SERIALIZER = conforms(Serializer, "a Serializer (dumps/loads)")
@@ -249,8 +255,9 @@ class ServerSideBackend:
     shape of a :class:`SessionIds` id (and verify under ``secret`` when one is set), so no
     malformed, over-long or path-like string ever reaches the store. An unknown but well-formed
     id also reads as "no session": the caller then issues a *new* id, never the client's.
-    When ``store`` is a :class:`~beaker.stores.base.VersionedStore`, reads carry the record's
-    version and :meth:`write_if` is the store's compare-and-set.
+    When ``store`` has ``get_versioned`` and ``compare_and_set`` (a
+    :class:`~beaker.stores.base.VersionedStore`, or one without ``compare_and_delete``), reads
+    carry the record's version and :meth:`write_if` is the store's compare-and-set.
 
     Args:
         store: any Store (``MemoryStore()``, ``FileStore(data_dir)``, ``DBMStore(data_dir)``,
@@ -297,7 +304,7 @@ class ServerSideBackend:
     _signed: Lazy[tuple[str, str]] | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "_versioned", isinstance(self.store, VersionedStore))
+        object.__setattr__(self, "_versioned", compares_and_sets(self.store))
         secret = self.secret
         one_key = type(secret) is HMACSigner and len(secret.keys) == 1
         object.__setattr__(self, "_signed", Lazy() if one_key else None)

@@ -267,6 +267,16 @@ class AsyncVersionedStore(AsyncStore, Protocol):
         """As :meth:`VersionedStore.compare_and_delete`, awaited."""
 
 
+def compares_and_sets(store: object) -> bool:
+    """Whether ``store`` (sync or async) has ``get_versioned`` and ``compare_and_set``: all
+    that sessions need to lose no concurrent write. ``compare_and_delete``, the third method
+    of :class:`VersionedStore`, is only for cleanups (``sessions purge``, which deletes
+    unconditionally without it), so a store lacking it still keeps every session write."""
+    return callable(getattr(store, "get_versioned", None)) and callable(
+        getattr(store, "compare_and_set", None)
+    )
+
+
 def is_async_store(store: Any) -> bool:
     """Whether ``store`` implements :class:`AsyncStore` (its ``get`` is a coroutine function),
     as opposed to a sync :class:`Store` (``isinstance`` checks only the method names, which

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from beaker.stores.base import Store, VersionedStore
+from beaker.entry import Entry
+from beaker.stores.base import Store, Versioned, VersionedStore
 from beaker.testing import SessionLoad, check_compare_and_set, check_session_store_no_lost_writes
 
 from .conftest import RecordingStore
@@ -46,6 +47,23 @@ def test_without_versions_writes_are_lost() -> None:
     assert not isinstance(store, VersionedStore)
     with pytest.raises(AssertionError, match="session writes lost"):
         check_session_store_no_lost_writes(store, SessionLoad(workers=3))
+
+
+class CompareAndSetOnly(RecordingStore):
+    """A store with ``get_versioned`` and ``compare_and_set`` but no ``compare_and_delete``
+    (a third party's that needs no cleanup), so not a :class:`VersionedStore`."""
+
+    def get_versioned(self, namespace: str, key: str) -> Versioned:
+        return self.inner.get_versioned(namespace, key)
+
+    def compare_and_set(self, namespace: str, key: str, entry: Entry, version: object) -> bool:
+        return self.inner.compare_and_set(namespace, key, entry, version)
+
+
+def test_compare_and_set_without_compare_and_delete_loses_no_write() -> None:
+    store = CompareAndSetOnly()
+    assert not isinstance(store, VersionedStore)
+    assert check_session_store_no_lost_writes(store, SessionLoad(workers=3)) == 180
 
 
 def test_redis_cluster_compare_and_set_and_no_lost_write(redis_cluster_url: str) -> None:
