@@ -14,9 +14,9 @@ Beaker type            native backend (see :mod:`beaker.stores.registry`)
                        ``beaker_entries`` unless ``table_name`` says otherwise
 ``ext:sqla``           ``sqlalchemy`` over a ready ``bind`` Engine (``table``'s name is used)
 anything else          ``namespace_manager``: a ``beaker.backends`` entry point's (or
-                       ``clsmap[name] = cls``) ``NamespaceManager`` class with every option
-                       (Beaker's ``**nsargs``), our FileLock (``lock_dir``/``data_dir``) or
-                       ThreadLock when it has no creation lock
+                       ``clsmap._clsmap[name] = cls``) ``NamespaceManager`` class with every
+                       option (Beaker's ``**nsargs``), our FileLock (``lock_dir`` /
+                       ``data_dir``) or ThreadLock when it has no creation lock
 =====================  ======================================================================
 
 Imports the registry and :mod:`beaker.compat.config`.
@@ -104,6 +104,7 @@ _BEAKER_NAME: Final = {
 
 #: Beaker type name -> (native type name, translation of the options into its arguments).
 _TRANSLATIONS: Final[dict[str, tuple[str, Callable[[CacheOptions], dict[str, Any]]]]] = {
+    "memory": ("memory", lambda options: {}),  # one process-wide MemoryStore, as Beaker's
     "file": ("file", _directory(FILE_SUBDIR, "file_dir")),
     "dbm": ("dbm", _directory(DBM_SUBDIR, "dbm_dir")),
     "ext:redis": ("redis", _server),
@@ -136,13 +137,11 @@ def backend(options: CacheOptions) -> Backend:
         ConfigError: unknown type, or the store or lock refused its arguments.
     """
     type_name = options.type or "memory"
-    if type_name == "memory":
-        return registry.shared("memory")  # one process-wide MemoryStore, as Beaker's
     manager = clsmap.get(type_name)
     if manager is None:
         raise ConfigError(options.option("type"), type_name, "a known cache type")
     translation = _TRANSLATIONS.get(type_name)
-    if translation is None or not hasattr(manager, "beaker_type"):  # not one of ours
+    if translation is None or getattr(manager, "beaker_type", None) != type_name:  # not ours
         native, arguments = "namespace_manager", {"manager": manager, **_third_party(options)}
     else:
         native, arguments = translation[0], translation[1](options)

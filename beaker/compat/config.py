@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-import warnings
 from collections.abc import Callable, Mapping, MutableMapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Final
@@ -32,7 +31,6 @@ from cattrs.errors import AttributeValidationNote, ClassValidationError
 
 from beaker.compat.exceptions import (
     BackendNotProvided,
-    BeakerException,
     InvalidCacheBackendError,
     UnknownBackendType,
 )
@@ -211,16 +209,15 @@ def _names(value: Any) -> tuple[str, ...]:
 def _backend_type(*extra: str) -> Callable[[Any], str]:
     def coerce(value: Any) -> str:
         name = value.strip() if isinstance(value, str) else value
-        known = (*clsmap.names(), *extra)
-        if name in known:
-            return name
         if name in NOT_PROVIDED_TYPES:
             raise _Invalid(
                 f"a provided backend: {name!r} is a Beaker backend this package does not "
                 f"provide (use one of {', '.join(CACHE_TYPES)})",
                 BackendNotProvided,
             )
-        raise _Invalid(f"one of {', '.join(known)}", UnknownBackendType)
+        if name in extra or name in clsmap:
+            return name
+        raise _Invalid(f"one of {', '.join((*clsmap.names(), *extra))}", UnknownBackendType)
 
     return coerce
 
@@ -575,17 +572,21 @@ def parse_cache_config_options(
 
 
 class _ClassMap:
-    """Beaker's ``clsmap``: backend type name -> ``NamespaceManager`` class. Ours are filled
-    in at first use; the ``beaker.backends`` entry points are read once and loaded at the
-    first unknown name (as Beaker does); ``clsmap[name] = cls`` adds one."""
+    """Beaker's ``clsmap``: backend type name -> ``NamespaceManager`` class, held in
+    ``_clsmap`` as in Beaker (extension code adds one with ``clsmap._clsmap[name] = cls``).
+    Ours are filled in at first use; the ``beaker.backends`` entry points are loaded at the
+    first unknown name by :func:`~beaker.stores.registry.load_plugins` with Beaker's rules:
+    one raising ``InvalidCacheBackendError`` or ``SyntaxError`` is left out, one failing
+    otherwise or clashing with a known name is left out with a ``RuntimeWarning``."""
 
     def __init__(self) -> None:
         self._classes: dict[str, type] = {}
-        self._loaded = False
+        self._filled = self._loaded = False
         self._mutex = threading.Lock()
 
-    def _ours(self) -> dict[str, type]:
-        if not self._classes:
+    @property
+    def _clsmap(self) -> dict[str, type]:
+        if not self._filled:
             from beaker.compat import container, ext
 
             for name, manager in (
@@ -601,24 +602,26 @@ class _ClassMap:
                 ("ext:rediscluster", ext.RedisClusterNamespaceManager),
             ):
                 self._classes.setdefault(name, manager)
+            self._filled = True
         return self._classes
 
     def reload(self) -> None:
-        """Read the entry points again at the next use (after installing a backend)."""
+        """Read the entry points again at the next unknown name (after installing a backend)."""
         registry.rescan()
         self._loaded = False
 
     def names(self) -> tuple[str, ...]:
-        """Every usable type name: :data:`CACHE_TYPES`, then third-party ones, sorted."""
-        extra = {point.name for point in registry.plugins()}.union(self._ours())
-        return (*CACHE_TYPES, *sorted(extra.difference(CACHE_TYPES, NOT_PROVIDED_TYPES)))
+        """Every usable type name: :data:`CACHE_TYPES`, then the others loaded, sorted."""
+        extra = set(self._clsmap).difference(CACHE_TYPES, NOT_PROVIDED_TYPES)
+        return (*CACHE_TYPES, *sorted(extra))
 
     def __getitem__(self, name: str) -> type:
-        classes = self._ours()
+        classes = self._clsmap
         if name not in classes and not self._loaded:
             with self._mutex:
                 if not self._loaded:
-                    self._load()
+                    skip = (InvalidCacheBackendError, SyntaxError)
+                    classes.update(registry.load_plugins(taken=classes, skip=skip, warn=True))
                     self._loaded = True
         return classes[name]
 
@@ -628,27 +631,8 @@ class _ClassMap:
         except KeyError:
             return default
 
-    def __setitem__(self, name: str, manager: type) -> None:
-        self._ours()[name] = manager
-
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.get(name) is not None
-
-    def _load(self) -> None:
-        for point in registry.plugins():
-            try:
-                manager = point.load()
-            except (InvalidCacheBackendError, SyntaxError):
-                continue  # Beaker skips backends that say they cannot work here
-            except Exception as exc:  # noqa: BLE001 - Beaker warns and goes on
-                message = f"Unable to load NamespaceManager entry point {point.name!r}: {exc!r}"
-                warnings.warn(message, RuntimeWarning, stacklevel=4)
-                continue
-            if point.name in self._classes:
-                raise BeakerException(
-                    f"NamespaceManager name conflict, {point.name!r} already loaded"
-                )
-            self._classes[point.name] = manager
 
 
 #: Beaker's backend registry (``beaker.cache.clsmap``).

@@ -23,7 +23,8 @@ pairs), locked by a :class:`~beaker.stores.namespace_manager.ManagerLock`: the m
 creation lock, else a FileLock in ``lock_dir`` or a ThreadLock, as for sqlalchemy. A name
 registered under the ``beaker.backends`` entry point (a third-party package's
 ``NamespaceManager`` class, as Beaker finds them) is a type too, built the same way from
-``options`` and ``lock_dir``.
+``options`` and ``lock_dir``. :func:`load_plugins` is the one loader of those entry points:
+native lookups raise a failing point's error, Beaker's ``clsmap`` passes Beaker's rules.
 
 URL schemes: ``file:///dir``, ``dbm:///dir``, ``redis://`` / ``rediss://``,
 ``memcached://host:port[;host:port]``, ``sqlite://`` and ``postgresql[+psycopg]://``. Store
@@ -40,7 +41,8 @@ import functools
 import importlib
 import os
 import threading
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Collection, Mapping
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
@@ -60,6 +62,7 @@ __all__ = [
     "backend_type",
     "close_shared",
     "frozen_value",
+    "load_plugins",
     "manager_type",
     "names",
     "plugins",
@@ -246,6 +249,53 @@ def rescan() -> None:
     _plugins = None
 
 
+def load_plugins(
+    only: str | None = None,
+    *,
+    taken: Collection[str] = (),
+    skip: tuple[type[Exception], ...] = (),
+    warn: bool = False,
+) -> dict[str, Any]:
+    """Load the ``beaker.backends`` entry points, in their order: the one loader of native
+    callers (:func:`backend_type`) and of Beaker's ``clsmap``, each passing its rules.
+
+    Args:
+        only: load only the points of this name (``None``: all of them).
+        taken: names already in use: a point under one of them, or under the name of a point
+            loaded before it, clashes.
+        skip: exception classes whose points are left out silently (Beaker's rule for its
+            ``InvalidCacheBackendError`` and ``SyntaxError``: a backend that cannot work here).
+        warn: a point failing otherwise, or clashing, is left out with a ``RuntimeWarning``
+            naming it and the error (Beaker's rule); ``False``: the error is raised.
+
+    Returns:
+        ``dict`` of point name -> the loaded object (a ``NamespaceManager`` class).
+
+    Raises:
+        ConfigError: without ``warn``, a clash.
+        Exception: without ``warn``, whatever loading a point raises (ImportError …) and
+            ``skip`` does not name.
+    """
+    loaded: dict[str, Any] = {}
+    for point in plugins():
+        if only is not None and point.name != only:
+            continue
+        try:
+            manager = point.load()
+            if point.name in taken or point.name in loaded:
+                raise ConfigError("type", point.name, "an entry point name not already in use")
+        except skip:
+            continue
+        except Exception as exc:
+            if not warn:
+                raise
+            message = f"{ENTRY_POINT_GROUP} entry point {point.name!r} ({point.value}) left out"
+            warnings.warn(f"{message}: {exc!r}", RuntimeWarning, stacklevel=2)
+            continue
+        loaded[point.name] = manager
+    return loaded
+
+
 def _local_path(url: str) -> dict[str, Any]:
     parts = urlsplit(url)
     if parts.netloc not in ("", "localhost"):
@@ -322,25 +372,28 @@ def register(name: str, kind: BackendType, schemes: tuple[str, ...] = ()) -> Non
 
 
 def names() -> tuple[str, ...]:
-    """The registered type names."""
-    return tuple(_TYPES)
+    """The type names: the registered ones, then the ``beaker.backends`` entry points' (not
+    loaded)."""
+    return tuple(dict.fromkeys((*_TYPES, *(point.name for point in plugins()))))
 
 
 def backend_type(name: str) -> BackendType:
     """The :class:`BackendType` registered as ``name``, else the :func:`manager_type` of the
-    ``beaker.backends`` entry point ``name`` (loaded at each call: :func:`shared` memoises).
+    ``beaker.backends`` entry point ``name`` (loaded by :func:`load_plugins` at each call,
+    errors raised: :func:`shared` memoises).
 
     Raises:
-        ConfigError: no such type (the message lists the registered ones).
+        ConfigError: no such type (the message lists :func:`names`), or two entry points
+            named ``name``.
         Exception: whatever loading the entry point raises (ImportError …).
     """
     kind = _TYPES.get(name)
-    point = next((p for p in plugins() if p.name == name), None) if kind is None else None
-    if point is not None:
-        return manager_type(point.load())
-    if kind is None:
-        raise ConfigError("type", name, f"one of {', '.join(_TYPES)}")
-    return kind
+    if kind is not None:
+        return kind
+    manager = load_plugins(name).get(name)
+    if manager is None:
+        raise ConfigError("type", name, f"one of {', '.join(names())}")
+    return manager_type(manager)
 
 
 def backend(name: str, **options: Any) -> Backend:

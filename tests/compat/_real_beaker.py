@@ -48,10 +48,16 @@ def require_beaker114() -> None:
     skip_or_fail(f"real Beaker 1.14.1 virtualenv not found at {VENV} (set BEAKER114_VENV)")
 
 
-def run(code: str, cwd: str | os.PathLike[str] = "/", timeout: float = 120) -> Any:
+def run(
+    code: str,
+    cwd: str | os.PathLike[str] = "/",
+    timeout: float = 120,
+    python: str | os.PathLike[str] = PYTHON,
+) -> Any:
     """Run ``code`` (which must assign ``result``) under real Beaker; return ``canon(result)``.
 
     The code runs with ``canon`` defined; ``result`` is printed as JSON on the last line.
+    ``python``: another interpreter (``sys.executable``: ours, in a fresh process).
     """
     require_beaker114()
     script = (
@@ -59,7 +65,7 @@ def run(code: str, cwd: str | os.PathLike[str] = "/", timeout: float = 120) -> A
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     proc = subprocess.run(
-        [str(PYTHON), "-c", script],
+        [str(python), "-c", script],
         check=False,
         capture_output=True,
         text=True,
@@ -68,7 +74,7 @@ def run(code: str, cwd: str | os.PathLike[str] = "/", timeout: float = 120) -> A
         timeout=timeout,
     )
     if proc.returncode != 0:
-        raise AssertionError(f"real Beaker failed:\n{proc.stderr}")
+        raise AssertionError(f"{python} failed:\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
