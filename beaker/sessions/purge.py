@@ -8,9 +8,10 @@ Keys are streamed from the store's ``keys`` and each record is read as it comes,
 whole key set at once. Removal compares: on a :class:`~beaker.stores.base.VersionedStore`
 (every store of ours) a session is read with its version and removed with
 :meth:`~beaker.stores.base.VersionedStore.compare_and_delete`, so a session refreshed between
-its read and its removal survives; a store with only the plain
-:class:`~beaker.stores.base.Store` protocol gets ``get`` then ``delete`` (no compare is
-possible there). A SQL store without ``--older-than`` purges with its own ``purge_expired``
+its read and its removal survives. A store without ``compare_and_delete`` (a third party's)
+cannot remove only what was read: a session written between the read and the delete would be
+lost, so purge refuses it unless told ``unconditional`` (``--unconditional``), then ``get``
+and ``delete``. A SQL store without ``--older-than`` purges with its own ``purge_expired``
 (one ``DELETE ... WHERE expires < now``, atomic per row).
 
 Store specs are the URLs of :mod:`beaker.stores.registry` (``file:///abs/dir``,
@@ -31,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any, NamedTuple, TypeVar, cast
 
 from beaker.entry import Entry
-from beaker.errors import BeakerError
+from beaker.errors import BeakerError, ConfigError
 from beaker.sessions.store import DEFAULT_NAMESPACE
 from beaker.stores.base import Store, VersionedStore
 from beaker.stores.registry import store_for_url
@@ -73,6 +74,7 @@ def purge(
     older_than: float | None = None,
     dry_run: bool = False,
     progress: Callable[[Iterable[str]], Iterable[str]] | None = None,
+    unconditional: bool = False,
 ) -> PurgeReport:
     """Remove the expired sessions of ``namespace`` from ``store``.
 
@@ -84,11 +86,15 @@ def purge(
             those past their timeouts).
         dry_run: count, remove nothing.
         progress: wraps the stream of keys for display (e.g. ``tqdm``); ``None`` for none.
+        unconditional: on a store without ``compare_and_delete``, delete what was read
+            expired anyway (a session rewritten in between is lost); ignored otherwise.
 
     Returns:
         A :class:`PurgeReport`.
 
     Raises:
+        ConfigError: the store has no ``compare_and_delete`` (and no ``purge_expired`` for
+            this purge) and neither ``unconditional`` nor ``dry_run`` is set; nothing removed.
         StoreUnavailable: a network store cannot be reached.
     """
     purge_expired = getattr(store, "purge_expired", None)
@@ -97,6 +103,13 @@ def purge(
         removed = int(purge_expired(math.nextafter(now, math.inf), namespace))
         return PurgeReport(removed, removed, 0, dry_run)
     versioned = isinstance(store, VersionedStore)
+    if not (versioned or unconditional or dry_run):
+        raise ConfigError(
+            "unconditional",
+            False,
+            f"True to purge a {type(store).__name__}: it has no compare_and_delete, so a "
+            "session rewritten between purge's read and its delete would be lost",
+        )
     examined = expired = unreadable = refreshed = 0
     keys = store.keys(namespace)
     for key in progress(keys) if progress is not None else keys:
@@ -165,6 +178,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     )
     parser.add_argument("--dry-run", action="store_true", help="count only, remove nothing")
     parser.add_argument(
+        "--unconditional",
+        action="store_true",
+        help="on a store without compare_and_delete, delete anyway (a session written "
+        "between its read and its removal is lost)",
+    )
+    parser.add_argument(
         "--no-progress", action="store_true", help="no progress bar on standard error"
     )
     return parser
@@ -223,6 +242,7 @@ def run(
             older_than=args.older_than,
             dry_run=args.dry_run,
             progress=None if args.no_progress else _progress_bar(err),
+            unconditional=args.unconditional,
         )
     except BeakerError as exc:
         err.write(f"purge: {exc}\n")
@@ -247,7 +267,8 @@ def main(
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
 ) -> int:
-    """``python -m beaker sessions purge [--store SPEC] [--older-than S] [--dry-run]``.
+    """``python -m beaker sessions purge --store SPEC [--older-than S] [--dry-run]
+    [--unconditional]``.
 
     Args:
         argv: the arguments after ``purge`` (default ``sys.argv[1:]``).

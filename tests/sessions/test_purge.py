@@ -16,11 +16,12 @@ from beaker.sessions import SessionMiddleware, server_side
 from beaker.sessions.purge import is_expired, main, open_store, purge
 from beaker.sessions.store import DEFAULT_NAMESPACE
 from beaker.stores import registry
+from beaker.stores.base import Versioned
 from beaker.stores.dbm import DBMStore
 from beaker.stores.file import FileStore
 from beaker.testing import FakeClock
 
-from .conftest import counter_app
+from .conftest import RecordingStore, counter_app
 
 
 def make_sessions(store: Any, clock: FakeClock, count: int, **options: Any) -> list[str]:
@@ -189,34 +190,92 @@ class RefreshOnRead:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    def get_versioned(self, namespace: str, key: str) -> Any:
-        read = self.inner.get_versioned(namespace, key)
+    def _after(self, key: str, read: Any) -> Any:
         if key == self.key and not self.refreshed:
             self.refreshed = True
             self.refresh()
         return read
 
+    def get_versioned(self, namespace: str, key: str) -> Any:
+        return self._after(key, self.inner.get_versioned(namespace, key))
 
-def test_a_session_refreshed_between_read_and_removal_survives(
-    store: Any, clock: FakeClock
-) -> None:
+    def get(self, namespace: str, key: str) -> Any:
+        return self._after(key, self.inner.get(namespace, key))
+
+
+class CompareAndSetOnly(RecordingStore):
+    """A third party's session store: ``get_versioned`` and ``compare_and_set`` (sessions
+    lose no write on it) but no ``compare_and_delete``, so not a VersionedStore."""
+
+    def get_versioned(self, namespace: str, key: str) -> Versioned:
+        return self.inner.get_versioned(namespace, key)
+
+    def compare_and_set(self, namespace: str, key: str, entry: Entry, version: object) -> bool:
+        return self.inner.compare_and_set(namespace, key, entry, version)
+
+
+def _racing(store: Any, clock: FakeClock) -> tuple[list[str], RefreshOnRead, TestApp]:
+    """Three sessions in ``store``; reading the second refreshes it (its browser, returned
+    as well, is back while it is alive)."""
     ids = make_sessions(store, clock, 3, timeout=100)
-    survivor = ids[1]
     later = FakeClock(clock() + 60)  # the browser returns while its session is alive
     browser = TestApp(SessionMiddleware(counter_app, server_side(store, clock=later, timeout=100)))
 
     def refresh() -> None:
-        response = browser.get("/", headers={"Cookie": f"beaker.session.id={survivor}"})
-        assert response.json == {"count": 2, "id": survivor, "is_new": False}
+        response = browser.get("/", headers={"Cookie": f"beaker.session.id={ids[1]}"})
+        assert response.json == {"count": 2, "id": ids[1], "is_new": False}
 
-    racing = RefreshOnRead(store, survivor, refresh)
+    return ids, RefreshOnRead(store, ids[1], refresh), browser
+
+
+def test_a_store_without_compare_and_delete_is_refused_unless_unconditional(
+    clock: FakeClock,
+) -> None:
+    # On such a store a delete cannot be made conditional: purge used to delete what it had
+    # read expired, including a session its browser refreshed in between (lost).
+    store = CompareAndSetOnly()
+    ids, racing, _ = _racing(store, clock)
+    with pytest.raises(ConfigError) as refused:
+        purge(racing, now=clock() + 150)
+    assert refused.value.option == "unconditional" and "compare_and_delete" in str(refused.value)
+    assert not racing.refreshed and sorted(store.keys(DEFAULT_NAMESPACE)) == sorted(ids)
+    assert purge(racing, now=clock() + 150, dry_run=True).expired == 3  # counting is safe
+    assert purge(store, now=clock() + 200, unconditional=True).expired == 3  # asked for
+    assert list(store.keys(DEFAULT_NAMESPACE)) == []
+
+
+def test_command_line_refuses_a_store_without_compare_and_delete(clock: FakeClock) -> None:
+    store = CompareAndSetOnly()
+    make_sessions(store, clock, 2, timeout=10)
+    clock.advance(11)
+    scheme = f"tp{secrets.token_hex(4)}"
+    kind = registry.BackendType(
+        store=lambda: store,
+        lock=registry.backend_type("memory").lock,
+        options=frozenset(),
+        from_url=lambda url: {},
+    )
+    registry.register(scheme, kind, schemes=(scheme,))
+    spec = ["--store", f"{scheme}://sessions", "--no-progress"]
+    out, err = io.StringIO(), io.StringIO()
+    assert main(spec, clock=clock, stdout=out, stderr=err) == 1
+    assert "unconditional" in err.getvalue() and out.getvalue() == ""
+    assert len(list(store.keys(DEFAULT_NAMESPACE))) == 2
+    assert main([*spec, "--unconditional"], clock=clock, stdout=out, stderr=err) == 0
+    assert out.getvalue() == "removed 2 expired session(s) of 2\n"
+
+
+def test_a_session_refreshed_between_read_and_removal_survives(
+    store: Any, clock: FakeClock
+) -> None:
+    ids, racing, browser = _racing(store, clock)
     # Every session read is past its timeout; older_than (never true here) keeps SQL stores
     # on the read-and-compare path instead of their one DELETE.
     report = purge(racing, now=clock() + 150, older_than=10**6)
     assert racing.refreshed
     assert (report.examined, report.expired, report.refreshed) == (3, 2, 1)
-    assert list(store.keys(DEFAULT_NAMESPACE)) == [survivor]
-    assert browser.get("/", headers={"Cookie": f"beaker.session.id={survivor}"}).json["count"] == 3
+    assert list(store.keys(DEFAULT_NAMESPACE)) == [ids[1]]
+    assert browser.get("/", headers={"Cookie": f"beaker.session.id={ids[1]}"}).json["count"] == 3
 
 
 def test_compare_and_delete_removes_only_the_entry_read(store: Any) -> None:
