@@ -40,10 +40,15 @@ __all__ = [
 
 
 def _entry(key: str, default: str | None, doc: str) -> Any:
-    """A property showing the ``dict`` entry ``key`` (``default`` when unset or empty)."""
-    return property(
-        lambda self: self.get(key) or default, lambda self, v: self.__setitem__(key, v), doc=doc
-    )
+    """A property showing the ``dict`` entry ``key`` (``default`` when unset or empty);
+    assigning it sends a server session's cookie with it, as Beaker's setter."""
+
+    def assign(self: Session, value: str) -> None:
+        self[key] = value
+        if not self._cookie_only:
+            self._push()
+
+    return property(lambda self: self.get(key) or default, assign, doc=doc)
 
 
 class Session(dict):  # type: ignore[type-arg]
@@ -117,9 +122,7 @@ class Session(dict):  # type: ignore[type-arg]
         native = None if id is None else sessions.get_by_id(id)
         if native is None:
             native = sessions.open(request.get("cookie") if use_cookies and id is None else None)
-        self.__dict__.update(
-            _setup=setup, request=request, use_cookies=use_cookies, _native=native
-        )
+        self.__dict__.update(_setup=setup, request=request, use_cookies=use_cookies, _native=native)
         self._fill()
 
     def _engine(self, sessions: Sessions) -> Sessions:
@@ -142,7 +145,8 @@ class Session(dict):  # type: ignore[type-arg]
         if "_domain" in data or "_path" in data:  # a scope kept with the session
             scope = (data.get("_domain") or default[0], data.get("_path") or default[1])
         if scope != (self._scope or default):
-            native.domain, native.path = self._scope = scope
+            native.restore_scope(*scope)
+            self._scope = scope
         entries = {
             "_domain": scope[0],
             "_path": scope[1],
@@ -175,7 +179,7 @@ class Session(dict):  # type: ignore[type-arg]
         scope = (pop("_domain", None) or default[0], pop("_path", None) or default[1])
         if scope != default:
             data["_domain"], data["_path"] = scope
-        if scope != (self._scope or default):
+        if scope != (self._scope or default):  # a change: the cookie goes out with it
             native.domain, native.path = self._scope = scope
         native.replace(data)
         return data
@@ -263,10 +267,6 @@ class Session(dict):  # type: ignore[type-arg]
         elif native.save_requested or self._setup.sessions.auto:
             self._push()
         self._send(native.finish(save=write))
-
-    def persist(self) -> None:
-        """Write the session now (same as :meth:`save`)."""
-        self.save()
 
     def delete(self) -> None:
         """Remove the session from storage and expire the browser's cookie."""
@@ -461,10 +461,8 @@ class SessionObject:
         cls, environ: dict[str, Any], params: dict[str, Any], setup: SessionSetup
     ) -> SessionObject:
         """A session object on the middleware's ``setup`` (``params``: its options, shared)."""
-        self = cls.__new__(cls)
-        self.__dict__.update(
-            _params=params, _environ=environ, _sess=None, _headers={}, _setup=setup
-        )
+        self = cls(environ)
+        self.__dict__.update(_params=params, _setup=setup)
         return self
 
     def _setup_now(self) -> SessionSetup:

@@ -187,7 +187,9 @@ def _build(options: SessionOptions) -> SessionSetup:
             _backend(options, type_name),
             cookie=cookie,
             timeout=options.timeout,
-            save_accessed_time=options.save_accessed_time is not False,
+            # as Beaker: a cookie session's cookie whenever touched, an id cookie when changed
+            save_accessed_time=options.save_accessed_time is not False or type_name == "cookie",
+            refresh_cookie=False,
             auto=bool(options.auto),
             invalidate_corrupt=bool(options.invalidate_corrupt),
         )

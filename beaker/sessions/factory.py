@@ -70,6 +70,14 @@ class Sessions:
             scope (thread, host, cluster) bounds who is serialized.
         lock_timeout: seconds to wait for a session's lock (``None``: forever); raises
             :class:`~beaker.errors.LockTimeout` after.
+        refresh_cookie: send a stored session's id cookie again with every write of it
+            (``True``, default: a lifetime in seconds or a ``timedelta`` then counts from the
+            last write); ``False`` sends it only when the browser's copy must change — a
+            new session or id, a value re-signed under a newer ``secret`` key, a cookie
+            ``domain``/``path``/lifetime assigned in this request (sent even without a save,
+            with an access-time write), or removal — as Beaker 1.14 does (a lifetime then
+            counts from the session's creation). Cookie-only
+            sessions send the cookie with every write (it is the record).
         invalidate_corrupt: a server-side record that cannot be decoded gives a new session
             (``True``, default) or raises :class:`~beaker.errors.DeserializationError`
             (Beaker's default ``False``). A bad *cookie* always gives a new session.
@@ -95,6 +103,7 @@ class Sessions:
     lock_timeout: float | None = attrs.field(
         default=None, validator=seconds(maximum=MAX_WAIT, optional=True)
     )
+    refresh_cookie: bool = attrs.field(default=True, validator=_BOOL)
     invalidate_corrupt: bool = attrs.field(default=True, validator=_BOOL)
     environ_key: str = attrs.field(default="beaker.session", validator=non_empty_str())
     clock: Callable[[], float] = attrs.field(

@@ -87,6 +87,7 @@ class Session(MutableMapping[str, Any]):
         "_backend",
         "_base",
         "_base_version",
+        "_browser_value",
         "_cookie_header",
         "_cookie_out",
         "_created",
@@ -103,6 +104,7 @@ class Session(MutableMapping[str, Any]):
         "_original",
         "_path",
         "_persisted",
+        "_rescoped",
         "_retired",
         "_save",
         "_sealed",
@@ -116,6 +118,7 @@ class Session(MutableMapping[str, Any]):
     _backend: SessionBackend
     _base: SessionRecord | None
     _base_version: object
+    _browser_value: str | None
     _cookie_header: str | None
     _cookie_out: str | None
     _created: float
@@ -132,6 +135,7 @@ class Session(MutableMapping[str, Any]):
     _original: SessionRecord | None
     _path: str | None
     _persisted: bool
+    _rescoped: bool
     _retired: list[str]
     _save: bool
     _sessions: Sessions
@@ -179,6 +183,8 @@ class Session(MutableMapping[str, Any]):
         self._expires = None
         self._save = False
         self._persisted = False
+        self._rescoped = False
+        self._browser_value = None
         self._cookie_out = None
         self._retired = []
         self._stale_cookie = False
@@ -196,6 +202,8 @@ class Session(MutableMapping[str, Any]):
             for value in values:
                 found = self._read(backend.read, value, before)
                 if found is not None:
+                    if backend.server_side:  # the id cookie the browser holds
+                        self._browser_value = value
                     break
                 self._release()
             else:
@@ -328,10 +336,30 @@ class Session(MutableMapping[str, Any]):
 
     def _override(self, slot: str, value: object) -> None:
         """Set this session's own cookie ``domain``, ``path`` or lifetime (``slot``), already
-        checked (``None``: the configured one again); a change to save."""
-        self._ready()
+        checked (``None``: the configured one again); a change to save. With
+        ``refresh_cookie`` off, a value differing from the one in effect sends the cookie at
+        the end of the request (a stored session's, even without a save)."""
+        before = self._scope()
         setattr(self, slot, value)
+        self._rescoped |= before != self._scope()
         self._version += 1
+
+    def _scope(self) -> tuple[object, ...]:
+        """The cookie attributes in effect (the lifetime's type too: ``1 == True``)."""
+        expires = self.cookie_expires
+        return self.domain, self.path, expires, type(expires)
+
+    def restore_scope(self, domain: str | None, path: str | None) -> None:
+        """Use the cookie ``domain`` and ``path`` a front keeps with the session's data
+        (Beaker's ``_domain``/``_path`` entries) as loaded: unlike assigning :attr:`domain`
+        or :attr:`path`, this is no change, and sends no cookie by itself.
+
+        Raises:
+            ConfigError: a value that cannot be a cookie ``Domain`` / ``Path``.
+        """
+        self._ready()
+        self._domain = None if domain is None else check_domain(domain)
+        self._path = None if path is None else check_path(path)
 
     @property
     def save_requested(self) -> bool:
@@ -439,7 +467,8 @@ class Session(MutableMapping[str, Any]):
             The ``Set-Cookie`` header value naming the written session (what :meth:`finish`
             sends unless the session changes again), for callers that send it themselves
             (Beaker's ``request["cookie_out"]``); ``None`` when nothing was written because
-            another request removed the session meanwhile.
+            another request removed the session meanwhile, or (``refresh_cookie`` off) when
+            the browser holds that cookie already.
 
         Raises:
             CookieTooLarge: cookie-only session, the cookie would exceed its size limit.
@@ -593,7 +622,14 @@ class Session(MutableMapping[str, Any]):
         self._base, self._base_version = newer.record, newer.version
 
     def _cookie_for(self, value: str | None) -> str | None:
-        if value is None:
+        """The ``Set-Cookie`` value storing cookie ``value`` (``None``: none to send; with
+        ``refresh_cookie`` off, also when the browser holds that id cookie already and no
+        cookie attribute was assigned)."""
+        if value is None or (
+            value == self._browser_value
+            and not self._rescoped
+            and not self._sessions.refresh_cookie
+        ):
             return None
         return self._sessions.cookie.set_cookie(
             value,
@@ -614,8 +650,10 @@ class Session(MutableMapping[str, Any]):
         response; call it yourself when using sessions without the middleware.
 
         Writes the session if :meth:`save` was called, if ``auto`` is configured, or — with
-        ``save_accessed_time`` — to refresh the access time of a session loaded from storage.
-        Removes records retired by :meth:`regenerate_id`/:meth:`invalidate` or found expired.
+        ``save_accessed_time`` (or, with ``refresh_cookie`` off, a cookie attribute assigned) —
+        to refresh the access time of a session loaded from storage. With ``refresh_cookie``
+        off, the id cookie is sent only when the browser's copy must change. Removes records
+        retired by :meth:`regenerate_id`/:meth:`invalidate` or found expired.
         Expires the browser's cookie when it names no live session any more. Always releases
         the session's lock. Idempotent: later calls return ``None``.
 
@@ -648,7 +686,7 @@ class Session(MutableMapping[str, Any]):
                 else:
                     cookie = self._cookie_for(self._write_record(now, full=True))
             elif (
-                sessions.refreshes_access
+                (sessions.refreshes_access or (self._rescoped and not sessions.refresh_cookie))
                 and not self._persisted
                 and self._original is not None
                 and self._id == self._original.id
