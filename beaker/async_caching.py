@@ -118,10 +118,8 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
             self._outage(error, key, "not written")
             return MISSING
 
-    async def _write(self, key: str, entry: Entry | None) -> None:
-        """Store ``entry`` (a :meth:`_record`; ``None``: nothing to write)."""
-        if entry is None:
-            return
+    async def _write(self, key: str, entry: Entry) -> None:
+        """Store ``entry`` (an :meth:`_entry`) under the stored ``key``."""
         try:
             await self.store.set(self.name, key, entry)
         except StoreUnavailable as error:
@@ -133,7 +131,9 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         """Store ``value`` under ``key``; arguments (``tags`` too) and errors as
         :meth:`beaker.caching.Cache.set`."""
         key = self._store_key(key)
-        await self._write(key, self._record(key, value, ttl, await self._stamps(key, tags)))
+        stamps = await self._stamps(key, tags)
+        if stamps is not MISSING:
+            await self._write(key, self._entry(key, value, ttl, stamps))
 
     async def delete(self, key: str) -> None:
         """Remove ``key``; a missing key is not an error."""
@@ -214,14 +214,16 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
         tags: Iterable[str],
     ) -> Any:
         stamps = await self._stamps(key, tags)  # before the creator, as the sync front
-        start = time.perf_counter()
+        start = time.perf_counter() if self._timed else 0.0
         value = creator()
         if inspect.isawaitable(value):
             value = await value
-        delta = time.perf_counter() - start
-        self._calls.create(delta)
-        if should_cache is None or should_cache(value):
-            await self._write(key, self._record(key, value, ttl, stamps, delta))
+        delta = 0.0
+        if self._timed:
+            delta = time.perf_counter() - start
+            self._calls.create(delta)
+        if stamps is not MISSING and (should_cache is None or should_cache(value)):
+            await self._write(key, self._entry(key, value, ttl, stamps, delta))
         return value
 
     async def get_or_create(
@@ -261,15 +263,17 @@ class AsyncCache(CacheCore[AsyncStore, AsyncLock]):
     ) -> Any:
         """As :meth:`beaker.caching.Cache._recreate`: the dogpile lock, one more read under
         it, and ``creator`` if still needed, after a first read found no fresh value."""
-        start = time.perf_counter()
+        start = time.perf_counter() if self._timed else 0.0
         try:
-            lease = await self.lock.acquire(self._lock_name(key), timeout=self._lock_wait(value))
+            wait = self.lock_timeout if value is MISSING else 0  # none with a stale value
+            lease = await self.lock.acquire(self._lock_name(key), timeout=wait)
         except LockTimeout as error:
             return self._timed_out(error, start, value)
         except StoreUnavailable as error:  # a distributed lock's server is down too
             self._outage(error, key, "created without the dogpile lock")
             return await self._create(key, creator, ttl, should_cache, tags)
-        self._calls.lock_wait(time.perf_counter() - start)
+        if self._timed:
+            self._calls.lock_wait(time.perf_counter() - start)
         async with lease:
             made = self._made_by_another(key, first, await self._read(key))
             if made is not MISSING:

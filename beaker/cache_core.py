@@ -27,7 +27,7 @@ from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypedDict, TypeV
 
 import attrs
 
-from beaker.entry import MISSING, Entry, Missing
+from beaker.entry import MISSING, Entry
 from beaker.errors import (
     ComponentTypeError,
     ConfigError,
@@ -197,6 +197,14 @@ class CacheCore(Generic[S, L]):
     #: invalidation, stale window, early recomputation or ``fresh_after``): memoized hits
     #: skip ``_judge``.
     _plain_hits: bool = attrs.field(init=False, eq=False, repr=False)
+    #: Whether creators and lock waits are timed: for an enabled recorder, or for the
+    #: expiry's early recomputation (which needs a creator's seconds).
+    _timed: bool = attrs.field(init=False, eq=False, repr=False)
+    #: What :meth:`_lock_name` puts before a key.
+    _lock_prefix: str = attrs.field(init=False, eq=False, repr=False)
+    #: Seconds a written entry stays fresh when the expiry is a plain :class:`TTL` (written
+    #: without calling the policy), else ``None``.
+    _lifetime: float | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.metrics.enabled and not self.counts_hits:
@@ -229,6 +237,10 @@ class CacheCore(Generic[S, L]):
         plain = codec is None and invalidation is None and not self.counts_hits
         plain = plain and not self.stale_while_revalidate and self._early is None
         object.__setattr__(self, "_plain_hits", plain and self.fresh_after is None)
+        object.__setattr__(self, "_timed", self.metrics.enabled or self._early is not None)
+        object.__setattr__(self, "_lock_prefix", f"{len(self.name)}:{self.name}:")
+        lifetime = self.expiry.seconds if type(self.expiry) is TTL else None
+        object.__setattr__(self, "_lifetime", lifetime)
 
     # -- keys and names ------------------------------------------------------------------------
 
@@ -241,7 +253,7 @@ class CacheCore(Generic[S, L]):
     def _lock_name(self, key: str) -> str:
         """The dogpile lock's name for a stored ``key``: ``"{len}:{namespace}:{key}"``, so no
         namespace's names can collide with another's."""
-        return f"{len(self.name)}:{self.name}:{key}"
+        return self._lock_prefix + key
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -315,7 +327,8 @@ class CacheCore(Generic[S, L]):
         Raises:
             LockTimeout: ``error``, without a stale value.
         """
-        self._calls.lock_wait(time.perf_counter() - waited_since)
+        if self._timed:
+            self._calls.lock_wait(time.perf_counter() - waited_since)
         if stale is MISSING:
             raise error
         self._calls.stale()
@@ -331,11 +344,6 @@ class CacheCore(Generic[S, L]):
             if fresh:
                 return value
         return MISSING
-
-    def _lock_wait(self, stale: Any) -> float | None:
-        """How long ``get_or_create`` waits for the lock: not at all when it has a ``stale``
-        value to serve meanwhile (another worker is recreating it), else ``lock_timeout``."""
-        return self.lock_timeout if stale is MISSING else 0
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -355,10 +363,13 @@ class CacheCore(Generic[S, L]):
         Raises:
             SerializationError: the serializer cannot encode ``value``; names the key.
         """
-        if ttl is not None:
-            check_ttl(ttl)
         now = self.clock()
-        expires_at = self.expiry.expires_at(now, ttl)
+        if ttl is None and self._lifetime is not None:
+            expires_at: float | None = now + self._lifetime
+        else:
+            if ttl is not None:
+                check_ttl(ttl)
+            expires_at = self.expiry.expires_at(now, ttl)
         if expires_at is not None and self.stale_while_revalidate:
             expires_at += self.stale_while_revalidate  # keep the entry through its stale window
         payload = value
@@ -369,21 +380,10 @@ class CacheCore(Generic[S, L]):
                 raise SerializationError(exc.reason, key=key) from exc
         if stamps is not None:
             payload = stamp_value(stamps, payload, self.store.holds_objects)  # type: ignore[attr-defined]
-        return Entry(payload, now, expires_at, delta if self._early is not None else 0.0)
-
-    def _record(
-        self,
-        key: str,
-        value: Any,
-        ttl: float | None,
-        stamps: Stamps | None | Missing,
-        delta: float = 0.0,
-    ) -> Entry | None:
-        """:meth:`_entry`, or ``None`` when the write's stamps are :data:`MISSING` (their
-        store was down under ``on_store_error="compute"``: nothing is written)."""
-        if stamps is MISSING:
-            return None
-        return self._entry(key, value, ttl, stamps, delta)
+        # tuple.__new__: the Entry without the NamedTuple's Python-level __new__ (one call
+        # less on every write; every field is given).
+        delta = delta if self._early is not None else 0.0
+        return tuple.__new__(Entry, (payload, now, expires_at, delta))
 
     def _values_of(self, stored: Mapping[str, str], found: Mapping[str, Entry]) -> dict[str, Any]:
         """What ``get_many`` returns: ``{caller's key: fresh value}`` of the ``found`` entries

@@ -156,10 +156,8 @@ class Cache(CacheCore[Store, Lock]):
             self._outage(error, key, "not written")
             return MISSING
 
-    def _write(self, key: str, entry: Entry | None) -> None:
-        """Store ``entry`` (a :meth:`_record`; ``None``: nothing to write)."""
-        if entry is None:
-            return
+    def _write(self, key: str, entry: Entry) -> None:
+        """Store ``entry`` (an :meth:`_entry`) under the stored ``key``."""
         try:
             self.store.set(self.name, key, entry)
         except StoreUnavailable as error:
@@ -180,10 +178,21 @@ class Cache(CacheCore[Store, Lock]):
             SerializationError: the serializer cannot encode ``value``; names the key.
             StoreUnavailable: the store's server is down and ``on_store_error="raise"``.
         """
-        key = self._store_key(key)
-        # No invalidation and no tags (the common write): no stamps, without the call.
-        stamps = None if self._invalidation is None and not tags else self._stamps(key, tags)
-        self._write(key, self._record(key, value, ttl, stamps))
+        # The common write (a plain key, no invalidation, no tags) makes two calls: the
+        # record's and the store's (_write's work inline).
+        if not self._plain_key and len(key) > self._key_limit:
+            key = self.key(self.name, key)
+        if self._invalidation is None and not tags:
+            entry = self._entry(key, value, ttl)
+        else:
+            stamps = self._stamps(key, tags)
+            if stamps is MISSING:
+                return
+            entry = self._entry(key, value, ttl, stamps)
+        try:
+            self.store.set(self.name, key, entry)
+        except StoreUnavailable as error:
+            self._outage(error, key, "not written")
 
     def delete(self, key: str) -> None:
         """Remove ``key``; a missing key is not an error."""
@@ -289,13 +298,17 @@ class Cache(CacheCore[Store, Lock]):
         should_cache: Predicate,
         tags: Iterable[str],
     ) -> Any:
-        stamps = self._stamps(key, tags)  # before the creator: what it reads is that recent
-        start = time.perf_counter()
-        value = creator()
-        delta = time.perf_counter() - start
-        self._calls.create(delta)
-        if should_cache is None or should_cache(value):
-            self._write(key, self._record(key, value, ttl, stamps, delta))
+        # The stamps before the creator: what it reads is that recent.
+        stamps = None if self._invalidation is None and not tags else self._stamps(key, tags)
+        if self._timed:
+            start = time.perf_counter()
+            value = creator()
+            delta = time.perf_counter() - start
+            self._calls.create(delta)
+        else:
+            value, delta = creator(), 0.0
+        if stamps is not MISSING and (should_cache is None or should_cache(value)):
+            self._write(key, self._entry(key, value, ttl, stamps, delta))
         return value
 
     def get_or_create(
@@ -345,20 +358,26 @@ class Cache(CacheCore[Store, Lock]):
         """The rest of :meth:`get_or_create` once a first read of the stored ``key`` found no
         fresh value (``value``: the expired value inside the stale window, or ``MISSING``):
         the dogpile lock, one more read under it, and ``creator`` if still needed."""
-        start = time.perf_counter()
+        # Inline on every miss: the lock's name and wait, the timing only when recorded.
+        start = time.perf_counter() if self._timed else 0.0
         try:
-            lease = self.lock.acquire(self._lock_name(key), timeout=self._lock_wait(value))
+            lease = self.lock.acquire(
+                self._lock_prefix + key, timeout=self.lock_timeout if value is MISSING else 0
+            )
         except LockTimeout as error:
             return self._timed_out(error, start, value)
         except StoreUnavailable as error:  # a distributed lock's server is down too
             self._outage(error, key, "created without the dogpile lock")
             return self._create(key, creator, ttl, should_cache, tags)
-        self._calls.lock_wait(time.perf_counter() - start)
-        with lease:
+        try:
+            if self._timed:
+                self._calls.lock_wait(time.perf_counter() - start)
             made = self._made_by_another(key, first, self._read(key))
             if made is not MISSING:
                 return made
             return self._create(key, creator, ttl, should_cache, tags)
+        finally:  # the lease's release without its context manager's two calls
+            lease.release()
 
     # -- decoration ----------------------------------------------------------------------------
 
@@ -476,11 +495,15 @@ def memoized(
         except StoreUnavailable as error:
             cache._outage(error, key, "treated as a miss")
             entry = None
-        if cache._plain_hits and entry is not None:  # the common hit, without _judge's call
+        if not cache._plain_hits:
+            value, fresh = cache._first_judge(key, entry)
+        elif entry is None:  # the common miss, without _judge's call either
+            value, fresh = MISSING, False
+        else:  # the common hit
             expires_at = entry[2]
             if expires_at is None or cache.clock() < expires_at:
                 return entry[0]  # type: ignore[no-any-return]
-        value, fresh = cache._first_judge(key, entry)
+            value, fresh = cache._first_judge(key, entry)
         if not fresh:
             call = functools.partial(func, *args, **kwargs)
             value = cache._recreate(key, entry, value, call, ttl, should_cache, tags)
