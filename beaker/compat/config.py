@@ -43,7 +43,6 @@ __all__ = [
     "CACHE_TYPES",
     "DEFAULT_KEY_LENGTH",
     "NOT_PROVIDED_TYPES",
-    "SESSION_TYPES",
     "CacheOptions",
     "HiddenBytes",
     "HiddenText",
@@ -72,8 +71,6 @@ CACHE_TYPES: Final = (
     "ext:redis",
     "ext:rediscluster",
 )
-#: Session backend type names: the cache types plus ``cookie`` (data in the cookie itself).
-SESSION_TYPES: Final = (*CACHE_TYPES, "cookie")
 #: Beaker backend type names that exist in Beaker but are not provided here.
 NOT_PROVIDED_TYPES: Final = ("ext:mongodb", "ext:google")
 #: How frameworks spell the cache options' names (``beaker.cache.expire``, ``cache.expire``).
@@ -215,7 +212,7 @@ def _backend_type(*extra: str) -> Callable[[Any], str]:
                 f"provide (use one of {', '.join(CACHE_TYPES)})",
                 BackendNotProvided,
             )
-        if name in extra or name in clsmap:
+        if name in extra or (isinstance(name, str) and clsmap.get(name) is not None):
             return name
         raise _Invalid(f"one of {', '.join((*clsmap.names(), *extra))}", UnknownBackendType)
 
@@ -332,7 +329,7 @@ class SessionOptions:
     secrets are :class:`HiddenText` / :class:`HiddenBytes`.
 
     Attributes:
-        type: one of :data:`SESSION_TYPES` (none: ``file`` with a ``data_dir``, else
+        type: a cache type or ``cookie`` (none: ``file`` with a ``data_dir``, else
             ``memory``). data_dir, lock_dir, url: as for caches. key: the cookie name. id: a
             session id to load. secret: signs the id cookie. validate_key, encrypt_key: sign /
             encrypt cookie-only sessions. encrypt_nonce_bits, crypto_type: accepted, unused.
@@ -630,9 +627,6 @@ class _ClassMap:
             return self[name]
         except KeyError:
             return default
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.get(name) is not None
 
 
 #: Beaker's backend registry (``beaker.cache.clsmap``).

@@ -21,7 +21,8 @@ from beaker.compat.config import (
     coerce_session_params,
     parse_cache_config_options,
 )
-from beaker.policies.keys import CallSignature, function_namespace
+from beaker.policies.keys import CallSignature
+from beaker.policies.keys import function_namespace as func_namespace
 
 __all__ = [
     "DEFAULT_CACHE_KEY_LENGTH",
@@ -42,12 +43,6 @@ __all__ = [
 DEFAULT_CACHE_KEY_LENGTH = DEFAULT_KEY_LENGTH
 
 V = TypeVar("V")
-
-
-def func_namespace(func: Callable[..., Any]) -> str:
-    """The namespace Beaker's decorators give ``func``: ``"<source file>|<name>"``, or
-    ``"<module>.<class>"`` for a bound method (as Beaker's ``beaker.util.func_namespace``)."""
-    return function_namespace(func)
 
 
 def has_self_arg(func: Callable[..., Any]) -> bool:
