@@ -17,9 +17,10 @@ is flat when its ratio stays within 2x.
 
 A fill that takes longer than ``--fill-budget`` seconds stops that store's curve there, and
 the table says so. DBMStore's put is not flat on ``dbm.dumb`` (the only ``dbm`` module of a
-Python built without gdbm/ndbm): every write opens the database (parsing its whole index,
-one ``ast.literal_eval`` per key: about 90% of a write, profiled at 10^5 keys) and closes it
-(rewriting the index), so that other processes see it; its get stays flat (the
+Python built without gdbm/ndbm): every write rewrites the whole index, so that other
+processes see it, and a write after another process's opens the database (parsing that
+index, one ``ast.literal_eval`` per key: about 90% of such a write, profiled at 10^5 keys;
+the process that wrote last keeps its synced write handle); its get stays flat (the
 read handle is kept while the database is unchanged, and a write makes the next read reopen
 it). The table names the module.
 

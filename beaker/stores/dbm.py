@@ -11,7 +11,10 @@ namespace and reopens it only when the database changed: every write bumps the g
 in the lock file, and the handle's signature (generation plus ``(st_ino, st_size,
 st_mtime_ns)`` of the database files) is compared under the shared lock. Writes open the
 database, write, and close it before the lock is released, so the index of ``dbm.dumb``
-(kept in memory until closed) is on disk before anyone else can read.
+(kept in memory until closed) is on disk before anyone else can read. A ``dbm.dumb``
+database's write handle is synced (its index written) instead of closed, and kept for the
+process's next write while its signature, checked under the exclusive lock, says nobody
+else wrote: a write then neither reopens the files nor parses the index.
 
 Records are framed (magic ``BKd1``, length, CRC-32) around :func:`~beaker.entry.pack_entry`,
 so a truncated or damaged value is detected as a miss rather than returned.
@@ -166,6 +169,8 @@ class _Namespace:
         "lock_id",
         "mutex",
         "signature",
+        "writer",
+        "writer_signature",
     )
 
     def __init__(self, base: str) -> None:
@@ -178,6 +183,9 @@ class _Namespace:
         self.db: Any = None
         self.db_files: tuple[str, ...] = ()
         self.signature: object = None
+        # A dbm.dumb write handle, synced, and the signature of the files it wrote last.
+        self.writer: Any = None
+        self.writer_signature: object = None
 
     # -- the sidecar lock --------------------------------------------------------------------
 
@@ -231,9 +239,9 @@ class _Namespace:
 
     # -- the database ------------------------------------------------------------------------
 
-    def _stat_files(self) -> tuple[tuple[int, int, int] | None, ...]:
+    def _stat_files(self, paths: tuple[str, ...]) -> tuple[tuple[int, int, int] | None, ...]:
         found: list[tuple[int, int, int] | None] = []
-        for path in self.db_files:
+        for path in paths:
             try:
                 info = os.stat(path)
             except FileNotFoundError:
@@ -250,7 +258,7 @@ class _Namespace:
             _CorruptDatabase: the database cannot be opened.
         """
         generation = self.generation()
-        if self.db is not None and self.signature == (generation, self._stat_files()):
+        if self.db is not None and self.signature == (generation, self._stat_files(self.db_files)):
             return self.db
         self.close_db()
         db = self._open_known_kind(readonly=True)
@@ -261,34 +269,62 @@ class _Namespace:
             self.db_files = tuple(
                 self.base + suffix for suffix in _DB_SUFFIXES if os.path.exists(self.base + suffix)
             )
-            self.signature = (generation, self._stat_files())
+            self.signature = (generation, self._stat_files(self.db_files))
         return db
 
+    def _writer_files(self) -> tuple[str, ...]:
+        return tuple(self.base + suffix for suffix in _OPENED_SUFFIXES["dbm.dumb"])
+
+    def _kept_writer(self) -> Any:
+        """The kept ``dbm.dumb`` write handle if nobody wrote since it did (same generation
+        and files), else ``None`` (a stale one is closed: it was synced, so closing writes
+        nothing). Needs the exclusive lock."""
+        writer, self.writer = self.writer, None
+        if writer is None:
+            return None
+        if self.writer_signature == (self.generation(), self._stat_files(self._writer_files())):
+            return writer
+        writer.close()
+        return None
+
     def write(self, action: Callable[[Any], None], create: bool) -> None:
-        """Open the database for writing, apply ``action``, close it (so its index is on
-        disk) and bump the generation. Needs the exclusive lock."""
+        """Open the database for writing (or take the kept ``dbm.dumb`` handle), apply
+        ``action``, sync or close it (so its index is on disk) and bump the generation.
+        Needs the exclusive lock."""
         self.close_db()
+        db = self._kept_writer()
         try:
-            try:
-                db = self._open_known_kind(readonly=False)
-                if db is None:
-                    db = _open_existing(self.base, readonly=False)
-                if db is None and create:
-                    db = _create(self.base)
-            except _CorruptDatabase as exc:
-                log.warning("corrupt dbm database %s (%s): starting it afresh", self.base, exc)
-                self.remove_files()
-                db = _create(self.base) if create else None
             if db is None:
-                return
+                try:
+                    db = self._open_known_kind(readonly=False)
+                    if db is None:
+                        db = _open_existing(self.base, readonly=False)
+                    if db is None and create:
+                        db = _create(self.base)
+                except _CorruptDatabase as exc:
+                    log.warning("corrupt dbm database %s (%s): starting it afresh", self.base, exc)
+                    self.remove_files()
+                    db = _create(self.base) if create else None
+                if db is None:
+                    return
             try:
                 action(db)
+                if self.kind == "dbm.dumb" and isinstance(getattr(db, "_modified", None), bool):
+                    db.sync()  # the index on disk, under the lock
+                    # Unmodified now, as Python 3.13's sync() leaves it by itself (3.10-3.12's
+                    # do not): closing this handle later (stale, evicted, collected, at exit;
+                    # the lock held or not) writes no index back.
+                    db._modified = False
+                    self.writer = db
             finally:
-                db.close()
+                if self.writer is None:
+                    db.close()
             if self.kind is None:
                 self.kind = dbm.whichdb(self.base) or None
         finally:
             self.bump_generation()
+        if self.writer is not None:
+            self.writer_signature = (self.generation(), self._stat_files(self._writer_files()))
 
     def _open_known_kind(self, readonly: bool) -> Any:
         """Open with the module seen last time, or ``None`` when that fails (the files were
@@ -302,6 +338,7 @@ class _Namespace:
             return None
 
     def remove_files(self) -> None:
+        self.close_writer()
         self.kind = None
         for suffix in _ALL_SUFFIXES:
             remove_node(self.base + suffix)
@@ -311,10 +348,16 @@ class _Namespace:
         if db is not None:
             db.close()  # a read-only handle: closing writes nothing
 
+    def close_writer(self) -> None:
+        writer, self.writer = self.writer, None
+        if writer is not None:
+            writer.close()  # synced after its last write: closing writes nothing
+
     def drop(self) -> None:
         """Forget every resource (the lock fd is closed, which also releases its lock)."""
         try:
             self.close_db()
+            self.close_writer()
         finally:
             fd, self.lock_fd = self.lock_fd, None
             if fd is not None:
@@ -400,10 +443,12 @@ class DBMStore(LoopBatch):
     flat in the namespace's size while nobody writes (the read handle is kept), but every
     write, and the first read after another write, costs the namespace's size. Opening
     ``dbm.dumb`` parses its whole index file, one ``ast.literal_eval`` per key (about 90% of
-    a write at 10^5 keys, profiled), and closing it rewrites that file whole (the other
-    10%). The open cannot be kept across writes: another process's write makes a kept
-    handle's index stale, and closing or syncing a ``dbm.dumb`` handle writes its index
-    back, so a stale one would undo that write. Large or busy namespaces belong on
+    a write that opens it at 10^5 keys, profiled), and a write rewrites that file whole (the
+    other 10%). The process that wrote last keeps its write handle, synced and marked
+    unmodified (so that closing it never writes an index back), and its next write skips the
+    opening; a write by another process in between (a new generation or changed files, seen
+    under the exclusive lock) makes it reopen, so a stale index is never written. Large or
+    busy namespaces belong on
     ``dbm.gnu`` (a Python with gdbm), :class:`~beaker.stores.file.FileStore` or SQLite. A
     :class:`~beaker.stores.base.VersionedStore`: the version is the stored record, compared
     under the exclusive lock.

@@ -123,11 +123,11 @@ def _set_command(name: str, entry: Entry) -> tuple[Any, ...]:
 
 
 def _ttl_ms(entry: Entry) -> int | None:
-    ttl = entry.ttl()
-    if ttl is None:
+    expires_at = entry[2]  # Entry.ttl() inline: this runs on every write
+    if expires_at is None:
         return None
-    ms = math.ceil(ttl * 1000.0) if ttl * 1000.0 < _MAX_TTL_MS else None  # NaN/inf -> None
-    return None if ms is None else max(ms, 1)
+    ms = (expires_at - entry[1]) * 1000.0
+    return max(math.ceil(ms), 1) if ms < _MAX_TTL_MS else None  # NaN/inf -> None
 
 
 @attrs.frozen(init=False)

@@ -186,6 +186,34 @@ def test_sees_another_process_write_on_next_read(store: DBMStore) -> None:
     assert sorted(store.keys("ns")) == ["mine", "theirs"]
 
 
+def test_a_kept_write_handle_never_writes_back_a_stale_index(store: DBMStore) -> None:
+    # dbm.dumb: a store keeps its synced write handle between its own writes; a write by
+    # anyone else (a process; here also a second store, with its own handles and lock
+    # descriptor) makes that handle stale, and the next write reopens the database instead of
+    # syncing an index that lacks the other's write.
+    other = DBMStore(store.data_dir)
+    for turn in range(3):
+        store.set("ns", f"mine{turn}", _entry(b"m"))
+        store.set("ns", f"mine{turn}+", _entry(b"m"))  # through the kept handle, if dumb
+        handles = store._handles.value
+        assert handles is not None
+        space = handles.spaces[str(_base(store, "ns"))]
+        kept = space.writer
+        assert (kept is not None) == (dbm.whichdb(str(_base(store, "ns"))) == "dbm.dumb")
+        other.set("ns", f"other{turn}", _entry(b"o"))
+        _in_child(store.data_dir, ("set", f"child{turn}", b"c"))
+    store.set("ns", "last", _entry(b"m"))
+    expected = sorted(
+        [f"{who}{turn}" for who in ("mine", "other", "child") for turn in range(3)]
+        + [f"mine{turn}+" for turn in range(3)]
+        + ["last"]
+    )
+    assert sorted(store.keys("ns")) == sorted(other.keys("ns")) == expected
+    assert store.get("ns", "other2") == _entry(b"o")
+    assert other.get("ns", "mine2+") == _entry(b"m")
+    other.close()
+
+
 def test_forked_child_uses_its_own_descriptors(store: DBMStore) -> None:
     store.set("ns", "k", _entry(b"parent"))
     assert store.get("ns", "k") is not None  # lock fd and handle open in the parent
