@@ -493,7 +493,8 @@ class SessionObject:
             session = session_class(request, **params)
         else:
             raise BeakerException(f"session_class {session_class!r} is not a Session")
-        own["_sess"] = session
+        # The environ holds this object: letting it go leaves no cycle (freed without the GC).
+        own.update(_sess=session, _environ=None)
         return session
 
     def get(self, key: str, default: Any = None) -> Any:

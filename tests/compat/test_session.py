@@ -4,9 +4,11 @@ stores, through WebTest: Beaker's saving rules, cookies, options and the safety 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import re
 import uuid
+import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -480,6 +482,32 @@ def test_cookie_session_never_unpickles_unverified_bytes() -> None:
 def test_vary_cookie_added_when_session_used() -> None:
     response = webtest.TestApp(SessionMiddleware(counter_app, {})).get("/")
     assert "Cookie" in response.headers["Vary"]
+
+
+@pytest.mark.parametrize("options", [{}, {"session.type": "cookie", "session.validate_key": "k"}])
+def test_a_request_leaves_no_reference_cycle(options: dict[str, Any]) -> None:
+    """The session is freed when its request ends, without the garbage collector (a cycle
+    through the environ kept every request's session, data and record until a collection)."""
+    sessions: list[weakref.ref[Any]] = []
+
+    def app(environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        counter = environ["beaker.session"]
+        counter["n"] = counter.get("n", 0) + 1
+        counter.save()
+        sessions.append(weakref.ref(counter._session()))
+        start_response("200 OK", [])
+        return [b""]
+
+    middleware = SessionMiddleware(app, options)
+    gc.disable()
+    try:
+        for _ in range(2):
+            environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/"}
+            list(middleware(environ, lambda status, headers, exc_info=None: None))
+            del environ
+        assert [ref() for ref in sessions] == [None, None]
+    finally:
+        gc.enable()
 
 
 def test_cookie_session_unsaved_changes_do_not_travel() -> None:
