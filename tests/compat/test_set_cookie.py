@@ -124,6 +124,7 @@ def _server_cases(kind: str, options: dict[str, Any]) -> dict[str, list[Any]]:
                 cookie_path="/p",
             ),
             case("cookie_expires False", [SAVE, SAVE, GET], cookie_expires=False),
+            case("cookie_expires seconds", [SAVE, SAVE], **{"session.cookie_expires": 3600}),
             case("cookie_expires timedelta", [SAVE, SAVE], cookie_expires=["timedelta", 3600]),
             case("cookie_expires datetime", [SAVE, SAVE], cookie_expires=["datetime", 7200]),
         ]
@@ -143,6 +144,7 @@ def _cookie_cases(kind: str, options: dict[str, Any]) -> dict[str, list[Any]]:
             case("delete", [SAVE, [["delete"]], GET]),
             case("domain assigned, not saved", [SAVE, [["domain", "example.com"]]]),
             case("cookie_expires timedelta", [SAVE, GET], cookie_expires=["timedelta", 3600]),
+            case("cookie_expires seconds", [SAVE, GET], **{"session.cookie_expires": 3600}),
         ]
     )
 
