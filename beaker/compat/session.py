@@ -84,6 +84,8 @@ class Session(dict):  # type: ignore[type-arg]
     was_invalidated: bool
     _loaded: tuple[dict[str, Any], dict[str, Any]]
     _cookie_only = False
+    #: The entries this front shows that are no session data (``_domain``/``_path`` may be).
+    _shown: tuple[str, ...] = ("_creation_time", "_accessed_time")
     #: Whether this class overrides Beaker's cookie payload hooks (see CookieSession).
     _hooked = False
 
@@ -170,13 +172,9 @@ class Session(dict):  # type: ignore[type-arg]
     def _push(self) -> dict[str, Any]:
         """Hand this ``dict``'s data to the native session; return what was handed over."""
         native, default = self._native, self._setup.scope
-        data = dict(self)
-        pop = data.pop
-        pop("_creation_time", None)
-        pop("_accessed_time", None)
-        if self._cookie_only:
-            pop("_id", None)
-        scope = (pop("_domain", None) or default[0], pop("_path", None) or default[1])
+        shown = self._shown
+        data = {key: value for key, value in self.items() if key not in shown}
+        scope = (data.pop("_domain", None) or default[0], data.pop("_path", None) or default[1])
         if scope != default:
             data["_domain"], data["_path"] = scope
         if scope != (self._scope or default):  # a change: the cookie goes out with it
@@ -320,6 +318,7 @@ class CookieSession(Session):
     """
 
     _cookie_only = True
+    _shown = ("_creation_time", "_accessed_time", "_id")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
