@@ -457,11 +457,11 @@ class SessionObject:
 
     @classmethod
     def _for(
-        cls, environ: dict[str, Any], params: dict[str, Any], setup: SessionSetup
+        cls, env: dict[str, Any], params: dict[str, Any], setup: SessionSetup
     ) -> SessionObject:
-        """A session object on the middleware's ``setup`` (``params``: its options, shared)."""
-        self = cls(environ)
-        self.__dict__.update(_params=params, _setup=setup)
+        """A session object for ``env`` on the middleware's ``setup`` (``params``: shared)."""
+        self = cls.__new__(cls)
+        self.__dict__.update(_params=params, _environ=env, _sess=None, _headers={}, _setup=setup)
         return self
 
     def _setup_now(self) -> SessionSetup:
