@@ -170,8 +170,9 @@ def _backend(options: SessionOptions, type_name: str) -> Any:
 def _build(options: SessionOptions) -> SessionSetup:
     """The setup of ``options``, built once per distinct value (errors name Beaker's option)."""
     for name, ignored in (("crypto_type", "cryptography"), ("memcache_module", "auto")):
-        if getattr(options, name) not in (None, "default", ignored):
-            log.info("%s=%r ignored (cryptography / pymemcache are always used)", name, ignored)
+        given = getattr(options, name)
+        if given not in (None, "default", ignored):
+            log.info("%s=%r ignored (cryptography / pymemcache are always used)", name, given)
     type_name = options.type or ("file" if options.data_dir else "memory")
     try:
         cookie = CookieSettings(

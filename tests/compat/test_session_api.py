@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from beaker.compat.config import SessionOptions, session_options
+from beaker.compat.session_setup import session_setup
 from beaker.errors import ConfigError
 from beaker.middleware import SessionMiddleware
 from beaker.session import CookieSession, Session, SessionObject
@@ -427,3 +428,11 @@ def test_a_server_session_namespace_is_its_storage_by_id(tmp_path: Any) -> None:
         """
     )
     assert ours == theirs == [True, True, False]
+
+
+def test_an_ignored_option_is_logged_with_the_value_given(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="beaker.compat.session")
+    session_setup({"type": "memory", "crypto_type": "pycrypto", "memcache_module": "pylibmc"})
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert "crypto_type='pycrypto' ignored" in logged
+    assert "memcache_module='pylibmc' ignored" in logged
