@@ -99,6 +99,12 @@ def machine_case(machine: type[Any], fixture: str, *, examples: int, steps: int)
     return case
 
 
+#: Seconds each reply or connection may take in the conformance machines' stores. They check
+#: contracts, not timeouts, and on a busy 2-core CI machine the 0.25 s defaults were once
+#: exceeded while a new connection was made (a twin run failed, and Hypothesis saw a flake).
+PATIENT = 5.0
+
+
 def fresh(prefix: str = "ns") -> str:
     """``prefix`` plus a random suffix, so runs never see each other's data."""
     return f"{prefix}-{secrets.token_hex(4)}"

@@ -28,7 +28,7 @@ from tests.network._cross_front import (
     check_fronts_share_entries,
     check_sync_and_async_locks_exclude,
 )
-from tests.network._servers import fresh, machine_case
+from tests.network._servers import PATIENT, fresh, machine_case
 
 
 class MemcachedTwins(TwinStoreMachine):
@@ -36,7 +36,11 @@ class MemcachedTwins(TwinStoreMachine):
 
     def make_twins(self) -> tuple[Store, AsyncStore]:
         prefix = fresh("twins") + ":"
-        return MemcachedStore(self.where, prefix), AsyncMemcachedStore(self.where, prefix)
+        budget = {"socket_timeout": PATIENT, "connect_timeout": PATIENT}
+        return (
+            MemcachedStore(self.where, prefix, **budget),
+            AsyncMemcachedStore(self.where, prefix, **budget),
+        )
 
 
 # Every step lists keys through both twins (a metadump of a shared server): few, short runs.

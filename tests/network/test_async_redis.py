@@ -31,21 +31,26 @@ from tests.network._cross_front import (
     check_twins_share_versions,
     dogpile_worker,
 )
-from tests.network._servers import fresh, machine_case
+from tests.network._servers import PATIENT, fresh, machine_case
 
 
 class RedisTwins(TwinStoreMachine):
     where = ""
 
     def make_twins(self) -> tuple[Store, AsyncStore]:
-        return RedisStore(url=self.where), AsyncRedisStore(url=self.where)
+        budget = {"socket_timeout": PATIENT, "socket_connect_timeout": PATIENT}
+        return RedisStore(url=self.where, **budget), AsyncRedisStore(url=self.where, **budget)
 
 
 class RedisClusterTwins(TwinStoreMachine):
     where = ""
 
     def make_twins(self) -> tuple[Store, AsyncStore]:
-        return RedisClusterStore(url=self.where), AsyncRedisClusterStore(url=self.where)
+        budget = {"socket_timeout": PATIENT, "socket_connect_timeout": PATIENT}
+        return (
+            RedisClusterStore(url=self.where, **budget),
+            AsyncRedisClusterStore(url=self.where, **budget),
+        )
 
 
 # Every step lists keys through both twins (SCAN of a shared server): fewer, shorter runs; the

@@ -33,6 +33,7 @@ from beaker.stores.memcached_names import MAX_NAME, expire_seconds
 from beaker.testing import StoreMachine
 from tests._threads import run_threads
 from tests.network._servers import (
+    PATIENT,
     await_answer,
     check_clear_and_keys_per_namespace,
     end,
@@ -146,7 +147,7 @@ class MemcachedMachine(StoreMachine):
     where = ""
 
     def make_store(self) -> MemcachedStore:
-        return MemcachedStore(self.where)
+        return MemcachedStore(self.where, socket_timeout=PATIENT, connect_timeout=PATIENT)
 
 
 class TwoServerMachine(MemcachedMachine):

@@ -33,6 +33,7 @@ from beaker.stores.redis import RedisStore
 from beaker.stores.redis_connection import redact_url
 from beaker.testing import StoreMachine
 from tests.network._servers import (
+    PATIENT,
     await_answer,
     check_clear_and_keys_per_namespace,
     end,
@@ -136,7 +137,7 @@ class RedisMachine(StoreMachine):
     where = ""
 
     def make_store(self) -> RedisStore:
-        return RedisStore(url=self.where)
+        return RedisStore(url=self.where, socket_timeout=PATIENT, socket_connect_timeout=PATIENT)
 
 
 TestRedisConformance = machine_case(RedisMachine, "redis_url", examples=25, steps=20)

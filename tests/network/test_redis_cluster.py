@@ -20,7 +20,7 @@ from beaker.locks.redis import RedisClusterLock
 from beaker.stores.redis import RedisClusterStore
 from beaker.testing import StoreMachine
 from tests.network import test_redis_lock
-from tests.network._servers import machine_case
+from tests.network._servers import PATIENT, machine_case
 from tests.network.test_redis import free_port
 
 
@@ -28,7 +28,9 @@ class ClusterMachine(StoreMachine):
     where = ""
 
     def make_store(self) -> RedisClusterStore:
-        return RedisClusterStore(url=self.where)
+        return RedisClusterStore(
+            url=self.where, socket_timeout=PATIENT, socket_connect_timeout=PATIENT
+        )
 
 
 TestClusterConformance = machine_case(ClusterMachine, "redis_cluster_url", examples=20, steps=20)
