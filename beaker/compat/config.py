@@ -339,8 +339,13 @@ class SessionOptions:
             skips writes that would only bump the access time. auto: save on every access.
             invalidate_corrupt: corrupt data gives a new session. webtest_varname: the name
             WebTest responses expose the session under. data_serializer: ``"pickle"``,
-            ``"json"`` or an object with ``dumps``/``loads``.
-        backend_options: the other options, sorted ``(name, value)`` pairs, for the backend.
+            ``"json"`` or an object with ``dumps``/``loads``. urls: ``ext:rediscluster``'s
+            spelling of ``url``. memcache_module: accepted and ignored.
+        backend_options: the other options, sorted ``(name, value)`` pairs, for the backend
+            as given (Beaker's ``**namespace_args``: options only caches read, such as
+            ``expire``, are not checked here).
+        store: the server-side store's :class:`CacheOptions`, made from the fields above
+            (not parsed again; ``type`` resolved), or ``None`` for ``type = cookie``.
     """
 
     type: SessionType | None = None
@@ -367,7 +372,22 @@ class SessionOptions:
     webtest_varname: Text | None = None
     data_serializer: DataSerializer | None = None
     memcache_module: Text | None = None
+    urls: Url | None = None
     backend_options: tuple[tuple[str, Any], ...] = ()
+    store: CacheOptions | None = attrs.field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        store = None
+        if self.type != "cookie":
+            store = CacheOptions(
+                type=self.type or ("file" if self.data_dir else "memory"),
+                data_dir=self.data_dir,
+                lock_dir=self.lock_dir,
+                url=self.urls if self.url is None else self.url,
+                memcache_module=self.memcache_module,
+                backend_options=self.backend_options,
+            )
+        object.__setattr__(self, "store", store)
 
 
 def _fields(cls: type[Any]) -> frozenset[str]:
@@ -386,6 +406,10 @@ _NOT_BACKEND: Final = frozenset(
 _Prefix = str | Callable[[str], str]
 
 
+def _spelled(prefix: _Prefix, name: str) -> str:
+    return prefix(name) if callable(prefix) else f"{prefix}{name}"
+
+
 def _structure(
     cls: type[Any], fields: frozenset[str], params: Mapping[str, Any], prefix: _Prefix
 ) -> Any:
@@ -398,7 +422,7 @@ def _structure(
             leaf = leaf.exceptions[0]
         notes = getattr(leaf, "__notes__", ())
         name = next((n.name for n in notes if isinstance(n, AttributeValidationNote)), "options")
-        option = prefix(name) if callable(prefix) else f"{prefix}{name}"
+        option = _spelled(prefix, name)
         invalid = leaf if isinstance(leaf, _Invalid) else _Invalid(str(leaf))
         raise invalid.error(option, known.get(name), invalid.expected) from None
 
@@ -429,7 +453,8 @@ def cache_options(params: Mapping[str, Any], prefix: str = "") -> CacheOptions:
 
 def session_options(params: Mapping[str, Any], prefix: _Prefix = "") -> SessionOptions:
     """Structure the session options in ``params`` (prefix removed) into
-    :class:`SessionOptions`; other names become ``backend_options``.
+    :class:`SessionOptions`; other names become ``backend_options``, and with the store's own
+    options the server-side store's :class:`CacheOptions` (``store``).
 
     Args:
         prefix: put in front of option names in errors (e.g. ``"session."``), or a function
@@ -437,17 +462,21 @@ def session_options(params: Mapping[str, Any], prefix: _Prefix = "") -> SessionO
 
     Raises:
         ConfigError: naming the first bad option, its value and what was expected; also for
-            ``timeout`` together with ``save_accessed_time = false`` (Beaker refuses it too).
+            ``timeout`` together with ``save_accessed_time = false`` (Beaker refuses it too),
+            and for a backend option whose value is not hashable (nor a list/dict of such).
     """
     options: SessionOptions = _structure(SessionOptions, _SESSION_FIELDS, params, prefix)
     if options.timeout is not None and options.save_accessed_time is False:
         raise ConfigError(
-            prefix("save_accessed_time") if callable(prefix) else f"{prefix}save_accessed_time",
+            _spelled(prefix, "save_accessed_time"),
             False,
             "true (the default) when a timeout is set: an idle timeout needs the access time",
         )
     extras = _extras(params, _SESSION_FIELDS | _NOT_BACKEND)
-    return attrs.evolve(options, backend_options=extras) if extras else options
+    try:
+        return attrs.evolve(options, backend_options=extras) if extras else options
+    except ConfigError as exc:  # the store's: a backend option that is not hashable
+        raise type(exc)(_spelled(prefix, exc.option), exc.value, exc.expected) from None
 
 
 def _write_back(

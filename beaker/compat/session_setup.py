@@ -3,8 +3,9 @@
 sessions expose), built once per distinct configuration (by value) and shared.
 
 ``type`` picks the backend (:class:`~beaker.sessions.store.CookieBackend` for ``cookie``, else
-a :class:`~beaker.sessions.store.ServerSideBackend` on the compat backend's store, reading
-Beaker 1.14.1's leftovers through :class:`~beaker.sessions.migration.BeakerStorageBackend`);
+a :class:`~beaker.sessions.store.ServerSideBackend` on the compat backend of the options'
+``store``, parsed with them, reading Beaker 1.14.1's leftovers through
+:class:`~beaker.sessions.migration.BeakerStorageBackend`);
 Beaker's defaults are filled in (``httponly`` off, browser-session cookie, pickle); errors of
 native parts name the option as the application spelled it.
 
@@ -22,7 +23,7 @@ from typing import Any, Final
 import attrs
 
 from beaker.compat import backends
-from beaker.compat.config import SessionOptions, cache_options, session_options
+from beaker.compat.config import SessionOptions, session_options
 from beaker.compat.exceptions import BeakerException
 from beaker.errors import ConfigError, DeserializationError, SerializationError
 from beaker.serializers.aead import AESGCMEncrypter
@@ -134,9 +135,9 @@ class SessionSetup:
         return attrs.evolve(self, sessions=attrs.evolve(self.sessions, clock=clock))
 
 
-def _backend(options: SessionOptions, type_name: str) -> Any:
+def _backend(options: SessionOptions) -> Any:
     serializer = _serializer(options.data_serializer)
-    if type_name == "cookie":
+    if options.store is None:  # type = cookie
         if options.validate_key is None:
             raise BeakerException("No validate_key specified for Cookie only Session.")
         purpose = "beaker.compat.cookie-session"
@@ -146,19 +147,16 @@ def _backend(options: SessionOptions, type_name: str) -> Any:
             else HMACSigner(options.validate_key, purpose=purpose)
         )
         return CookieBackend(codec, serializer=serializer)
-    given = {"type": type_name, "data_dir": options.data_dir, "lock_dir": options.lock_dir}
-    given["url"] = options.url
-    store_options = {k: v for k, v in given.items() if v is not None}
-    parts = backends.backend(cache_options({**dict(options.backend_options), **store_options}))
+    parts = backends.backend(options.store)
     if options.encrypt_key is not None:  # Beaker's encryption of server-side data
         encrypter = AESGCMEncrypter(options.encrypt_key, purpose="beaker.compat.data")
         serializer = Sealed(serializer, encrypter)
     backend = ServerSideBackend(
         parts.store, lock=parts.lock, serializer=serializer, secret=options.secret
     )
-    if type_name == "file" and options.data_dir is not None:
+    if options.store.type == "file" and options.data_dir is not None:
         reader = LegacySessionReader(data_dir=options.data_dir)
-    elif type_name == "ext:redis":
+    elif options.store.type == "ext:redis":
         reader = LegacySessionReader(redis_client=parts.store)
     else:
         return backend
@@ -173,7 +171,7 @@ def _build(options: SessionOptions) -> SessionSetup:
         given = getattr(options, name)
         if given not in (None, "default", ignored):
             log.info("%s=%r ignored (cryptography / pymemcache are always used)", name, given)
-    type_name = options.type or ("file" if options.data_dir else "memory")
+    type_name = "cookie" if options.store is None else options.store.type or "memory"
     try:
         cookie = CookieSettings(
             name=options.key or "beaker.session.id",
@@ -185,7 +183,7 @@ def _build(options: SessionOptions) -> SessionSetup:
             expires=True if options.cookie_expires is None else options.cookie_expires,  # type: ignore[arg-type]
         )
         sessions = Sessions(
-            _backend(options, type_name),
+            _backend(options),
             cookie=cookie,
             timeout=options.timeout,
             # as Beaker: a cookie session's cookie whenever touched, an id cookie when changed

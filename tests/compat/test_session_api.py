@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from beaker.compat.config import SessionOptions, session_options
+from beaker.compat.config import CacheOptions, SessionOptions, session_options
 from beaker.compat.session_setup import session_setup
 from beaker.errors import ConfigError
 from beaker.middleware import SessionMiddleware
@@ -27,6 +27,21 @@ def outcome(call, *args, **kwargs):
         from beaker.exceptions import BeakerException
         names = [cls.__name__ for cls in type(exc).__mro__]
         return ["raised", names + ["BeakerException"] * isinstance(exc, BeakerException)]
+"""
+
+
+#: A WSGI application counting its requests in the session, to begin ``same()`` snippets
+#: (indented as they are, for ``dedent``).
+COUNTING_APP = """
+        import webtest
+        from beaker.middleware import SessionMiddleware
+
+        def app(environ, start_response):
+            session = environ["beaker.session"]
+            session["n"] = session.get("n", 0) + 1
+            session.save()
+            start_response("200 OK", [])
+            return [str(session["n"]).encode()]
 """
 
 
@@ -275,7 +290,32 @@ def test_options_are_parsed_once_into_a_hashable_value() -> None:
     second = session_options({"data_dir": "/tmp/x", "table_name": "t", "type": "file"})
     assert isinstance(first, SessionOptions) and first == second and hash(first) == hash(second)
     assert first.backend_options == (("table_name", "t"),)
+    assert first.store == CacheOptions(
+        type="file", data_dir="/tmp/x", backend_options=(("table_name", "t"),)
+    )
+    assert session_options({"type": "cookie"}).store is None
     assert Session({}, type="memory")._setup is Session({}, type="memory")._setup
+
+
+def test_options_only_caches_read_reach_a_session_store_as_given() -> None:
+    """The store's options are parsed once, with the session's: cache-only options
+    (``expire``, ``key_length``, ``enabled``, ``regions``) are Beaker's ``**namespace_args``
+    for a session's backend, not checked a second time as a cache's would be."""
+    same(
+        COUNTING_APP
+        + """
+        opts = {"session.type": "memory", "session.expire": "abc", "session.key_length": "x",
+                "session.enabled": "maybe", "session.regions": 5}
+        browser = webtest.TestApp(SessionMiddleware(app, opts))
+        result = [browser.get("/").text, browser.get("/").text]
+        """
+    )
+
+
+def test_a_bad_store_option_is_named_as_spelled() -> None:
+    with pytest.raises(ConfigError) as info:
+        SessionMiddleware(lambda e, s: [], {"session.type": "ext:rediscluster", "session.urls": 5})
+    assert info.value.option == "session.urls"
 
 
 def test_deliberate_differences() -> None:
@@ -347,17 +387,8 @@ def test_a_third_party_namespace_manager_serves_sessions() -> None:
             "the test backend is not installed: pip install tests/compat/thirdparty_backend"
         )
     same(
-        """
-        import webtest
-        from beaker.middleware import SessionMiddleware
-
-        def app(environ, start_response):
-            session = environ["beaker.session"]
-            session["n"] = session.get("n", 0) + 1
-            session.save()
-            start_response("200 OK", [])
-            return [str(session["n"]).encode()]
-
+        COUNTING_APP
+        + """
         opts = {"session.type": "thirdparty", "session.required_option": "yes",
                 "session.secret": "s"}
         browser = webtest.TestApp(SessionMiddleware(app, opts))
