@@ -167,10 +167,8 @@ def _backend(options: SessionOptions) -> Any:
 @functools.lru_cache(maxsize=256)
 def _build(options: SessionOptions) -> SessionSetup:
     """The setup of ``options``, built once per distinct value (errors name Beaker's option)."""
-    for name, ignored in (("crypto_type", "cryptography"), ("memcache_module", "auto")):
-        given = getattr(options, name)
-        if given not in (None, "default", ignored):
-            log.info("%s=%r ignored (cryptography / pymemcache are always used)", name, given)
+    if options.crypto_type not in (None, "default", "cryptography"):  # memcache_module: backends
+        log.info("crypto_type=%r ignored: encryption is cryptography's", options.crypto_type)
     type_name = "cookie" if options.store is None else options.store.type or "memory"
     try:
         cookie = CookieSettings(
