@@ -264,7 +264,10 @@ class Session(dict):  # type: ignore[type-arg]
             write = bool(self._push()) or not self._deleted
         elif native.save_requested or self._setup.sessions.auto:
             self._push()
-        self._send(native.finish(save=write))
+        cookie = native.finish(save=write)
+        if cookie is not None and self.use_cookies:  # _send, inline: every request ends here
+            self.request["cookie_out"] = cookie
+            self.request["set_cookie"] = True
 
     def delete(self) -> None:
         """Remove the session from storage and expire the browser's cookie."""
@@ -496,9 +499,12 @@ class SessionObject:
         own.update(_sess=session, _environ=None)
         return session
 
+    # The three calls of a request that reads, changes and saves get the session inline.
+
     def get(self, key: str, default: Any = None) -> Any:
         """The session's value for ``key``, or ``default`` (as ``dict.get``)."""
-        return self._session().get(key, default)
+        session = self.__dict__["_sess"]
+        return (self._build() if session is None else session).get(key, default)
 
     def __getattr__(self, attr: str) -> Any:
         return getattr(self._session(), attr)
@@ -513,7 +519,8 @@ class SessionObject:
         return self._session()[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._session()[key] = value
+        session = self.__dict__["_sess"]
+        (self._build() if session is None else session)[key] = value
 
     def __delitem__(self, key: str) -> None:
         del self._session()[key]
@@ -553,9 +560,12 @@ class SessionObject:
         """Settle the session by Beaker's rules (the native engine's): write everything if
         ``save()``/``delete()`` was called or ``auto`` is set, else only the access time
         (``save_accessed_time``); ends the session's request."""
-        session = self._session()
+        own = self.__dict__
+        session = own["_sess"]
+        if session is None:
+            session = self._build()
         if type(session) in _OWN_CLASSES:  # save() not overridden: both steps in one
-            session._end(self.__dict__.get("_dirty", False))
+            session._end(own.get("_dirty", False))
             return
         if self.dirty():
             session.save()

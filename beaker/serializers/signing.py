@@ -17,8 +17,8 @@ from ``beaker.caching``, ``beaker.sessions`` or ``beaker.compat``.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Callable, Sequence
+from typing import Any, Final
 
 import attrs
 from cryptography.hazmat.primitives import hashes
@@ -29,6 +29,20 @@ from beaker.validators import non_empty_str
 
 #: Length of an HMAC-SHA256 tag in bytes.
 TAG_SIZE: Final = 32
+
+# OpenSSL's keyed HMAC object itself: its copy/update/digest are C calls, where hmac.HMAC wraps
+# each in Python (four frames a tag, on every cookie a session issues).
+_keyed: Callable[[bytes], Any]
+try:
+    from _hashlib import hmac_new as _openssl_hmac
+
+    def _keyed(key: bytes) -> Any:
+        return _openssl_hmac(key, digestmod="sha256")
+
+except ImportError:  # pragma: no cover - a Python built without OpenSSL
+
+    def _keyed(key: bytes) -> Any:
+        return hmac.new(key, digestmod="sha256")
 
 
 def coerce_keys(keys: str | bytes | Sequence[str | bytes]) -> tuple[bytes, ...]:
@@ -95,11 +109,11 @@ class HMACSigner:
     purpose: str = attrs.field(default="beaker.signer", validator=non_empty_str())
     # One keyed HMAC object per key: a tag copies it (the key schedule is done once) instead
     # of keying a fresh one per call, as ``hmac.digest`` does.
-    _macs: tuple[hmac.HMAC, ...] = attrs.field(init=False, eq=False, repr=False)
+    _macs: tuple[Any, ...] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         info = b"beaker hmac-sha256 " + self.purpose.encode("utf-8")
-        macs = tuple(hmac.new(derive_key(secret, info), digestmod="sha256") for secret in self.keys)
+        macs = tuple(_keyed(derive_key(secret, info)) for secret in self.keys)
         object.__setattr__(self, "_macs", macs)
 
     def __reduce__(self) -> tuple[type[HMACSigner], tuple[tuple[bytes, ...], str]]:
@@ -126,7 +140,8 @@ class HMACSigner:
         raise InvalidSignature("no configured key verifies this signature")
 
 
-def _tag(keyed: hmac.HMAC, data: bytes) -> bytes:
+def _tag(keyed: Any, data: bytes) -> bytes:
     mac = keyed.copy()
     mac.update(data)
-    return mac.digest()
+    tag: bytes = mac.digest()
+    return tag

@@ -325,11 +325,13 @@ class CookieSettings:
             CookieTooLarge: the header value would exceed :attr:`max_size` bytes.
             ConfigError: an override ``path``/``domain`` is not a legal attribute value.
         """
-        head, tail = self._parts(path, domain)
-        text = head + value + tail
-        lifetime = self.lifetime(now, expires)
-        if lifetime is not None:
-            seconds = max(0, int(lifetime))
+        if path is None and domain is None:  # the usual cookie: the configured scope
+            text = self._head + value + self._tail
+        else:
+            head, tail = self._parts(path, domain)
+            text = head + value + tail
+        if (self.expires if expires is None else expires) is not True:  # True: no lifetime
+            seconds = max(0, int(self.lifetime(now, expires)))  # type: ignore[arg-type]
             text += f"; expires={self._dates.format(int(now) + seconds)}; Max-Age={seconds}"
         if len(text) > self.max_size:
             raise CookieTooLarge(len(text), self.max_size)

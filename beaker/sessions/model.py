@@ -441,7 +441,8 @@ class Session(MutableMapping[str, Any]):
         self._ready()
         self._save = True
         if not self._backend.server_side:  # encoding only: check the size now
-            header = self._cookie_for(self._write_record(self._sessions.clock(), full=True))
+            now = self._sessions.clock()
+            header = self._cookie_for(self._write_record(now, full=True), now)
             assert header is not None  # encoding a cookie always gives one
             self._sealed = (self._version, header)
 
@@ -476,7 +477,7 @@ class Session(MutableMapping[str, Any]):
         """
         self._ready()
         now = self._sessions.clock()
-        self._cookie_out = cookie = self._cookie_for(self._write_record(now, full=True))
+        self._cookie_out = cookie = self._cookie_for(self._write_record(now, full=True), now)
         self._save = False
         self._persisted = True
         self._drop_retired()
@@ -621,10 +622,10 @@ class Session(MutableMapping[str, Any]):
         self._created = newer.record.created
         self._base, self._base_version = newer.record, newer.version
 
-    def _cookie_for(self, value: str | None) -> str | None:
-        """The ``Set-Cookie`` value storing cookie ``value`` (``None``: none to send; with
-        ``refresh_cookie`` off, also when the browser holds that id cookie already and no
-        cookie attribute was assigned)."""
+    def _cookie_for(self, value: str | None, now: float) -> str | None:
+        """The ``Set-Cookie`` value storing cookie ``value`` at ``now`` (``None``: none to
+        send; with ``refresh_cookie`` off, also when the browser holds that id cookie already
+        and no cookie attribute was assigned)."""
         if value is None or (
             value == self._browser_value
             and not self._rescoped
@@ -633,7 +634,7 @@ class Session(MutableMapping[str, Any]):
             return None
         return self._sessions.cookie.set_cookie(
             value,
-            self._sessions.clock(),
+            now,
             path=self._path,
             domain=self._domain,
             expires=self._expires,
@@ -684,19 +685,21 @@ class Session(MutableMapping[str, Any]):
                 if sealed is not None and sealed[0] == self._version and _flat(self._data):
                     cookie = sealed[1]  # the cookie save() built still holds this data
                 else:
-                    cookie = self._cookie_for(self._write_record(now, full=True))
+                    cookie = self._cookie_for(self._write_record(now, full=True), now)
             elif (
                 (sessions.refreshes_access or (self._rescoped and not sessions.refresh_cookie))
                 and not self._persisted
                 and self._original is not None
                 and self._id == self._original.id
             ):
-                cookie = self._cookie_for(self._write_record(now, full=False))
-            self._drop_retired()
+                cookie = self._cookie_for(self._write_record(now, full=False), now)
+            if self._retired:
+                self._drop_retired()
             if cookie is None and (
                 self._stale_cookie or (self._loaded_id is not None and self._loaded_id != self._id)
             ):  # the browser's cookie names no live session: expire it
                 cookie = sessions.cookie.delete_cookie(path=self._path, domain=self._domain)
             return cookie
         finally:
-            self._release()
+            if self._lease is not None:
+                self._release()

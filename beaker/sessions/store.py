@@ -479,11 +479,13 @@ class CookieBackend:
     serializer: Serializer = attrs.field(factory=JSONSerializer, validator=_SERIALIZER)
     ids: SessionIds = attrs.field(factory=SessionIds, validator=_IDS)
     _null: NullLock = attrs.field(init=False, factory=NullLock, eq=False, repr=False)
-    # (cookie value, the codec's bytes in it) of the last cookie verified and the last issued:
-    # decoding is a pure function of the value under the configured keys, so the browser
-    # sending either back again (an unchanged session, or the cookie just issued) costs a
-    # constant-time compare instead of a tag (or a decryption). Empty in a pickled copy.
-    _verified: Lazy[tuple[str, bytes]] = lazy_field()
+    # The last cookie read, with the record in it, and the last issued, with the codec's bytes
+    # in it: decoding and checking the record are pure functions of the value under the
+    # configured keys, so the browser sending either back again (an unchanged session, or the
+    # cookie just issued) costs a constant-time compare instead of a tag (or a decryption).
+    # The data is decoded on every read (the caller gets a dict of its own). Empty in a
+    # pickled copy.
+    _verified: Lazy[tuple[str, SessionRecord]] = lazy_field()
     _issued: Lazy[tuple[str, bytes]] = lazy_field()
 
     def read(
@@ -493,13 +495,15 @@ class CookieBackend:
             log.info("session cookie refused: %d characters", len(cookie_value))
             return None
         try:
-            body = _recall(self._verified, cookie_value) or _recall(self._issued, cookie_value)
-            if body is None:
-                body = self.codec.decode(decode_value(cookie_value))
-                self._verified.value = (cookie_value, body)
-            record = unpack_record(body)
-            if not self.ids.is_valid(record.id):
-                raise DeserializationError("session cookie names a malformed id")
+            record = _recall(self._verified, cookie_value)
+            if record is None:
+                body = _recall(self._issued, cookie_value)
+                if body is None:
+                    body = self.codec.decode(decode_value(cookie_value))
+                record = unpack_record(body)
+                if not self.ids.is_valid(record.id):
+                    raise DeserializationError("session cookie names a malformed id")
+                self._verified.value = (cookie_value, record)
             data = _decode_data(self.serializer, record.payload)
             return tuple.__new__(Loaded, (record, data, None))  # as in unpack_record
         except DeserializationError as exc:
