@@ -11,9 +11,9 @@ and failed later or misread it (a ``cookie_expires`` of ``0``, an ``invalidate_c
 It also holds Beaker's ``clsmap`` (type name -> ``NamespaceManager`` class, third-party ones
 from the ``beaker.backends`` entry points): the one list of names ``type`` accepts.
 
-Imports attrs, cattrs, :mod:`beaker.errors`, :mod:`beaker.validators`, the registry (its
-``frozen_value`` and entry points) and :mod:`beaker.compat.exceptions`; the namespace manager
-classes when ``clsmap`` is first used.
+Imports attrs, cattrs, :mod:`beaker.errors`, :mod:`beaker.validators`, the cookie rules of
+:mod:`beaker.sessions.cookies`, the registry (its ``frozen_value`` and entry points) and
+:mod:`beaker.compat.exceptions`; the namespace manager classes when ``clsmap`` is first used.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from beaker.compat.exceptions import (
     UnknownBackendType,
 )
 from beaker.errors import ConfigError
+from beaker.sessions.cookies import check_expires
 from beaker.stores import registry
 from beaker.validators import MAX_SECONDS
 
@@ -188,10 +189,9 @@ def _whole(minimum: int, expected: str, maximum: int | None = None) -> Callable[
 
 
 _seconds = _whole(0, f"a whole number of seconds from 0 to {MAX_SECONDS} (e.g. 3600)", MAX_SECONDS)
-_expiry_seconds = _whole(
-    1,
-    "true (browser-session cookie), false (no expiry), a number of seconds > 0, "
-    "a timedelta or a datetime",
+_EXPIRES: Final = (
+    "true (browser-session cookie), false (no expiry), a whole number of seconds from 1 to "
+    f"{MAX_SECONDS}, a timedelta or a datetime"
 )
 
 
@@ -220,10 +220,20 @@ def _backend_type(*extra: str) -> Callable[[Any], str]:
 
 
 def _cookie_expires(value: Any) -> bool | timedelta | datetime:
-    if isinstance(value, (bool, timedelta, datetime)):
-        return value
     flag = _word(value)
-    return flag if flag is not None else timedelta(seconds=_expiry_seconds(value))
+    if flag is not None:
+        return flag
+    if isinstance(value, (bool, datetime)):
+        return value
+    if isinstance(value, str) and _DIGITS.fullmatch(value):
+        value = int(value)
+    if isinstance(value, (int, timedelta)):
+        try:
+            check_expires(value)  # the native rule (CookieSettings.expires): > 0, bounded
+        except ConfigError:
+            raise _Invalid(_EXPIRES) from None
+        return value if isinstance(value, timedelta) else timedelta(seconds=value)
+    raise _Invalid(_EXPIRES)
 
 
 def _samesite(value: Any) -> str:

@@ -287,6 +287,28 @@ def test_bad_session_option_raises_one_config_error_naming_it(
     assert info.value.option == option
 
 
+@pytest.mark.parametrize(
+    "value",
+    [10**11, 10**15, "99999999999999999", dt.timedelta(seconds=-1), dt.timedelta(days=10**6)],
+)
+def test_cookie_expires_out_of_range_is_refused_as_given_by_both_entry_points(
+    value: object,
+) -> None:
+    """One rule (the native cookie's) for coerce_session_params and SessionMiddleware: the
+    error names the value the application gave and says what is accepted (Beaker accepted
+    10**11 and raised OverflowError for 10**15)."""
+    from beaker.middleware import SessionMiddleware
+
+    for build in (
+        lambda: coerce_session_params({"cookie_expires": value}),
+        lambda: SessionMiddleware(lambda e, s: [], {"session.cookie_expires": value}),
+    ):
+        with pytest.raises(ConfigError) as info:
+            build()
+        assert info.value.option.endswith("cookie_expires") and info.value.value == value
+        assert "whole number of seconds from 1 to" in info.value.expected
+
+
 def test_session_coercions_beyond_beaker() -> None:
     # Beaker leaves invalidate_corrupt uncoerced, so "false" was read as true; we coerce it.
     assert coerce_session_params({"invalidate_corrupt": "false"})["invalidate_corrupt"] is False
