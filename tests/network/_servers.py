@@ -103,6 +103,10 @@ def machine_case(machine: type[Any], fixture: str, *, examples: int, steps: int)
 #: contracts, not timeouts, and on a busy 2-core CI machine the 0.25 s defaults were once
 #: exceeded while a new connection was made (a twin run failed, and Hypothesis saw a flake).
 PATIENT = 5.0
+#: :data:`PATIENT` as the keyword arguments of the Redis stores and locks (sync and async).
+REDIS_PATIENT = {"socket_timeout": PATIENT, "socket_connect_timeout": PATIENT}
+#: :data:`PATIENT` as the keyword arguments of the memcached stores and locks (sync and async).
+MEMCACHED_PATIENT = {"socket_timeout": PATIENT, "connect_timeout": PATIENT}
 
 
 def fresh(prefix: str = "ns") -> str:

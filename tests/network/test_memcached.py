@@ -33,6 +33,7 @@ from beaker.stores.memcached_names import MAX_NAME, expire_seconds
 from beaker.testing import StoreMachine
 from tests._threads import run_threads
 from tests.network._servers import (
+    MEMCACHED_PATIENT,
     PATIENT,
     await_answer,
     check_clear_and_keys_per_namespace,
@@ -538,7 +539,7 @@ def test_store_pickles_and_evolves_without_sharing_connections(
 
 
 def test_threads_share_the_pool_without_mixing_replies(private_memcached: MemcachedServer) -> None:
-    store = MemcachedStore(private_memcached.address)
+    store = MemcachedStore(private_memcached.address, **MEMCACHED_PATIENT)
     before = private_memcached.stats()
 
     def work(worker: int) -> None:

@@ -16,7 +16,7 @@ from beaker.locks.memcached import MemcachedLock
 from beaker.stores.memcached import MemcachedStore
 from beaker.stores.memcached_names import MAX_NAME
 from beaker.testing import LeasedLockSuite, LockMachine
-from tests.network._servers import fresh, machine_case
+from tests.network._servers import MEMCACHED_PATIENT, fresh, machine_case
 from tests.network.test_memcached import free_port
 
 
@@ -44,22 +44,22 @@ class TestMemcachedLock(LeasedLockSuite):
 
     @pytest.fixture
     def lock(self, memcached_servers: str) -> MemcachedLock:
-        return MemcachedLock(memcached_servers)
+        return MemcachedLock(memcached_servers, **MEMCACHED_PATIENT)
 
     @pytest.fixture
     def short_lived_lock(self, memcached_servers: str) -> MemcachedLock:
-        return MemcachedLock(memcached_servers, expire=1.0)  # lives 1-2 s: whole seconds
+        return MemcachedLock(memcached_servers, expire=1.0, **MEMCACHED_PATIENT)  # lives 1-2 s
 
     @pytest.fixture
     def store(self, memcached_servers: str) -> MemcachedStore:
-        return MemcachedStore(memcached_servers)
+        return MemcachedStore(memcached_servers, **MEMCACHED_PATIENT)
 
 
 class MemcachedLockMachine(LockMachine):
     where = ""
 
     def make_lock(self) -> MemcachedLock:
-        return MemcachedLock(self.where)
+        return MemcachedLock(self.where, **MEMCACHED_PATIENT)
 
 
 TestMemcachedLockStates = machine_case(

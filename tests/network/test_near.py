@@ -28,7 +28,7 @@ from beaker.stores.redis import RedisClusterStore, RedisStore
 from beaker.stores.sqlalchemy import SQLAlchemyStore
 from beaker.testing import FakeClock, StoreMachine
 from beaker.testing.near import check_near_coherence, check_near_invalidation, wait_for
-from tests.network._servers import free_port, fresh
+from tests.network._servers import REDIS_PATIENT, free_port, fresh
 from tests.network.test_redis import RedisServer, command_delta, private_redis  # noqa: F401
 
 
@@ -257,7 +257,7 @@ class NearRedisMachine(StoreMachine):
     url = ""
 
     def make_store(self) -> NearStore:
-        return NearCache().over(RedisStore(url=self.url, prefix=fresh("nm") + ":"))  # type: ignore[return-value]
+        return NearCache().over(RedisStore(url=self.url, prefix=fresh("nm") + ":", **REDIS_PATIENT))  # type: ignore[return-value]
 
 
 @pytest.fixture()

@@ -15,7 +15,7 @@ from beaker.locks.base import Lock
 from beaker.locks.redis import RedisLock
 from beaker.stores.redis import RedisStore
 from beaker.testing import LeasedLockSuite
-from tests.network._servers import fresh
+from tests.network._servers import REDIS_PATIENT, fresh
 from tests.network.test_redis import free_port
 
 
@@ -33,15 +33,15 @@ class TestRedisLock(LeasedLockSuite):
 
     @pytest.fixture
     def lock(self, url: str) -> RedisLock:
-        return self.lock_class(url=url)
+        return self.lock_class(url=url, **REDIS_PATIENT)
 
     @pytest.fixture
     def short_lived_lock(self, url: str) -> RedisLock:
-        return self.lock_class(url=url, expire=1.5)
+        return self.lock_class(url=url, expire=1.5, **REDIS_PATIENT)
 
     @pytest.fixture
     def store(self, url: str) -> RedisStore:
-        return self.store_class(url=url)
+        return self.store_class(url=url, **REDIS_PATIENT)
 
 
 def test_is_a_cluster_scope_lock(redis_url: str) -> None:
