@@ -176,11 +176,11 @@ def test_without_a_lock_the_dogpile_happens() -> None:
     """The control for the test above: with NullLock every thread creates."""
     cache = compose(MemoryStore(), lock=NullLock())
     calls: list[int] = []
-    start = threading.Barrier(4)
+    start, inside = threading.Barrier(4), threading.Barrier(4, timeout=60)
 
     def creator() -> str:
         calls.append(1)
-        time.sleep(0.1)
+        inside.wait()  # no value is stored before every thread is in its creator
         return "made"
 
     def worker() -> None:

@@ -40,6 +40,7 @@ from beaker.stores import (
 from beaker.stores.base import Versioned
 from beaker.stores.memory import MemoryStore
 from beaker.testing import FakeClock
+from tests.network._servers import MEMCACHED_PATIENT, REDIS_PATIENT
 
 NAME = "beaker.session.id"
 
@@ -136,13 +137,14 @@ def make_sessions(kind: str, request: pytest.FixtureRequest, **options: Any) -> 
         return server_side(store, secret="id key", **options)
     if kind == "redis":
         url = request.getfixturevalue("redis_url")
-        store = AsyncRedisStore(url=url, prefix=f"tasgi{uuid.uuid4().hex[:10]}:")
-        lock = AsyncRedisLock(url=url, prefix=f"tasgilock{uuid.uuid4().hex[:10]}:")
+        store = AsyncRedisStore(url=url, prefix=f"tasgi{uuid.uuid4().hex[:10]}:", **REDIS_PATIENT)
+        lock = AsyncRedisLock(url=url, prefix=f"tasgilock{uuid.uuid4().hex[:10]}:", **REDIS_PATIENT)
         return server_side(store, lock=lock, **options)
     if kind == "memcached":
         servers = request.getfixturevalue("memcached_servers")
-        store = AsyncMemcachedStore(servers, prefix=f"tasgi{uuid.uuid4().hex[:10]}:")
-        lock = AsyncMemcachedLock(servers, prefix=f"tasgilock{uuid.uuid4().hex[:10]}:")
+        prefixes = (f"tasgi{uuid.uuid4().hex[:10]}:", f"tasgilock{uuid.uuid4().hex[:10]}:")
+        store = AsyncMemcachedStore(servers, prefix=prefixes[0], **MEMCACHED_PATIENT)
+        lock = AsyncMemcachedLock(servers, prefix=prefixes[1], **MEMCACHED_PATIENT)
         return server_side(store, lock=lock, **options)
     if kind == "sqlite":
         database = request.getfixturevalue("tmp_path") / "sessions.db"

@@ -21,6 +21,7 @@ from beaker.locks.thread import ThreadLock
 from beaker.sessions import SessionMiddleware, Sessions, server_side
 from beaker.stores.file import FileStore
 from beaker.stores.memory import MemoryStore
+from tests.network._servers import MEMCACHED_PATIENT, REDIS_PATIENT
 
 from .conftest import LiveServer
 
@@ -102,14 +103,15 @@ def locking_sessions(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[
         from beaker.stores.redis import RedisStore
 
         url = request.getfixturevalue("redis_url")
-        store = RedisStore(url=url, prefix=unique)
-        lock = RedisLock(url=url, prefix=unique + "lock:")
+        store = RedisStore(url=url, prefix=unique, **REDIS_PATIENT)
+        lock = RedisLock(url=url, prefix=unique + "lock:", **REDIS_PATIENT)
     else:
         from beaker.locks.memcached import MemcachedLock
         from beaker.stores.sqlalchemy import SQLAlchemyStore
 
         store = SQLAlchemyStore(url=f"sqlite:///{tmp_path / 'sessions.db'}")
-        lock = MemcachedLock(request.getfixturevalue("memcached_servers"), prefix=unique)
+        servers = request.getfixturevalue("memcached_servers")
+        lock = MemcachedLock(servers, prefix=unique, **MEMCACHED_PATIENT)
     yield server_side(store, lock=lock, secret="s", lock_requests=True)
     store.close()
     if hasattr(lock, "close"):
